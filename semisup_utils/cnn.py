@@ -1,0 +1,54 @@
+"""From-scratch CNNs. ``report`` is the report's network exactly (32,122 parameters)."""
+from __future__ import annotations
+
+from torch import nn
+
+
+class ReportCNN(nn.Sequential):
+    """conv 3-16-32 (3x3, valid), max-pool, conv 32-32-16, max-pool, dropout 0.5,
+    linear 400-32-10; ReLU activations, as in the report's Keras model."""
+
+    def __init__(self, n_classes: int = 10, dropout: float = 0.5):
+        super().__init__(
+            nn.Conv2d(3, 16, 3), nn.ReLU(),
+            nn.Conv2d(16, 32, 3), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 32, 3), nn.ReLU(),
+            nn.Conv2d(32, 16, 3), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(400, 32), nn.ReLU(),
+            nn.Linear(32, n_classes),
+        )
+
+
+ARCHITECTURES = {"report": ReportCNN}
+
+
+class UnknownArchitectureError(KeyError):
+    def __str__(self):
+        return str(self.args[0])
+
+
+def check_arch(name: str) -> str:
+    if name not in ARCHITECTURES:
+        raise UnknownArchitectureError(
+            f"unknown architecture {name!r}; known architectures: {', '.join(ARCHITECTURES)}")
+    return name
+
+
+def build_cnn(arch: str = "report") -> nn.Module:
+    return ARCHITECTURES[check_arch(arch)]()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def summary(model: nn.Module | None = None, batch_size: int = 1):
+    """torchinfo's layer table for a 32x32 RGB input."""
+    from torchinfo import summary as torchinfo_summary
+
+    return torchinfo_summary(model or build_cnn(), input_size=(batch_size, 3, 32, 32),
+                             col_names=("input_size", "output_size", "num_params"), verbose=0)

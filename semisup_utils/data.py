@@ -1,0 +1,350 @@
+"""CIFAR-10 as uint8 arrays, from whichever copy is at hand, and the known/unknown split.
+
+Sources, tried in this order:
+1. a path given by the caller, else the ``SEMISUP_DATA`` environment variable: the original
+   ``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``, an ImageFolder tree
+   (``train/<class>/*``, ``test/<class>/*``) or a ``.tar.gz`` of one (the JPEG copy);
+2. the original download through torchvision into the cache folder.
+Decoded arrays are cached (see :mod:`semisup_utils.cache`), so a second load is fast.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .cache import ArrayCache
+
+DATA_ENV = "SEMISUP_DATA"
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+           "dog", "frog", "horse", "ship", "truck")
+IMAGE_SHAPE = (32, 32, 3)
+ACCEPTED_FORMATS = (
+    "the original 'cifar-10-batches-py' folder (or a folder holding it), "
+    "the original 'cifar-10-python.tar.gz', an ImageFolder tree with train/<class>/ and "
+    "test/<class>/ folders, or a .tar.gz of such a tree (the JPEG copy)"
+)
+DECODE_VERSION = 1
+
+
+class DataError(ValueError):
+    """A dataset path is missing, unreadable or not CIFAR-10."""
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No copy of CIFAR-10 could be found or downloaded."""
+
+
+@dataclass(frozen=True, eq=False)
+class CIFAR10:
+    """The train and test images (N, 32, 32, 3) uint8 with int64 labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    fingerprint: str
+    classes: tuple = CLASSES
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+    def __repr__(self) -> str:
+        return (f"CIFAR10(train={self.n_train}, test={len(self.y_test)}, "
+                f"source={self.source!r}, fingerprint={self.fingerprint[:12]})")
+
+
+def fingerprint_arrays(*arrays: np.ndarray) -> str:
+    """Content hash: the cache key of everything computed from these images."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- readers
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only what the original CIFAR-10 python batches hold: numpy arrays."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise DataError(f"refusing to unpickle {module}.{name}: a CIFAR-10 batch holds only "
+                        "arrays, lists and strings")
+
+
+def _read_batch(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    entry = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
+    data = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    labels = np.asarray(entry[b"labels"], dtype=np.int64)
+    return data.transpose(0, 2, 3, 1).copy(), labels
+
+
+_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def _assemble_batches(read) -> dict[str, np.ndarray]:
+    parts = [_read_batch(read(name)) for name in _BATCHES]
+    x_test, y_test = _read_batch(read("test_batch"))
+    return {"x_train": np.concatenate([p[0] for p in parts]),
+            "y_train": np.concatenate([p[1] for p in parts]),
+            "x_test": x_test, "y_test": y_test}
+
+
+def _read_python_folder(folder: Path) -> dict[str, np.ndarray]:
+    return _assemble_batches(lambda name: (folder / name).read_bytes())
+
+
+def _read_python_tarball(path: Path, members: dict[str, tarfile.TarInfo],
+                         tar: tarfile.TarFile) -> dict[str, np.ndarray]:
+    by_name = {Path(n).name: info for n, info in members.items()}
+    missing = [n for n in _BATCHES + ["test_batch"] if n not in by_name]
+    if missing:
+        raise DataError(f"{path} looks like the original CIFAR-10 tarball but lacks {missing}")
+    return _assemble_batches(lambda name: tar.extractfile(by_name[name]).read())
+
+
+def _decode_image(blob: bytes, where: str) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            array = np.asarray(image.convert("RGB"))
+    except Exception as error:  # PIL raises many types for a bad file
+        raise DataError(f"cannot decode image {where}: {error}") from error
+    if array.shape != IMAGE_SHAPE:
+        raise DataError(f"image {where} is {array.shape[1]}x{array.shape[0]}, "
+                        "CIFAR-10 images are 32x32 RGB")
+    return array
+
+
+def _sort_key(name: str):
+    stem = Path(name).stem
+    return (0, int(stem), name) if stem.isdigit() else (1, 0, name)
+
+
+def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where: str):
+    """files maps (split, class) to member names; read(name) gives the bytes."""
+    from tqdm import tqdm
+
+    out = {}
+    for split in ("train", "test"):
+        missing = [c for c in CLASSES if not files.get((split, c))]
+        if missing:
+            raise DataError(f"{where} has no images in {split}/{'{'}{','.join(missing)}{'}'}: "
+                            f"an ImageFolder copy of CIFAR-10 needs all ten class folders")
+        images, labels = [], []
+        total = sum(len(files[(split, c)]) for c in CLASSES)
+        with tqdm(total=total, desc=f"decoding {split}", leave=False) as bar:
+            for label, name in enumerate(CLASSES):
+                for member in sorted(files[(split, name)], key=_sort_key):
+                    images.append(_decode_image(read(member), f"{where}:{member}"))
+                    labels.append(label)
+                    bar.update()
+        out[f"x_{split}"] = np.stack(images)
+        out[f"y_{split}"] = np.asarray(labels, dtype=np.int64)
+    return out
+
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+def _classify_members(names) -> dict[tuple[str, str], list[str]]:
+    files: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        parts = Path(name).parts
+        if len(parts) < 3 or Path(name).suffix.lower() not in _IMAGE_SUFFIXES:
+            continue
+        split, cls = parts[-3], parts[-2]
+        if split in ("train", "test") and cls in CLASSES:
+            files.setdefault((split, cls), []).append(name)
+    return files
+
+
+def _read_image_folder(root: Path) -> dict[str, np.ndarray]:
+    names = [str(p.relative_to(root)) for p in root.glob("*/*/*") if p.is_file()]
+    return _assemble_folder_images(_classify_members(names),
+                                   lambda n: (root / n).read_bytes(), str(root))
+
+
+def _read_tarball(path: Path) -> tuple[str, dict[str, np.ndarray]]:
+    try:
+        tar = tarfile.open(path, "r:*")
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise DataError(f"{path} is not a readable tar archive ({error}); accepted: "
+                        f"{ACCEPTED_FORMATS}") from error
+    with tar:
+        try:
+            members = {m.name: m for m in tar.getmembers() if m.isfile()}
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise DataError(f"{path} is truncated or corrupt ({error}); fetch it again") from error
+        if any(Path(n).name == "data_batch_1" for n in members):
+            return "cifar-python-tarball", _read_python_tarball(path, members, tar)
+        files = _classify_members(members)
+        if not files:
+            raise DataError(f"{path} holds neither CIFAR-10 python batches nor train/<class>/ "
+                            f"image folders; accepted: {ACCEPTED_FORMATS}")
+        try:
+            return "imagefolder-tarball", _assemble_folder_images(
+                files, lambda n: tar.extractfile(members[n]).read(), str(path))
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise DataError(f"{path} is truncated or corrupt ({error}); fetch it again") from error
+
+
+def _detect_and_read(path: Path) -> tuple[str, dict[str, np.ndarray]]:
+    if not path.exists():
+        raise DataError(f"dataset path {path} does not exist; accepted: {ACCEPTED_FORMATS}")
+    if path.is_file():
+        return _read_tarball(path)
+    if (path / "data_batch_1").exists():
+        return "cifar-python-folder", _read_python_folder(path)
+    if (path / "cifar-10-batches-py" / "data_batch_1").exists():
+        return "cifar-python-folder", _read_python_folder(path / "cifar-10-batches-py")
+    if (path / "train").is_dir() and (path / "test").is_dir():
+        return "imagefolder", _read_image_folder(path)
+    raise DataError(f"{path} is a folder but holds neither CIFAR-10 python batches nor "
+                    f"train/ and test/ image folders; accepted: {ACCEPTED_FORMATS}")
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE or x.dtype != np.uint8 or len(x) != len(y):
+            raise DataError(f"{where}: {split} images have shape {x.shape} {x.dtype}, "
+                            "expected (N, 32, 32, 3) uint8 with one label each")
+        if y.min() < 0 or y.max() >= len(CLASSES):
+            raise DataError(f"{where}: {split} labels outside 0..9")
+
+
+def _source_key(path: Path) -> dict:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "decode_version": DECODE_VERSION}
+
+
+def _load_from_path(path: Path, cache: ArrayCache) -> CIFAR10:
+    if not path.exists():
+        raise DataError(f"dataset path {path} does not exist; accepted: {ACCEPTED_FORMATS}")
+    key = _source_key(path)
+
+    def compute():
+        kind, arrays = _detect_and_read(path)
+        _check_arrays(arrays, str(path))
+        fp = fingerprint_arrays(arrays["x_train"], arrays["y_train"],
+                                arrays["x_test"], arrays["y_test"])
+        return {**arrays, "fingerprint": np.array(fp), "kind": np.array(kind)}
+
+    arrays = cache.get_or_compute("data", key, compute)
+    return CIFAR10(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
+                   source=f"{arrays['kind']}:{path.resolve()}",
+                   fingerprint=str(arrays["fingerprint"]))
+
+
+def _download(root: Path) -> Path:
+    """The original CIFAR-10 through torchvision; only the download, we read it ourselves."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    folder = root / "cifar-10-batches-py"
+    if not (folder / "data_batch_1").exists():
+        download_and_extract_archive(
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", str(root),
+            filename="cifar-10-python.tar.gz", md5="c58f30108f718f92721af3b95e74349a")
+    return folder
+
+
+def load_cifar10(path: str | os.PathLike | None = None, cache_dir=None,
+                 download: bool = True) -> CIFAR10:
+    """CIFAR-10 from ``path``, else ``$SEMISUP_DATA``, else the original download."""
+    cache = ArrayCache(cache_dir)
+    given = path if path is not None else os.environ.get(DATA_ENV) or None
+    if given is not None:
+        return _load_from_path(Path(given).expanduser(), cache)
+    tried = [f"no path given and ${DATA_ENV} unset"]
+    if download:
+        root = cache.root / "cifar10-download"
+        try:
+            return _load_from_path(_download(root), cache)
+        except Exception as error:  # no network, refused, checksum mismatch...
+            tried.append(f"downloading the original into {root} failed: {error}")
+    else:
+        tried.append("download disabled")
+    raise DataNotFoundError(
+        "no copy of CIFAR-10 is available. Tried: " + "; ".join(tried) + ". Point at a copy with "
+        f"load_cifar10(path=...) or export {DATA_ENV}=/path/to/copy, where the copy is "
+        f"{ACCEPTED_FORMATS}; offline, the JPEG copy is ../shared/data/cifar10-jpeg.tar.gz")
+
+
+# ----------------------------------------------------------------------------- subsets, splits
+def subsample(data: CIFAR10, n_train: int | None, n_test: int | None, seed: int = 0) -> CIFAR10:
+    """A class-stratified random subset (the smoke profile's small data)."""
+    rng = np.random.default_rng(seed)
+
+    def pick(y, n):
+        if n is None or n >= len(y):
+            return np.arange(len(y))
+        if n < len(CLASSES):
+            raise ValueError(f"a subset needs at least {len(CLASSES)} images, got {n}")
+        per_class = [rng.permutation(np.flatnonzero(y == c)) for c in range(len(CLASSES))]
+        counts = np.full(len(CLASSES), n // len(CLASSES))
+        counts[: n % len(CLASSES)] += 1
+        return np.sort(np.concatenate([idx[:k] for idx, k in zip(per_class, counts)]))
+
+    tr, te = pick(data.y_train, n_train), pick(data.y_test, n_test)
+    if len(tr) == data.n_train and len(te) == len(data.y_test):
+        return data
+    fp = hashlib.blake2b(f"{data.fingerprint}:{n_train}:{n_test}:{seed}".encode(),
+                         digest_size=16).hexdigest()
+    return replace(data, x_train=data.x_train[tr], y_train=data.y_train[tr],
+                   x_test=data.x_test[te], y_test=data.y_test[te], fingerprint=fp,
+                   source=f"{data.source} (subset {len(tr)}/{len(te)}, seed {seed})")
+
+
+def check_m(m, n: int) -> int:
+    """M as an int in 1..n-1, or a ValueError that names M and the allowed range."""
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
+        if isinstance(m, float) and m.is_integer():
+            m = int(m)
+        else:
+            raise ValueError(f"M={m!r} is not a whole number; M is how many of the {n} "
+                             f"training images keep their labels, 1..{n - 1}")
+    if not 1 <= m <= n - 1:
+        raise ValueError(f"M={m} is outside the allowed range 1..{n - 1} (the {n} training "
+                         "images minus at least one unknown)")
+    return int(m)
+
+
+def split_known(labels: np.ndarray, m: int, seed: int, stratify: bool = False):
+    """Seeded split of the training indices into M known and N-M unknown (both sorted)."""
+    n = len(labels)
+    m = check_m(m, n)
+    rng = np.random.default_rng(seed)
+    if stratify:
+        n_classes = len(np.unique(labels))
+        if m < n_classes:
+            raise ValueError(f"a stratified split needs M >= {n_classes} (one per class), got "
+                             f"M={m}; use stratify=False")
+        from sklearn.model_selection import train_test_split
+
+        known, _ = train_test_split(np.arange(n), train_size=m, stratify=labels,
+                                    random_state=int(rng.integers(2**31)))
+    else:
+        known = rng.permutation(n)[:m]
+    known = np.sort(known)
+    mask = np.ones(n, dtype=bool)
+    mask[known] = False
+    return known, np.flatnonzero(mask)

@@ -1,0 +1,236 @@
+"""Models A, B and C of the report, and the sweep over M, over the results store.
+
+A run is identified by (data, M, model, label method, backbone, input size, architecture,
+seed, epochs, batch size, weight of inferred samples). Asking for a stored run returns its
+row without training; Model A is trained once per (M, seed, budget) and its weights cached so
+that Model C reuses it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cache import ArrayCache
+from .cnn import build_cnn, check_arch
+from .data import CIFAR10, check_m, split_known
+from .device import pick_device
+from .features import embed, fit_pca, get_backbone
+from .labels import InferredLabels, check_method, infer_labels, label_report
+from .store import ResultsStore
+from .train import evaluate, train
+
+MODELS = {
+    "A": "CNN on the M known labels only",
+    "B": "known labels + labels inferred from pretrained embeddings (weight w)",
+    "C": "known labels + Model A's predictions on the unknown images (weight w)",
+}
+
+
+class UnknownModelError(KeyError):
+    def __str__(self):
+        return str(self.args[0])
+
+
+def check_models(models) -> list[str]:
+    models = [models] if isinstance(models, str) else list(models)
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        raise UnknownModelError(f"unknown model(s) {bad or models!r}; known models: "
+                                f"{', '.join(MODELS)}")
+    return models
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every model of a comparison is trained and how B's labels are inferred."""
+
+    epochs: int = 50
+    batch_size: int = 128
+    weight: float = 0.1
+    method: str = "kmeans"
+    backbone: str = "effnet-lite0"
+    input_size: int = 32
+    arch: str = "report"
+    lr: float = 1e-3
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name}={value!r}: must be a positive whole number")
+        if not 0 < self.weight <= 1:
+            raise ValueError(f"weight={self.weight!r}: the weight of inferred samples must lie "
+                             "in (0, 1]")
+        check_method(self.method)
+        check_arch(self.arch)
+        if self.backbone != "pca":
+            get_backbone(self.backbone)
+
+
+@dataclass
+class Context:
+    """Where results and caches live and what runs them (no hidden globals)."""
+
+    store: ResultsStore = field(default_factory=ResultsStore)
+    cache_dir: Path | None = None
+    device: object = None
+    profile: str = "custom"
+    progress: bool = True
+
+
+def git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def run_key(data: CIFAR10, m: int, seed: int, model: str, protocol: Protocol) -> dict:
+    """The fields that define a run; rows with equal keys are the same run."""
+    uses_labels = model == "B"
+    return {
+        "data": data.fingerprint, "n_train": data.n_train, "m": int(m), "model": model,
+        "method": {"A": "none", "B": protocol.method, "C": "cnn"}[model],
+        "backbone": protocol.backbone if uses_labels else "none",
+        "input_size": protocol.input_size if uses_labels else 0,
+        "arch": protocol.arch, "seed": int(seed), "epochs": protocol.epochs,
+        "batch_size": protocol.batch_size, "lr": protocol.lr,
+        "weight": protocol.weight if model != "A" else 1.0,
+    }
+
+
+def label_features(data: CIFAR10, protocol: Protocol, ctx: Context, seed: int = 0) -> np.ndarray:
+    """What B's labels are inferred from: backbone embeddings, or PCA of the pixels."""
+    if protocol.backbone == "pca":
+        return fit_pca(data.x_train, 0.8, whiten=True, seed=seed)[1]
+    return embed(data.x_train, protocol.backbone, protocol.input_size, device=ctx.device,
+                 cache_dir=ctx.cache_dir, fingerprint=data.fingerprint, progress=ctx.progress)
+
+
+def _state_to_arrays(model) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+
+def _model_from_arrays(arrays: dict[str, np.ndarray], arch: str, device):
+    import torch
+
+    model = build_cnn(arch)
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()})
+    return model.to(device).eval()
+
+
+def _train_and_score(data, images, labels, weights, protocol, seed, ctx, desc):
+    start = time.perf_counter()
+    model, history = train(images, labels, weights, arch=protocol.arch, epochs=protocol.epochs,
+                           batch_size=protocol.batch_size, lr=protocol.lr, seed=seed,
+                           device=ctx.device, test=(data.x_test, data.y_test),
+                           progress=ctx.progress, desc=desc)
+    seconds = time.perf_counter() - start
+    return model, {"test_acc": history[-1]["test_acc"], "wall_s": round(seconds, 2),
+                   "history": [{k: round(v, 5) if isinstance(v, float) else v
+                                for k, v in h.items()} for h in history]}
+
+
+def _provenance(data: CIFAR10, ctx: Context) -> dict:
+    return {"device": str(pick_device(ctx.device)), "data_source": data.source,
+            "git_rev": git_revision(), "profile": ctx.profile,
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def model_a(data: CIFAR10, m: int, seed: int, protocol: Protocol, ctx: Context):
+    """Model A's trained network, from the model cache or trained now (and its store row)."""
+    key = run_key(data, m, seed, "A", protocol)
+    cache = ArrayCache(ctx.cache_dir)
+    known, _ = split_known(data.y_train, m, seed)
+    stored = cache.load("models", key)
+    row = ctx.store.find(key)
+    if stored is not None and row is not None:
+        return _model_from_arrays(stored, protocol.arch, pick_device(ctx.device)), row
+    model, result = _train_and_score(data, data.x_train[known], data.y_train[known], None,
+                                     protocol, seed, ctx, f"Model A, M={m}, seed {seed}")
+    cache.save("models", key, _state_to_arrays(model))
+    row = ctx.store.add(key, {**result, "label_acc": None, "n_inferred": 0,
+                              **_provenance(data, ctx)})
+    return model, row
+
+
+def _with_inferred(data, known, guess: InferredLabels, weight: float):
+    labels = data.y_train.copy()
+    labels[guess.indices] = guess.labels
+    weights = np.ones(data.n_train, dtype=np.float32)
+    weights[guess.indices] = weight
+    assert np.all(labels[known] == data.y_train[known])
+    return labels, weights
+
+
+def run_models(data: CIFAR10, m: int, seed: int = 0, models=("A", "B", "C"),
+               protocol: Protocol | None = None, ctx: Context | None = None) -> list[dict]:
+    """Rows for the requested models at one (M, seed); stored runs are not retrained."""
+    protocol = protocol or Protocol()
+    ctx = ctx or Context()
+    models = check_models(models)
+    m = check_m(m, data.n_train)
+    known, _ = split_known(data.y_train, m, seed)
+    rows = {}
+    for name in models:
+        row = ctx.store.find(run_key(data, m, seed, name, protocol))
+        if row is not None:
+            rows[name] = row
+    teacher = None
+    if "A" in models and "A" not in rows or "C" in models and "C" not in rows:
+        teacher, rows_a = model_a(data, m, seed, protocol, ctx)
+        if "A" in models:
+            rows["A"] = rows_a
+    for name in ("B", "C"):
+        if name not in models or name in rows:
+            continue
+        if name == "B":
+            features = label_features(data, protocol, ctx, seed)
+            guess = infer_labels(protocol.method, features, known, data.y_train[known], seed=seed)
+        else:
+            guess = infer_labels("cnn", data.x_train, known, data.y_train[known], seed=seed,
+                                 model=teacher)
+        report = label_report(guess, data.y_train)
+        labels, weights = _with_inferred(data, known, guess, protocol.weight)
+        _, result = _train_and_score(data, data.x_train, labels, weights, protocol, seed, ctx,
+                                     f"Model {name}, M={m}, seed {seed}")
+        rows[name] = ctx.store.add(
+            run_key(data, m, seed, name, protocol),
+            {**result, "label_acc": round(report["accuracy"], 5),
+             "n_inferred": report["n_inferred"], **_provenance(data, ctx)})
+    return [rows[name] for name in models]
+
+
+def sweep(data: CIFAR10, ms, seeds, models=("A", "B", "C"), protocol: Protocol | None = None,
+          ctx: Context | None = None):
+    """Every (M, seed) of the grid, resuming from the store; a DataFrame of the rows."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    ctx = ctx or Context()
+    ms = [check_m(m, data.n_train) for m in ms]
+    models = check_models(models)
+    rows = []
+    grid = [(m, s) for m in ms for s in seeds]
+    for m, seed in tqdm(grid, desc="sweep", unit="(M, seed)", disable=not ctx.progress):
+        rows += run_models(data, m, seed, models, protocol, ctx)
+    return rows_frame(rows)
+
+
+def rows_frame(rows: list[dict]):
+    """Store rows as a flat DataFrame (key fields become columns)."""
+    import pandas as pd
+
+    return pd.DataFrame([{**r["key"], **{k: v for k, v in r.items() if k != "key"}}
+                         for r in rows])
+
+
+def protocol_dict(protocol: Protocol) -> dict:
+    return asdict(protocol)

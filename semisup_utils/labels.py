@@ -1,0 +1,207 @@
+"""Label inference: a label and a confidence for every unknown image.
+
+Every method has one signature, ``method(features, known_idx, known_labels, seed=..., **options)``
+and returns :class:`InferredLabels` for the indices not in ``known_idx``. ``features`` is any
+(N, D) array (PCA vectors, embeddings); for ``cnn`` it is the images themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class InferredLabels:
+    """Guesses for the unknown images: ``labels[i]`` is the guess for image ``indices[i]``."""
+
+    indices: np.ndarray
+    labels: np.ndarray
+    confidence: np.ndarray
+    method: str
+    probabilities: np.ndarray | None = None  # (n_unknown, 10) where the method has them
+
+
+class UnknownMethodError(KeyError):
+    def __str__(self):
+        return str(self.args[0])
+
+
+def _unknown_indices(n: int, known_idx: np.ndarray) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[known_idx] = False
+    return np.flatnonzero(mask)
+
+
+def _check_inputs(features, known_idx, known_labels):
+    known_idx = np.asarray(known_idx)
+    known_labels = np.asarray(known_labels)
+    if len(known_idx) != len(known_labels):
+        raise ValueError(f"{len(known_idx)} known indices but {len(known_labels)} known labels")
+    if len(known_idx) == 0 or len(known_idx) >= len(features):
+        raise ValueError(f"need 1..{len(features) - 1} known points, got {len(known_idx)}")
+    return known_idx, known_labels
+
+
+# ----------------------------------------------------------------------------- cluster maps
+def contingency(clusters: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """counts[c, y]: how many points of cluster c carry label y."""
+    counts = np.zeros((n_clusters, N_CLASSES), dtype=np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    return counts
+
+
+def majority_map(counts: np.ndarray) -> np.ndarray:
+    """Each cluster takes its most common known label; ties go to the smaller label.
+
+    A cluster with no known point takes the most common known label overall.
+    """
+    mapping = counts.argmax(axis=1)
+    empty = counts.sum(axis=1) == 0
+    mapping[empty] = counts.sum(axis=0).argmax()
+    return mapping
+
+
+def greedy_map(counts: np.ndarray) -> np.ndarray:
+    """One-to-one: repeatedly pair the largest remaining (cluster, label) count.
+
+    With more clusters than labels, clusters left over once every label is used fall back to
+    their majority label.
+    """
+    counts = counts.astype(float)
+    mapping = np.full(len(counts), -1)
+    free = counts.copy()
+    for _ in range(min(counts.shape)):
+        c, y = np.unravel_index(np.argmax(free), free.shape)
+        mapping[c] = y
+        free[c, :] = -1
+        free[:, y] = -1
+    rest = mapping < 0
+    mapping[rest] = majority_map(counts[rest].astype(np.int64))
+    return mapping
+
+
+CLUSTER_MAPS = {"majority": majority_map, "greedy": greedy_map}
+
+
+def _kmeans(features, n_clusters, seed):
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit(features)
+
+
+def _cluster_guess(features, known_idx, known_labels, km, mapping: str, method: str):
+    if mapping not in CLUSTER_MAPS:
+        raise ValueError(f"unknown cluster map {mapping!r}; known: {', '.join(CLUSTER_MAPS)}")
+    unknown = _unknown_indices(len(features), known_idx)
+    known_clusters = km.predict(features[known_idx])
+    counts = contingency(known_clusters, known_labels, km.n_clusters)
+    cluster_to_label = CLUSTER_MAPS[mapping](counts)
+    clusters = km.predict(features[unknown])
+    labels = cluster_to_label[clusters]
+    # confidence: the share of the cluster's known points that carry the mapped label
+    totals = np.maximum(counts.sum(axis=1), 1)
+    purity = counts[np.arange(len(counts)), cluster_to_label] / totals
+    return InferredLabels(unknown, labels, purity[clusters].astype(np.float32), method)
+
+
+def kmeans_known(features, known_idx, known_labels, seed: int = 0, n_clusters: int = 10,
+                 mapping: str = "majority") -> InferredLabels:
+    """The report's way: K-means fit on the known points, clusters mapped to labels."""
+    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    n_clusters = min(n_clusters, len(known_idx))
+    km = _kmeans(features[known_idx], n_clusters, seed)
+    return _cluster_guess(features, known_idx, known_labels, km, mapping, f"kmeans-{mapping}")
+
+
+def kmeans_all(features, known_idx, known_labels, seed: int = 0, n_clusters: int = 100,
+               mapping: str = "majority") -> InferredLabels:
+    """K-means on all points (known and unknown), any number of clusters."""
+    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    from sklearn.cluster import MiniBatchKMeans
+
+    km = MiniBatchKMeans(n_clusters=n_clusters, n_init=3, random_state=seed,
+                         batch_size=4096).fit(features)
+    return _cluster_guess(features, known_idx, known_labels, km, mapping, "kmeans-all")
+
+
+def _from_classifier(classifier, features, known_idx, known_labels, method) -> InferredLabels:
+    unknown = _unknown_indices(len(features), known_idx)
+    classifier.fit(features[known_idx], known_labels)
+    proba = np.zeros((len(unknown), N_CLASSES), dtype=np.float32)
+    proba[:, classifier.classes_] = classifier.predict_proba(features[unknown])
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), method, proba)
+
+
+def knn(features, known_idx, known_labels, seed: int = 0, k: int = 10) -> InferredLabels:
+    """k-nearest known neighbours by cosine distance, distance-weighted vote."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    classifier = KNeighborsClassifier(n_neighbors=min(k, len(known_idx)), weights="distance",
+                                      metric="cosine")
+    return _from_classifier(classifier, features, known_idx, known_labels, "knn")
+
+
+def logistic(features, known_idx, known_labels, seed: int = 0, C: float = 1.0,
+             max_iter: int = 300) -> InferredLabels:
+    """Multinomial logistic regression on standardised features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    classifier = make_pipeline(StandardScaler(),
+                               LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    return _from_classifier(classifier, features, known_idx, known_labels, "logreg")
+
+
+def cnn(features, known_idx, known_labels, seed: int = 0, model=None,
+        device=None) -> InferredLabels:
+    """The predictions of a trained CNN (Model C's labels); ``features`` are the images."""
+    from .train import predict_proba
+
+    if model is None:
+        raise ValueError("method 'cnn' needs model=<a trained CNN>")
+    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    unknown = _unknown_indices(len(features), known_idx)
+    proba = predict_proba(model, features[unknown], device=device)
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "cnn", proba)
+
+
+METHODS = {
+    "kmeans": kmeans_known,
+    "kmeans-greedy": lambda *a, **k: kmeans_known(*a, mapping="greedy", **k),
+    "kmeans-all": kmeans_all,
+    "knn": knn,
+    "logreg": logistic,
+    "cnn": cnn,
+}
+
+
+def check_method(name: str) -> str:
+    if name not in METHODS:
+        raise UnknownMethodError(
+            f"unknown label-inference method {name!r}; known methods: {', '.join(METHODS)}")
+    return name
+
+
+def infer_labels(method: str, features, known_idx, known_labels, seed: int = 0,
+                 **options) -> InferredLabels:
+    """Dispatch by name: ``infer_labels('logreg', feats, known_idx, y[known_idx])``."""
+    return METHODS[check_method(method)](features, known_idx, known_labels, seed=seed, **options)
+
+
+def label_report(inferred: InferredLabels, true_labels: np.ndarray) -> dict:
+    """Accuracy, labels used and confusion matrix (rows: true, columns: inferred)."""
+    from sklearn.metrics import confusion_matrix
+
+    truth = np.asarray(true_labels)[inferred.indices]
+    return {
+        "accuracy": float((truth == inferred.labels).mean()),
+        "labels_used": int(len(np.unique(inferred.labels))),
+        "n_inferred": int(len(inferred.labels)),
+        "confusion": confusion_matrix(truth, inferred.labels, labels=np.arange(N_CLASSES)),
+    }
