@@ -1,0 +1,51 @@
+# The project's two commands: `make book` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PROFILE ?= default
+EXTRAS ?= dev
+
+# Offline, the JPEG copy of CIFAR-10 beside the project is the data source (see README).
+SHARED_DATA := $(abspath ../shared/data/cifar10-jpeg.tar.gz)
+ifeq ($(origin SEMISUP_DATA), undefined)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export SEMISUP_DATA := $(SHARED_DATA)
+endif
+endif
+
+.PHONY: book test execute html setup clean-book references bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing semisup[$(EXTRAS)] into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install -e ".[$(EXTRAS)]" > $(VENV)/install.log 2>&1 \
+		|| { tail -40 $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	@touch $@
+
+# Execute every chapter with $(PROFILE), then render the book (warnings are errors).
+book: execute html
+
+execute: setup
+	$(BIN)/semisup run --profile $(PROFILE)
+
+html: setup
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+test: setup
+	$(BIN)/python -m pytest tests --nbval --nbval-sanitize-with tests/nbval/sanitize.cfg \
+		--nbval-current-env
+
+# Re-execute the nbval reference notebooks at the smoke profile (on purpose, after a change
+# that is meant to alter printed results); review `git diff tests/nbval` before committing.
+references: setup
+	$(BIN)/python -m semisup_utils.references tests/nbval
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean-book:
+	rm -rf _build build

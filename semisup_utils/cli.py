@@ -1,0 +1,110 @@
+"""The ``semisup`` command: execute chapters, run Models A/B/C, list what is known."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_run(args) -> int:
+    from .runner import run, parse_value
+
+    parameters = {name: parse_value(value) for name, value in args.parameter}
+    run(args.chapters, args.profile, parameters, args.output_dir, data=args.data,
+        progress=not args.quiet)
+    return 0
+
+
+def _cmd_abc(args) -> int:
+    import time
+
+    from .data import load_cifar10, subsample
+    from .experiments import Context, Protocol, rows_frame, run_models
+    from .store import ResultsStore
+
+    protocol = Protocol(epochs=args.epochs, batch_size=args.batch_size, weight=args.weight,
+                        method=args.method, backbone=args.backbone, input_size=args.input_size,
+                        arch=args.arch)
+    data = load_cifar10(args.data)
+    if args.n_train or args.n_test:
+        data = subsample(data, args.n_train, args.n_test, seed=0)
+    ctx = Context(store=ResultsStore(args.results), device=args.device, profile="cli",
+                  progress=not args.quiet)
+    start = time.perf_counter()
+    frame = rows_frame(run_models(data, args.m, args.seed, args.models, protocol, ctx))
+    table = frame[["model", "m", "seed", "epochs", "method", "backbone", "input_size",
+                   "label_acc", "test_acc", "wall_s", "device"]]
+    print(f"data: {data.source}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"total wall time {time.perf_counter() - start:.0f} s (stored runs are not retrained)")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from .cnn import ARCHITECTURES
+    from .experiments import MODELS
+    from .features import BACKBONES
+    from .labels import METHODS
+    from .profiles import PROFILES
+    from .runner import chapters
+
+    print("chapters:", ", ".join(p.stem for p in chapters()))
+    print("profiles:", ", ".join(PROFILES))
+    print("models:", ", ".join(f"{k} ({v})" for k, v in MODELS.items()))
+    print("methods:", ", ".join(METHODS))
+    print("backbones:", ", ".join(BACKBONES))
+    print("architectures:", ", ".join(ARCHITECTURES))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="semisup", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute chapters with papermill into book/")
+    run.add_argument("chapters", nargs="*", help="e.g. 05_models_abc or 05; all when omitted")
+    run.add_argument("--profile", default="default", help="smoke, default or paper")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
+    run.add_argument("--output-dir", default=None, help="where executed notebooks go (book/)")
+    run.add_argument("--data", default=None, help="CIFAR-10 copy (else $SEMISUP_DATA)")
+    run.add_argument("--quiet", action="store_true")
+    run.set_defaults(func=_cmd_run)
+
+    abc = sub.add_parser("abc", help="Models A, B and C at one M, printed as a table")
+    abc.add_argument("--m", type=int, default=5000)
+    abc.add_argument("--seed", type=int, default=0)
+    abc.add_argument("--models", nargs="+", default=["A", "B", "C"])
+    abc.add_argument("--epochs", type=int, default=50)
+    abc.add_argument("--batch-size", type=int, default=128)
+    abc.add_argument("--weight", type=float, default=0.1)
+    abc.add_argument("--method", default="kmeans")
+    abc.add_argument("--backbone", default="effnet-lite0")
+    abc.add_argument("--input-size", type=int, default=32)
+    abc.add_argument("--arch", default="report")
+    abc.add_argument("--device", default=None)
+    abc.add_argument("--data", default=None)
+    abc.add_argument("--results", default=None, help="results folder (else results/)")
+    abc.add_argument("--n-train", type=int, default=None, help="use a subset (quick checks)")
+    abc.add_argument("--n-test", type=int, default=None)
+    abc.add_argument("--quiet", action="store_true")
+    abc.set_defaults(func=_cmd_abc)
+
+    lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
+    lst.set_defaults(func=_cmd_list)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "output_dir", "unset") is None:
+        from .runner import PROJECT_ROOT
+        args.output_dir = PROJECT_ROOT / "book"
+    try:
+        return args.func(args)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        print(f"semisup: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Execute chapters: jupytext source -> notebook -> papermill, into ``book/``.
+
+papermill cannot read jupytext ``.py`` files, so each chapter is converted first (keeping its
+kernelspec, so papermill needs no ``-k``). Parameter names are checked against the chapter's
+``parameters`` cell and values against :mod:`semisup_utils.profiles` before anything runs.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .profiles import ParameterError, check_profile, resolve
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+class ChapterError(ValueError):
+    pass
+
+
+def chapters(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
+    """The chapter sources in reading order (``NN_name.py``)."""
+    return sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.py"))
+
+
+def find_chapters(names, notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
+    """Chapters by name ('05_models_abc'), prefix ('05') or path; all when names is empty."""
+    known = chapters(notebooks_dir)
+    if not names:
+        return known
+    found = []
+    for name in names:
+        stem = Path(name).stem
+        matches = [p for p in known if p.stem == stem or p.stem.split("_")[0] == stem]
+        if len(matches) != 1:
+            raise ChapterError(f"unknown chapter {name!r}; known chapters: "
+                               f"{', '.join(p.stem for p in known)}")
+        found.append(matches[0])
+    return found
+
+
+def convert(source: Path, output: Path) -> Path:
+    """Write the jupytext source as an .ipynb with the python3 kernelspec."""
+    import jupytext
+
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = KERNELSPEC
+    notebook.metadata.setdefault("language_info", {"name": "python"})
+    notebook.metadata.pop("jupytext", None)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(notebook, output, fmt="ipynb")
+    return output
+
+
+def chapter_parameters(notebook: Path) -> dict:
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, profile: str, parameters: dict) -> None:
+    """Refuse unknown names (listing the chapter's) and invalid values, before running."""
+    check_profile(profile)
+    known = chapter_parameters(notebook)
+    if "profile" not in known:
+        raise ChapterError(f"{notebook.name} has no 'parameters' cell with a profile")
+    unknown = [name for name in parameters if name not in known]
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for "
+                             f"{notebook.stem}; its parameters: {', '.join(known)}")
+    resolve(profile, **{k: v for k, v in parameters.items() if k != "profile"})
+
+
+def execute(chapter: Path, profile: str = "default", parameters: dict | None = None,
+            output_dir: Path | str = PROJECT_ROOT / "book", work_dir: Path | None = None,
+            progress: bool = True) -> tuple[Path, float]:
+    """Convert and execute one chapter; returns the executed notebook and its wall seconds."""
+    import papermill
+
+    parameters = dict(parameters or {})
+    output_dir = Path(output_dir)
+    source_nb = convert(chapter, (work_dir or PROJECT_ROOT / "build") / f"{chapter.stem}.ipynb")
+    check_parameters(source_nb, profile, parameters)
+    output = output_dir / f"{chapter.stem}.ipynb"
+    start = time.perf_counter()
+    papermill.execute_notebook(str(source_nb), str(output),
+                               parameters={"profile": profile, **parameters},
+                               cwd=str(PROJECT_ROOT), progress_bar=progress,
+                               report_mode=False)
+    return output, time.perf_counter() - start
+
+
+def parse_value(text: str):
+    """'1000' -> 1000, '[500, 5000]' -> list, 'kmeans' -> 'kmeans', 'null' -> None."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def run(names, profile: str, parameters: dict, output_dir, data: str | None = None,
+        progress: bool = True) -> list[tuple[Path, float]]:
+    if data is not None:
+        os.environ["SEMISUP_DATA"] = str(Path(data).resolve())
+    selected = find_chapters(names)
+    work_dir = PROJECT_ROOT / "build"
+    # validate every chapter's parameters before running any of them
+    for chapter in selected:
+        nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
+        check_parameters(nb, profile, {k: v for k, v in parameters.items()
+                                       if k in chapter_parameters(nb)} if len(selected) > 1
+                         else parameters)
+    if len(selected) > 1:
+        everywhere = set().union(*(chapter_parameters(work_dir / f"{c.stem}.ipynb")
+                                   for c in selected))
+        unknown = [n for n in parameters if n not in everywhere]
+        if unknown:
+            raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                                 f"the chapters' parameters: {', '.join(sorted(everywhere))}")
+    done = []
+    for chapter in selected:
+        nb = work_dir / f"{chapter.stem}.ipynb"
+        own = {k: v for k, v in parameters.items() if k in chapter_parameters(nb)}
+        output, seconds = execute(chapter, profile, own, output_dir, work_dir, progress)
+        print(f"executed {chapter.stem} ({profile}) in {seconds:.1f} s -> {output}")
+        done.append((output, seconds))
+    return done
