@@ -140,7 +140,7 @@ def _sort_key(name: str):
 
 def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where: str):
     """files maps (split, class) to member names; read(name) gives the bytes."""
-    from tqdm import tqdm
+    from .progress import bar as progress_bar
 
     out = {}
     for split in ("train", "test"):
@@ -150,7 +150,7 @@ def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where
                             f"an ImageFolder copy of CIFAR-10 needs all ten class folders")
         images, labels = [], []
         total = sum(len(files[(split, c)]) for c in CLASSES)
-        with tqdm(total=total, desc=f"decoding {split}", leave=False) as bar:
+        with progress_bar(total=total, desc=f"decoding {split}", leave=False) as bar:
             for label, name in enumerate(CLASSES):
                 for member in sorted(files[(split, name)], key=_sort_key):
                     images.append(_decode_image(read(member), f"{where}:{member}"))
@@ -233,8 +233,18 @@ def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
 
 def _source_key(path: Path) -> dict:
     stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "decode_version": DECODE_VERSION}
+    key = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+           "decode_version": DECODE_VERSION}
+    if path.is_dir():
+        # a folder's own mtime misses a file rewritten in place: key on the files read from it
+        digest = hashlib.blake2b(digest_size=16)
+        for pattern in ("*", "*/*", "*/*/*"):
+            for file in sorted(p for p in path.glob(pattern) if p.is_file()):
+                info = file.stat()
+                digest.update(f"{file.relative_to(path)}:{info.st_size}:"
+                              f"{info.st_mtime_ns}\n".encode())
+        key["files"] = digest.hexdigest()
+    return key
 
 
 def _load_from_path(path: Path, cache: ArrayCache) -> CIFAR10:

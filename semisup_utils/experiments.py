@@ -80,7 +80,7 @@ class Context:
     cache_dir: Path | None = None
     device: object = None
     profile: str = "custom"
-    progress: bool = True
+    progress: bool | None = None  # None: bars on a terminal only
 
 
 def git_revision() -> str:
@@ -212,14 +212,14 @@ def sweep(data: CIFAR10, ms, seeds, models=("A", "B", "C"), protocol: Protocol |
           ctx: Context | None = None):
     """Every (M, seed) of the grid, resuming from the store; a DataFrame of the rows."""
     import pandas as pd
-    from tqdm import tqdm
+    from .progress import bar
 
     ctx = ctx or Context()
     ms = [check_m(m, data.n_train) for m in ms]
     models = check_models(models)
     rows = []
     grid = [(m, s) for m in ms for s in seeds]
-    for m, seed in tqdm(grid, desc="sweep", unit="(M, seed)", disable=not ctx.progress):
+    for m, seed in bar(grid, show=ctx.progress, desc="sweep", unit="(M, seed)"):
         rows += run_models(data, m, seed, models, protocol, ctx)
     return rows_frame(rows)
 

@@ -32,10 +32,11 @@ class BackboneUnavailableError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- PCA
-def fit_pca(images: np.ndarray, n_components: float | int = 0.8, whiten: bool = True,
+def fit_pca(images: np.ndarray, n_components: float | int | None = 0.8, whiten: bool = True,
             seed: int = 0):
     """PCA of pixels scaled to [0, 1], as in the report (80% of variance, whitened).
 
+    ``n_components`` is a fraction of variance, a count, or None for all (the variance curve).
     Returns the fitted scikit-learn PCA and the float32 features of ``images``.
     """
     from sklearn.decomposition import PCA
@@ -204,12 +205,12 @@ def check_input_size(input_size) -> int:
 @torch.inference_mode()
 def _embed_arrays(images: np.ndarray, backbone: Backbone, input_size: int, batch_size: int,
                   device: torch.device, progress: bool) -> np.ndarray:
-    from tqdm import tqdm
+    from .progress import bar
 
     model = backbone.build(input_size).eval().to(device).to(memory_format=torch.channels_last)
     scale = PREPROCESSING[backbone.preprocessing]
     chunks = []
-    for start in tqdm(range(0, len(images), batch_size), disable=not progress,
+    for start in bar(range(0, len(images), batch_size), show=progress,
                       desc=f"embedding {backbone.name}@{input_size}", unit="batch"):
         batch = torch.from_numpy(images[start:start + batch_size]).to(device)
         x = batch.permute(0, 3, 1, 2).float()
@@ -221,16 +222,22 @@ def _embed_arrays(images: np.ndarray, backbone: Backbone, input_size: int, batch
     return np.concatenate(chunks).astype(np.float32)
 
 
+def _embed_key(fingerprint: str, n: int, spec: Backbone, input_size: int) -> dict:
+    return {"fingerprint": fingerprint, "backbone": spec.name, "input_size": int(input_size),
+            "preprocessing": spec.preprocessing, "version": EMBED_VERSION, "n": int(n)}
+
+
 def embed(images: np.ndarray, backbone: str = "effnet-lite0", input_size: int = 32,
           batch_size: int = 256, device=None, cache_dir=None, fingerprint: str | None = None,
-          progress: bool = True) -> np.ndarray:
-    """Global-average-pooled features (N, D) of uint8 images (N, 32, 32, 3); cached on disk."""
+          progress: bool | None = None) -> np.ndarray:
+    """Global-average-pooled features (N, D) of uint8 images (N, 32, 32, 3); cached on disk.
+
+    ``fingerprint`` (e.g. ``data.fingerprint``) saves hashing the images for the cache key.
+    """
     spec = get_backbone(backbone)
     input_size = check_input_size(input_size)
     device = pick_device(device)
-    key = {"fingerprint": fingerprint or fingerprint_arrays(images), "backbone": spec.name,
-           "input_size": input_size, "preprocessing": spec.preprocessing,
-           "version": EMBED_VERSION, "n": len(images)}
+    key = _embed_key(fingerprint or fingerprint_arrays(images), len(images), spec, input_size)
     cache = ArrayCache(cache_dir)
 
     def compute():
@@ -242,12 +249,10 @@ def embed(images: np.ndarray, backbone: str = "effnet-lite0", input_size: int = 
     return cache.get_or_compute("embeddings", key, compute)["features"]
 
 
-def embed_seconds(images_or_fp, backbone: str, input_size: int, cache_dir=None) -> float | None:
-    """Wall seconds the cached embedding took to compute (None when not cached)."""
-    fp = images_or_fp if isinstance(images_or_fp, str) else fingerprint_arrays(images_or_fp)
-    n = None if isinstance(images_or_fp, str) else len(images_or_fp)
+def embed_seconds(images: np.ndarray, backbone: str, input_size: int, cache_dir=None,
+                  fingerprint: str | None = None) -> float | None:
+    """Wall seconds the cached embedding took when it was computed (None when not cached)."""
     spec = get_backbone(backbone)
-    key = {"fingerprint": fp, "backbone": spec.name, "input_size": int(input_size),
-           "preprocessing": spec.preprocessing, "version": EMBED_VERSION, "n": n}
+    key = _embed_key(fingerprint or fingerprint_arrays(images), len(images), spec, input_size)
     stored = ArrayCache(cache_dir).load("embeddings", key)
     return None if stored is None else float(stored["seconds"])

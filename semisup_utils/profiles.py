@@ -17,7 +17,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
         "n_train": 2000, "n_test": 1000,  # a class-stratified subset
         "M": 500, "M_list": [200, 1000], "seeds": [0, 1], "seed": 0,
-        "epochs": 2, "batch_size": 128, "weight": 0.1,
+        "epochs": 3, "batch_size": 64, "weight": 0.1,
         "backbone": "effnet-lite0", "input_size": 32, "input_sizes": [32, 48],
         "backbones": ["effnet-lite0"], "method": "kmeans", "models": ["A", "B", "C"],
         "arch": "report", "device": "cpu",

@@ -82,6 +82,7 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
 
     parameters = dict(parameters or {})
     output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     source_nb = convert(chapter, (work_dir or PROJECT_ROOT / "build") / f"{chapter.stem}.ipynb")
     check_parameters(source_nb, profile, parameters)
     output = output_dir / f"{chapter.stem}.ipynb"
@@ -90,7 +91,21 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
                                parameters={"profile": profile, **parameters},
                                cwd=str(PROJECT_ROOT), progress_bar=progress,
                                report_mode=False)
-    return output, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    hide_parameter_cells(output)
+    return output, seconds
+
+
+def hide_parameter_cells(path: Path) -> None:
+    """Collapse the parameters cells in the rendered book (myst-nb's ``hide-cell`` tag)."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "hide-cell" not in tags:
+            tags.append("hide-cell")
+    nbformat.write(notebook, path)
 
 
 def parse_value(text: str):

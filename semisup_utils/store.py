@@ -78,7 +78,8 @@ class ResultsStore:
                 handle.write(("\n" if needs_newline else "") + line)
                 handle.flush()
                 os.fsync(handle.fileno())
-        return row
+        # the row as a later read gives it (same field order and types), fresh or resumed
+        return json.loads(line)
 
     def frame(self):
         """All rows as a pandas DataFrame, key fields flattened into columns."""

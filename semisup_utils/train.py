@@ -12,10 +12,10 @@ import time
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from .cnn import build_cnn
 from .device import pick_device
+from .progress import bar as progress_bar
 
 
 def _to_device_images(images: np.ndarray, device) -> torch.Tensor:
@@ -85,7 +85,7 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
           arch: str = "report", epochs: int | None = None, steps: int | None = None,
           batch_size: int = 128, lr: float = 1e-3, seed: int = 0, device=None,
           augment: bool = True, test: tuple[np.ndarray, np.ndarray] | None = None,
-          progress: bool = True, desc: str = "training"):
+          progress: bool | None = None, desc: str = "training"):
     """Train a fresh CNN; returns ``(model, history)``.
 
     ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
@@ -124,7 +124,7 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps if steps is not None else epochs * steps_per_epoch
     history, step, start = [], 0, time.perf_counter()
-    bar = tqdm(total=total_steps, desc=desc, disable=not progress, unit="step", leave=False)
+    bar = progress_bar(total=total_steps, show=progress, desc=desc, unit="step", leave=False)
     epoch = 0
     while step < total_steps:
         epoch += 1

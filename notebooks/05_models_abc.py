@@ -1,0 +1,117 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 5. Models A, B and C
+#
+# Three CNNs, trained from scratch with the same network and the same number of epochs:
+#
+# - **Model A** learns from the M known labels only;
+# - **Model B** adds every unknown image with the label K-means gave it on pretrained
+#   embeddings (chapter 4);
+# - **Model C** adds every unknown image with the label Model A predicts for it.
+#
+# Inferred labels are noisy, so their samples weigh 0.1 in the loss against 1.0 for the known
+# ones. Runs are read from the results store when they were computed before; otherwise they are
+# trained here and stored.
+
+# %% tags=["parameters"]
+profile = "default"
+M = None
+seed = None
+n_train = None
+n_test = None
+epochs = None      # passes over each model's training set (the report: 50)
+batch_size = None
+weight = None      # loss weight of samples with inferred labels
+method = None      # how Model B's labels are inferred (the report: kmeans)
+backbone = None    # whose embeddings Model B's labels come from
+input_size = None  # backbone input size
+arch = None        # the CNN (report: the report's 32k-parameter network)
+device = None      # None: CUDA when present, else the CPU
+
+# %%
+import pandas as pd
+
+from semisup_utils import notebook, plots
+from semisup_utils.cnn import build_cnn, count_parameters, summary
+from semisup_utils.experiments import MODELS, rows_frame, run_models
+from semisup_utils.profiles import resolve
+from semisup_utils.report import TEST_ACCURACY
+
+P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, epochs=epochs,
+            batch_size=batch_size, weight=weight, method=method, backbone=backbone,
+            input_size=input_size, arch=arch, device=device)
+notebook.setup(P["seed"])
+data = notebook.load_data(P)
+print(notebook.data_note(data))
+protocol = notebook.protocol(P)
+protocol
+
+# %% [markdown]
+# ## The network
+#
+# The report's CNN, layer for layer: two 3x3 convolutions (16 and 32 channels), max-pooling,
+# two more (32 and 16), max-pooling, dropout 0.5 and two dense layers (400 → 32 → 10). It has
+# 32,122 parameters, small enough to train on a CPU.
+
+# %%
+print(summary(build_cnn(P["arch"])))
+
+# %% [markdown]
+# Training uses Adam (learning rate 10⁻³) and a cross-entropy weighted per sample, averaged
+# over the batch as Keras does. Each batch is augmented on the device as a whole: random
+# horizontal flips, rotations up to 2°, brightness and contrast jitter of ±0.1 (the report's
+# translation of 1% is under half a pixel and is left out).
+#
+# ## Training (or reading the stored runs)
+
+# %%
+rows = run_models(data, P["M"], P["seed"], ["A", "B", "C"], protocol, notebook.context(P))
+frame = rows_frame(rows)
+
+# %%
+fig = plots.training_curves({r["key"]["model"]: r["history"] for r in rows},
+                            title=f"Test accuracy per epoch (M={P['M']}, seed {P['seed']}, "
+                                  f"{P['epochs']} epochs)")
+
+# %% [markdown]
+# Model A sees only M images per epoch, B and C see all 50,000; "the same number of epochs"
+# therefore gives B and C many more gradient steps than A. The report compared the models this
+# way; the chapters after the report's six compare them at equal compute too.
+#
+# ## Results
+
+# %%
+table = pd.DataFrame({
+    "model": frame["model"],
+    "trained on": [MODELS[m] for m in frame["model"]],
+    "inferred labels": frame["n_inferred"],
+    "label accuracy (%)": 100 * frame["label_acc"].astype(float),
+    "test accuracy (%)": 100 * frame["test_acc"],
+})
+if P["M"] in TEST_ACCURACY:
+    table["report test accuracy (%)"] = [TEST_ACCURACY[P["M"]][m] for m in frame["model"]]
+table.round(1)
+
+# %% [markdown]
+# What the training cost (wall seconds, measured when each run was trained, on the device named):
+
+# %% tags=["nbval-ignore-output"]
+frame[["model", "wall_s", "device", "git_rev", "finished"]].rename(
+    columns={"wall_s": "train seconds", "git_rev": "code revision"}).round(1)
+
+# %%
+print(f"Profile {P['profile']!r}, M={P['M']}, seed {P['seed']}, {P['epochs']} epochs, batch "
+      f"{P['batch_size']}, weight {P['weight']}, Model B labels: {P['method']} on "
+      f"{P['backbone']}@{P['input_size']}. " + notebook.JPEG_NOTE)

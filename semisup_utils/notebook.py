@@ -1,0 +1,60 @@
+"""What every chapter does first: display settings, seeding, data, protocol, context.
+
+Set once here (as fastbook's small utils do) so the chapters stay narrative.
+"""
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+
+from .data import CIFAR10, load_cifar10, subsample
+from .experiments import Context, Protocol
+from .store import ResultsStore
+
+JPEG_NOTE = ("Data: the JPEG copy of CIFAR-10 (pixel values differ slightly from the original "
+             "arrays), so accuracies are close to, not equal to, those on the original.")
+
+
+def setup(seed: int = 0) -> None:
+    """Seed numpy/random/torch and set figure and table display defaults."""
+    import matplotlib
+    import pandas as pd
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (7, 4),
+                                "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+                                "axes.spines.right": False})
+    pd.set_option("display.precision", 3)
+    pd.set_option("display.width", 120)
+    warnings.filterwarnings("ignore", message=".*IProgress.*")
+
+
+def load_data(params: dict) -> CIFAR10:
+    """The profile's data: all of CIFAR-10, or the smoke profile's stratified subset."""
+    data = load_cifar10()
+    return subsample(data, params.get("n_train"), params.get("n_test"), seed=0)
+
+
+def data_note(data: CIFAR10) -> str:
+    """One line naming the data source; the JPEG caveat whenever it applies."""
+    line = f"Data source: {data.source}; {data.n_train} training and {len(data.y_test)} test images."
+    if "imagefolder" in data.source or ".jpg" in data.source or "jpeg" in data.source.lower():
+        line += " " + JPEG_NOTE
+    return line
+
+
+def protocol(params: dict) -> Protocol:
+    return Protocol(epochs=params["epochs"], batch_size=params["batch_size"],
+                    weight=params["weight"], method=params["method"],
+                    backbone=params["backbone"], input_size=params["input_size"],
+                    arch=params["arch"])
+
+
+def context(params: dict, progress: bool | None = None) -> Context:
+    return Context(store=ResultsStore(), device=params.get("device"),
+                   profile=params["profile"], progress=progress)

@@ -1,0 +1,162 @@
+"""The book's figures. Each function takes data and returns a matplotlib Figure with a
+title, axis labels and, where there is more than one series, a legend."""
+from __future__ import annotations
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+from .data import CLASSES
+
+MODEL_COLOURS = {"A": "tab:blue", "B": "tab:orange", "C": "tab:green"}
+
+
+def image_grid(images, labels, classes=CLASSES, per_class: int = 8, seed: int = 0,
+               title: str = "CIFAR-10 samples"):
+    """``per_class`` random images of every class, one row a class."""
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * 0.9, len(classes) * 0.95))
+    for row, name in enumerate(classes):
+        pool = np.flatnonzero(labels == row)
+        picks = rng.choice(pool, size=min(per_class, len(pool)), replace=False)
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.axis("off")
+            if col < len(picks):
+                ax.imshow(images[picks[col]])
+        axes[row, 0].text(-4, 16, name, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    fig.subplots_adjust(left=0.18, wspace=0.05, hspace=0.05)
+    return fig
+
+
+def class_balance(labels, classes=CLASSES, title: str = "Class balance"):
+    counts = np.bincount(labels, minlength=len(classes))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(classes, counts, color="tab:blue", label="images per class")
+    ax.axhline(counts.mean(), color="black", ls="--", lw=1, label=f"mean ({counts.mean():.0f})")
+    ax.set(title=title, xlabel="class", ylabel="images")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def explained_variance(ratios, threshold: float = 0.8, title: str = "PCA: explained variance"):
+    cumulative = np.cumsum(ratios)
+    needed = int(np.searchsorted(cumulative, threshold) + 1)
+    fig, ax = plt.subplots()
+    ax.plot(np.arange(1, len(cumulative) + 1), cumulative, label="cumulative explained variance")
+    ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"{threshold:.0%} of variance")
+    ax.axvline(needed, color="tab:red", ls=":", lw=1, label=f"{needed} components")
+    ax.set(xscale="log", title=title, xlabel="number of components (log scale)",
+           ylabel="fraction of variance", ylim=(0, 1.01))
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def scatter_2d(points, labels, classes=CLASSES, title: str = "First two components",
+               xlabel: str = "component 1", ylabel: str = "component 2"):
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    for label, name in enumerate(classes):
+        chosen = labels == label
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=6, alpha=0.6, label=name)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(markerscale=3, fontsize=8, ncol=2, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def confusion(matrix, classes=CLASSES, title: str = "Confusion matrix",
+              xlabel: str = "inferred label", ylabel: str = "true label"):
+    """Row-normalised confusion matrix (each true class sums to 1), counts annotated."""
+    matrix = np.asarray(matrix)
+    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    fig.tight_layout()
+    return fig
+
+
+def guesses_side_by_side(images, true_labels, guessed, classes=CLASSES, n: int = 12,
+                         seed: int = 0, title: str = "True label vs inferred label"):
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(images), size=min(n, len(images)), replace=False)
+    cols = 6
+    rows = int(np.ceil(len(picks) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, i in zip(np.ravel(axes), picks):
+        ax.imshow(images[i])
+        ok = true_labels[i] == guessed[i]
+        ax.set_title(f"true: {classes[true_labels[i]]}\nguess: {classes[guessed[i]]}",
+                     fontsize=8, color="tab:green" if ok else "tab:red")
+    fig.suptitle(title + " (green: right, red: wrong)")
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: dict, title: str = "Test accuracy during training"):
+    """histories: name -> list of per-epoch dicts with 'epoch' and 'test_acc'."""
+    fig, ax = plt.subplots()
+    for name, history in histories.items():
+        epochs = [h["epoch"] for h in history]
+        ax.plot(epochs, [100 * h["test_acc"] for h in history], marker="o", ms=3,
+                label=f"Model {name}", color=MODEL_COLOURS.get(name))
+    ax.set(title=title, xlabel="epoch (one pass over the model's training set)",
+           ylabel="test accuracy (%)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_m(summary, report=None, title: str = "Test accuracy vs M"):
+    """summary: rows with m, model, mean, std, n (accuracy in %); report: m, model, test_acc."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for model, part in summary.groupby("model"):
+        part = part.sort_values("m")
+        ax.errorbar(part["m"], part["mean"], yerr=part["std"].fillna(0), marker="o", capsize=3,
+                    color=MODEL_COLOURS.get(model),
+                    label=f"Model {model} (mean ± sd over {int(part['n'].max())} seeds)")
+    if report is not None:
+        for model, part in report.groupby("model"):
+            ax.plot(part["m"], part["test_acc"], ls="none", marker="x", ms=8,
+                    color=MODEL_COLOURS.get(model), label=f"Model {model}, report")
+    ax.set(xscale="log", title=title, xlabel="M, number of known labels (log scale)",
+           ylabel="test accuracy (%)")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def bars(frame, x: str, y: str, title: str, xlabel: str, ylabel: str, hue: str | None = None,
+         reference: dict | None = None):
+    """Grouped bar chart of ``y`` by ``x`` (and ``hue``), optional horizontal reference lines."""
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    groups = list(dict.fromkeys(frame[x]))
+    hues = list(dict.fromkeys(frame[hue])) if hue else [None]
+    width = 0.8 / len(hues)
+    for k, h in enumerate(hues):
+        part = frame if h is None else frame[frame[hue] == h]
+        values = [part.loc[part[x] == g, y].mean() if (part[x] == g).any() else np.nan
+                  for g in groups]
+        positions = np.arange(len(groups)) + (k - (len(hues) - 1) / 2) * width
+        ax.bar(positions, values, width, label=str(h) if h is not None else y)
+    for name, value in (reference or {}).items():
+        ax.axhline(value, ls="--", lw=1, color="grey")
+        ax.text(len(groups) - 0.5, value, name, va="bottom", ha="right", fontsize=8)
+    ax.set_xticks(range(len(groups)), [str(g) for g in groups])
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,249 @@
+"""Shared fixtures for the unit tests.
+
+At import time (before any test or nbval notebook runs) the cache and the results store are
+pointed at a fresh temporary folder unless the caller set ``SEMISUP_CACHE`` /
+``SEMISUP_RESULTS`` already, so a test run never writes to the user's cache or to the
+repository's ``results/``. Kernels started by nbval inherit these variables.
+
+Nothing here collects or alters test items, so ``pytest --nbval`` on ``tests/nbval/*.ipynb``
+is unaffected.
+"""
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import pickle
+import shutil
+import struct
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).absolute().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+# ----------------------------------------------------------------------------- isolation
+_unset = [name for name in ("SEMISUP_CACHE", "SEMISUP_RESULTS") if not os.environ.get(name)]
+if _unset:
+    _TMP_ROOT = tempfile.mkdtemp(prefix="semisup-tests-")
+    atexit.register(shutil.rmtree, _TMP_ROOT, ignore_errors=True)
+    for _name in _unset:
+        os.environ[_name] = os.path.join(_TMP_ROOT, _name.split("_")[1].lower())
+if SHARED_DATA.is_file():
+    os.environ.setdefault("SEMISUP_DATA", str(SHARED_DATA))
+
+try:  # the tests train tiny networks: one thread avoids oversubscribing small machines
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - torch is a dependency
+    pass
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+           "dog", "frog", "horse", "ship", "truck")
+
+
+# ----------------------------------------------------------------------------- fake datasets
+class _Py2Pickler(pickle._Pickler):
+    """Pickles the way Python 2's cPickle wrote the original CIFAR-10 batches (protocol 2,
+    byte strings as BINSTRING), so the tests read the real format, not a Python 3 variant."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_bytes(self, obj):
+        n = len(obj)
+        if n < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", n) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_bytes
+
+    def save_str(self, obj):
+        self.save_bytes(obj.encode("latin-1"))
+
+    dispatch[str] = save_str
+
+
+def py2_pickle(obj) -> bytes:
+    buffer = io.BytesIO()
+    _Py2Pickler(buffer, protocol=2).dump(obj)
+    # the original was written by numpy 1.x, whose module was numpy.core
+    return buffer.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+
+
+class FakeCIFAR:
+    """Small CIFAR-10-shaped datasets written in each source format the loader accepts."""
+
+    BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+
+    @staticmethod
+    def arrays(per_batch: int = 20, n_test: int = 20, seed: int = 0) -> dict:
+        """Random uint8 images; labels cycle through the ten classes (5 train batches)."""
+        rng = np.random.default_rng(seed)
+        n_train = 5 * per_batch
+        return {
+            "x_train": rng.integers(0, 256, (n_train, 32, 32, 3), dtype=np.uint8),
+            "y_train": (np.arange(n_train) * 7 + seed) % 10,
+            "x_test": rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8),
+            "y_test": (np.arange(n_test) * 3 + seed) % 10,
+        }
+
+    @staticmethod
+    def batch_blob(x: np.ndarray, y: np.ndarray, name: str = "batch", protocol="py2") -> bytes:
+        """One batch as the original stores it: (n, 3072) rows of R, G, B planes."""
+        entry = {b"batch_label": name.encode(), b"labels": [int(v) for v in y],
+                 b"data": np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(len(x), 3072),
+                 b"filenames": [f"img_{i}.png".encode() for i in range(len(x))]}
+        return py2_pickle(entry) if protocol == "py2" else pickle.dumps(entry, protocol=protocol)
+
+    @classmethod
+    def batch_blobs(cls, arrays: dict, protocol="py2") -> dict[str, bytes]:
+        xs = np.array_split(arrays["x_train"], 5)
+        ys = np.array_split(arrays["y_train"], 5)
+        blobs = {name: cls.batch_blob(x, y, name, protocol)
+                 for name, x, y in zip(cls.BATCHES, xs, ys)}
+        blobs["test_batch"] = cls.batch_blob(arrays["x_test"], arrays["y_test"], "test", protocol)
+        blobs["batches.meta"] = py2_pickle({b"label_names": [c.encode() for c in CLASSES]})
+        return blobs
+
+    @classmethod
+    def write_python_folder(cls, folder: Path, arrays: dict, protocol="py2") -> Path:
+        """``folder`` laid out as the original ``cifar-10-batches-py``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, blob in cls.batch_blobs(arrays, protocol).items():
+            (folder / name).write_bytes(blob)
+        return folder
+
+    @classmethod
+    def write_python_tarball(cls, path: Path, arrays: dict) -> Path:
+        """The original ``cifar-10-python.tar.gz`` (members under cifar-10-batches-py/)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(path, "w:gz") as tar:
+            for name, blob in {**cls.batch_blobs(arrays), "readme.html": b"<html/>"}.items():
+                info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+                info.size = len(blob)
+                tar.addfile(info, io.BytesIO(blob))
+        return path
+
+    @staticmethod
+    def encode(image: np.ndarray, fmt: str) -> bytes:
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format={"png": "PNG", "jpg": "JPEG"}[fmt],
+                                    **({"quality": 95} if fmt == "jpg" else {}))
+        return buffer.getvalue()
+
+    @classmethod
+    def tree_files(cls, arrays: dict, fmt: str = "png", skip=()) -> dict[str, bytes]:
+        """ImageFolder members ``split/class/NAME.fmt``; numbered 0, 5, 10, ... per class so
+        that a lexicographic sort ('10' < '5') would get the order wrong."""
+        files = {}
+        for split in ("train", "test"):
+            x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+            for label, cls_name in enumerate(CLASSES):
+                if (split, cls_name) in skip:
+                    continue
+                for j, index in enumerate(np.flatnonzero(y == label)):
+                    files[f"{split}/{cls_name}/{5 * j}.{fmt}"] = cls.encode(x[index], fmt)
+        return files
+
+    @staticmethod
+    def folder_order(arrays: dict) -> dict:
+        """The arrays in the order an ImageFolder copy is read: by class, then by number."""
+        out = {}
+        for split in ("train", "test"):
+            y = arrays[f"y_{split}"]
+            order = np.concatenate([np.flatnonzero(y == c) for c in range(10)])
+            out[f"x_{split}"] = arrays[f"x_{split}"][order]
+            out[f"y_{split}"] = y[order]
+        return out
+
+    @classmethod
+    def write_tree(cls, root: Path, arrays: dict, fmt: str = "png", skip=()) -> Path:
+        for name, blob in cls.tree_files(arrays, fmt, skip).items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(blob)
+        return root
+
+    @classmethod
+    def write_tree_tarball(cls, path: Path, arrays: dict, fmt: str = "png", skip=(),
+                           prefix: str = "cifar10/", extra: dict | None = None) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files = {**cls.tree_files(arrays, fmt, skip), **(extra or {})}
+        with tarfile.open(path, "w:gz") as tar:
+            for name, blob in files.items():
+                info = tarfile.TarInfo(prefix + name)
+                info.size = len(blob)
+                tar.addfile(info, io.BytesIO(blob))
+        return path
+
+
+@pytest.fixture
+def fake():
+    """The :class:`FakeCIFAR` writers."""
+    return FakeCIFAR
+
+
+@pytest.fixture
+def tiny_python_folder(tmp_path):
+    """A 100/20-image dataset in the original python-batches layout: (folder, arrays)."""
+    arrays = FakeCIFAR.arrays()
+    return FakeCIFAR.write_python_folder(tmp_path / "cifar-10-batches-py", arrays), arrays
+
+
+def synthetic_cifar(n_train: int = 300, n_test: int = 200, seed: int = 0):
+    """A CIFAR10 of generated images whose mean colour depends on the class (learnable)."""
+    from semisup_utils.data import CIFAR10, fingerprint_arrays
+
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(30, 226, (10, 3))
+
+    def make(n):
+        y = np.arange(n) % 10
+        rng.shuffle(y)
+        noise = rng.normal(0, 25, (n, 32, 32, 3))
+        x = np.clip(palette[y][:, None, None, :] + noise, 0, 255).astype(np.uint8)
+        return x, y.astype(np.int64)
+
+    x_train, y_train = make(n_train)
+    x_test, y_test = make(n_test)
+    return CIFAR10(x_train, y_train, x_test, y_test, source=f"synthetic(seed={seed})",
+                   fingerprint=fingerprint_arrays(x_train, y_train, x_test, y_test))
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """300 train / 200 test generated images (no files needed)."""
+    return synthetic_cifar()
+
+
+# ----------------------------------------------------------------------------- the real data
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_file():
+        pytest.skip(f"needs the JPEG copy of CIFAR-10 at {SHARED_DATA} (../shared beside the "
+                    "repository); not present here")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def cifar_real(shared_data):
+    """All of the JPEG copy, decoded once per session (into the test run's cache folder)."""
+    from semisup_utils.data import load_cifar10
+
+    return load_cifar10(shared_data, download=False)
+
+
+@pytest.fixture(scope="session")
+def real_small(cifar_real):
+    """A class-stratified 500 train / 200 test subset of the real images."""
+    from semisup_utils.data import subsample
+
+    return subsample(cifar_real, 500, 200, seed=0)

@@ -1,0 +1,212 @@
+"""The report's CNN, batch augmentation and the training loop."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from semisup_utils import device as device_mod
+from semisup_utils.cnn import (ARCHITECTURES, UnknownArchitectureError, build_cnn,
+                               count_parameters, summary)
+from semisup_utils.device import pick_device
+from semisup_utils.train import augment_batch, evaluate, predict_proba, train
+
+
+# ----------------------------------------------------------------------------- the network
+def test_report_cnn_has_the_reports_parameter_count():
+    model = build_cnn("report")
+    assert count_parameters(model) == 32_122
+    out = model(torch.zeros(4, 3, 32, 32))
+    assert out.shape == (4, 10)
+
+
+def test_torchinfo_summary():
+    stats = summary()
+    assert stats.total_params == 32_122
+    text = str(stats)
+    assert "Conv2d" in text and "Linear" in text and "MaxPool2d" in text
+    assert "[1, 16, 5, 5]" in text  # the feature map before the 400-wide linear layer
+
+
+def test_unknown_architecture():
+    with pytest.raises(UnknownArchitectureError) as info:
+        build_cnn("resnet")
+    assert "resnet" in str(info.value) and all(a in str(info.value) for a in ARCHITECTURES)
+
+
+# ----------------------------------------------------------------------------- augmentation
+def batch(seed=0, n=16):
+    return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+def test_augment_keeps_shape_and_range():
+    x = batch()
+    out = augment_batch(x.clone(), torch.Generator().manual_seed(1))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert out.min() >= 0 and out.max() <= 1
+    assert not torch.equal(out, x)
+
+
+def test_augment_is_seeded():
+    x = batch()
+    a = augment_batch(x.clone(), torch.Generator().manual_seed(3))
+    b = augment_batch(x.clone(), torch.Generator().manual_seed(3))
+    c = augment_batch(x.clone(), torch.Generator().manual_seed(4))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_augment_switched_off_is_identity_and_flip_mirrors():
+    x = batch()
+    off = augment_batch(x.clone(), torch.Generator().manual_seed(0), flip=False, brightness=0,
+                        contrast=0, rotate_degrees=0)
+    assert torch.equal(off, x)
+    flipped = augment_batch(x.clone(), torch.Generator().manual_seed(0), flip=True,
+                            brightness=0, contrast=0, rotate_degrees=0)
+    same = [torch.equal(flipped[i], x[i]) for i in range(len(x))]
+    mirrored = [torch.equal(flipped[i], x[i].flip(2)) for i in range(len(x))]
+    assert all(s or m for s, m in zip(same, mirrored))
+    assert any(same) and any(mirrored)  # p = 0.5 per image
+
+
+# ----------------------------------------------------------------------------- training
+def tiny(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, n)
+
+
+def state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_state(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def without_time(history):
+    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+
+def test_training_lowers_the_loss(real_small):
+    model, history = train(real_small.x_train, real_small.y_train, epochs=8, batch_size=32,
+                           lr=3e-3, augment=False, seed=0, device="cpu", progress=False,
+                           test=(real_small.x_test, real_small.y_test))
+    assert len(history) == 8 and [h["epoch"] for h in history] == list(range(1, 9))
+    assert history[-1]["step"] == 8 * 16  # ceil(500 / 32) steps per epoch
+    first, last = history[0]["loss"], history[-1]["loss"]
+    assert last < first - 0.05, [round(h["loss"], 3) for h in history]
+    assert history[-1]["train_acc"] > history[0]["train_acc"]
+    assert all(0 <= h["test_acc"] <= 1 for h in history)
+    assert history[-1]["test_acc"] == pytest.approx(
+        evaluate(model, real_small.x_test, real_small.y_test))
+
+
+def test_same_seed_same_result_on_cpu():
+    x, y = tiny()
+    kwargs = dict(steps=6, batch_size=16, device="cpu", progress=False)
+    m1, h1 = train(x, y, seed=5, **kwargs)
+    m2, h2 = train(x, y, seed=5, **kwargs)
+    m3, h3 = train(x, y, seed=6, **kwargs)
+    assert same_state(state(m1), state(m2))
+    assert without_time(h1) == without_time(h2)
+    assert not same_state(state(m1), state(m3))
+    assert without_time(h1) != without_time(h3)
+
+
+def test_steps_budget_and_partial_epoch():
+    x, y = tiny(50)
+    _, history = train(x, y, steps=5, batch_size=16, device="cpu", progress=False)
+    # 4 steps per epoch: the fifth step opens a second epoch
+    assert [h["step"] for h in history] == [4, 5]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert "test_acc" not in history[0]
+
+
+def test_soft_targets_accepted_and_one_hot_equals_hard_labels():
+    x, y = tiny()
+    kwargs = dict(steps=4, batch_size=16, seed=2, device="cpu", progress=False)
+    hard, h_hard = train(x, y, **kwargs)
+    one_hot = np.eye(10, dtype=np.float32)[y]
+    soft, h_soft = train(x, one_hot, **kwargs)
+    for k, v in state(hard).items():
+        torch.testing.assert_close(state(soft)[k], v, atol=1e-5, rtol=1e-4)
+    assert h_soft[-1]["loss"] == pytest.approx(h_hard[-1]["loss"], rel=1e-4)
+    smooth = np.full((len(y), 10), 0.05, np.float32)
+    smooth[np.arange(len(y)), y] = 0.55
+    smoothed, history = train(x, smooth, **kwargs)
+    assert np.isfinite(history[-1]["loss"])
+    assert not same_state(state(smoothed), state(hard))
+
+
+def test_sample_weights_matter():
+    x, y = tiny()
+    kwargs = dict(steps=4, batch_size=16, seed=1, device="cpu", progress=False)
+    ones, _ = train(x, y, np.ones(len(y)), **kwargs)
+    default, _ = train(x, y, **kwargs)
+    half = np.ones(len(y))
+    half[::2] = 0
+    halved, _ = train(x, y, half, **kwargs)
+    assert same_state(state(ones), state(default))
+    assert not same_state(state(ones), state(halved))
+    # with every weight zero nothing is learnt: Adam leaves the initial weights alone
+    frozen, history = train(x, y, np.zeros(len(y)), **kwargs)
+    torch.manual_seed(1)
+    initial = build_cnn()
+    assert same_state(state(frozen), state(initial))
+    assert history[-1]["loss"] == 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"epochs": 1, "steps": 1}, "exactly one of"),
+    ({}, "exactly one of"),
+    ({"epochs": 0}, "epochs=0"),
+    ({"epochs": -2}, "epochs=-2"),
+    ({"epochs": 1.5}, "epochs=1.5"),
+    ({"steps": 0}, "steps=0"),
+    ({"epochs": 1, "batch_size": 0}, "batch_size=0"),
+    ({"epochs": 1, "batch_size": -8}, "batch_size=-8"),
+])
+def test_bad_budgets_refused(kwargs, match):
+    x, y = tiny(8)
+    with pytest.raises(ValueError, match=match):
+        train(x, y, device="cpu", progress=False, **kwargs)
+
+
+def test_mismatched_lengths_refused():
+    x, y = tiny(8)
+    with pytest.raises(ValueError, match="lengths differ"):
+        train(x, y[:7], epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="lengths differ"):
+        train(x, y, np.ones(3), epochs=1, device="cpu", progress=False)
+
+
+def test_predict_proba_batches_agree():
+    x, _ = tiny(20)
+    torch.manual_seed(0)
+    model = build_cnn()
+    whole = predict_proba(model, x, device="cpu")
+    pieces = predict_proba(model, x, batch_size=7, device="cpu")
+    assert whole.shape == (20, 10)
+    np.testing.assert_allclose(whole, pieces, atol=1e-6)
+    np.testing.assert_allclose(whole.sum(1), 1, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- device
+def test_cuda_request_without_gpu_falls_back_once(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_mod, "_WARNED", set())
+    assert pick_device("cuda") == torch.device("cpu")
+    assert pick_device("cuda:1") == torch.device("cpu")
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "CUDA" in err and "CPU" in err
+    x, y = tiny(16)
+    model, _ = train(x, y, steps=1, batch_size=8, device="cuda", progress=False)
+    assert next(model.parameters()).device.type == "cpu"
+    assert capsys.readouterr().err == ""  # said once, not at every call
+
+
+def test_pick_device_plain(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device(None) == torch.device("cpu")
+    assert pick_device("auto") == torch.device("cpu")
+    assert pick_device("cpu") == torch.device("cpu")

@@ -1,0 +1,187 @@
+"""Label inference: cluster maps, every method on separable data, the report."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from semisup_utils.data import split_known
+from semisup_utils.labels import (METHODS, InferredLabels, UnknownMethodError, contingency,
+                                  greedy_map, infer_labels, label_report, majority_map)
+
+
+def table(rows):
+    """A (clusters, 10) count table from short rows (missing labels count 0)."""
+    counts = np.zeros((len(rows), 10), dtype=np.int64)
+    for i, row in enumerate(rows):
+        counts[i, :len(row)] = row
+    return counts
+
+
+# ----------------------------------------------------------------------------- cluster maps
+def test_contingency_counts():
+    clusters = np.array([0, 0, 1, 2, 2, 2])
+    labels = np.array([3, 3, 1, 0, 0, 9])
+    counts = contingency(clusters, labels, 4)
+    assert counts.shape == (4, 10) and counts.sum() == 6
+    assert counts[0, 3] == 2 and counts[1, 1] == 1 and counts[2, 0] == 2 and counts[2, 9] == 1
+    assert counts[3].sum() == 0
+
+
+def test_majority_can_map_two_clusters_to_one_label_greedy_cannot():
+    #               label: 0  1  2
+    counts = table([[5, 0, 0],    # cluster 0: clearly label 0
+                    [3, 1, 0],    # cluster 1: mostly label 0, some label 1
+                    [0, 0, 4]])   # cluster 2: label 2
+    assert majority_map(counts).tolist() == [0, 0, 2]
+    # greedy pairs (0, 0) with 5 first, then (2, 2) with 4, leaving label 1 for cluster 1
+    assert greedy_map(counts).tolist() == [0, 1, 2]
+
+
+def test_majority_ties_and_empty_clusters():
+    counts = table([[0, 2, 2],     # tie between labels 1 and 2: the smaller label
+                    [0, 0, 0],     # no known point: the most common known label overall
+                    [0, 0, 3]])
+    assert majority_map(counts).tolist() == [1, 2, 2]
+
+
+def test_greedy_is_one_to_one_and_falls_back_beyond_ten_clusters():
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 20, (10, 10))
+    mapping = greedy_map(counts)
+    assert sorted(mapping.tolist()) == list(range(10))
+    # eleven clusters: each label once, the eleventh cluster takes its majority label
+    counts = np.diag(np.arange(10, 20))
+    counts = np.vstack([counts, table([[0, 0, 0, 2, 1]])])
+    mapping = greedy_map(counts)
+    assert mapping[:10].tolist() == list(range(10))
+    assert mapping[10] == 3
+
+
+def test_greedy_takes_the_largest_count_first():
+    counts = table([[4, 3], [5, 0]])
+    # majority would give both clusters label 0; greedy gives it to cluster 1 (5 > 4)
+    assert majority_map(counts).tolist() == [0, 0]
+    assert greedy_map(counts).tolist() == [1, 0]
+
+
+# ----------------------------------------------------------------------------- methods
+def blobs(n_per_class=50, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 4, (10, dim))
+    y = np.repeat(np.arange(10), n_per_class)
+    return (centers[y] + rng.normal(0, 1, (len(y), dim))).astype(np.float32), y
+
+
+X, Y = blobs()
+KNOWN, UNKNOWN = split_known(Y, 50, seed=0)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "cnn"])
+def test_method_beats_chance_on_separable_data(method):
+    guess = infer_labels(method, X, KNOWN, Y[KNOWN], seed=0)
+    assert isinstance(guess, InferredLabels)
+    np.testing.assert_array_equal(guess.indices, UNKNOWN)
+    assert guess.labels.shape == guess.confidence.shape == (len(UNKNOWN),)
+    assert guess.labels.min() >= 0 and guess.labels.max() <= 9
+    assert np.all((guess.confidence >= 0) & (guess.confidence <= 1))
+    if guess.probabilities is not None:
+        assert guess.probabilities.shape == (len(UNKNOWN), 10)
+        np.testing.assert_allclose(guess.probabilities.sum(1), 1, atol=1e-5)
+        np.testing.assert_array_equal(guess.labels, guess.probabilities.argmax(1))
+    accuracy = label_report(guess, Y)["accuracy"]
+    assert accuracy > 0.35, f"{method}: {accuracy:.3f} is not clearly above chance (0.1)"
+    if method != "kmeans-all":  # fit on the known points: near-perfect on separated blobs
+        assert accuracy > 0.8, f"{method}: {accuracy:.3f}"
+
+
+@pytest.mark.parametrize("method", ["kmeans", "kmeans-all", "logreg"])
+def test_method_is_seeded(method):
+    a = infer_labels(method, X, KNOWN, Y[KNOWN], seed=1)
+    b = infer_labels(method, X, KNOWN, Y[KNOWN], seed=1)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.confidence, b.confidence)
+
+
+def test_kmeans_confidence_is_cluster_purity():
+    # two blobs carry labels 0 and 1, but one of cluster 0's known points is labelled 1
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(10, 0.1, (20, 2))])
+    known = np.array([0, 1, 2, 3, 20, 21])
+    guess = infer_labels("kmeans", x, known, np.array([0, 0, 0, 1, 1, 1]), n_clusters=2)
+    first = guess.indices < 20
+    assert np.all(guess.labels[first] == 0) and np.all(guess.labels[~first] == 1)
+    np.testing.assert_allclose(guess.confidence[first], 0.75)
+    np.testing.assert_allclose(guess.confidence[~first], 1.0)
+
+
+def test_bad_inputs_refused():
+    with pytest.raises(ValueError, match="known labels"):
+        infer_labels("knn", X, KNOWN, Y[KNOWN][:-1])
+    with pytest.raises(ValueError, match="known points"):
+        infer_labels("knn", X, np.arange(len(X)), Y)
+    with pytest.raises(ValueError, match="cluster map"):
+        infer_labels("kmeans", X, KNOWN, Y[KNOWN], mapping="hungarian")
+
+
+def test_unknown_method_lists_known_ones():
+    with pytest.raises(UnknownMethodError) as info:
+        infer_labels("label-propagation", X, KNOWN, Y[KNOWN])
+    message = str(info.value)
+    assert "label-propagation" in message
+    for name in METHODS:
+        assert name in message
+
+
+# ----------------------------------------------------------------------------- cnn
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 40)
+
+
+@pytest.mark.parametrize("trained", [False, True])
+def test_cnn_method(images, trained):
+    import torch
+
+    from semisup_utils.cnn import build_cnn
+    from semisup_utils.train import train
+
+    x, y = images
+    if trained:
+        model, _ = train(x, y, steps=2, batch_size=16, device="cpu", progress=False)
+    else:
+        torch.manual_seed(0)
+        model = build_cnn().eval()
+    known = np.arange(0, 40, 4)
+    guess = infer_labels("cnn", x, known, y[known], model=model, device="cpu")
+    assert guess.method == "cnn"
+    assert guess.indices.tolist() == [i for i in range(40) if i % 4]
+    assert guess.probabilities.shape == (30, 10)
+    np.testing.assert_allclose(guess.probabilities.sum(1), 1, atol=1e-5)
+    assert np.all(guess.probabilities >= 0)
+    np.testing.assert_array_equal(guess.labels, guess.probabilities.argmax(1))
+    np.testing.assert_allclose(guess.confidence, guess.probabilities.max(1))
+    # the guesses are the model's own predictions on those images
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x[guess.indices]).permute(0, 3, 1, 2).float() / 255)
+    np.testing.assert_allclose(guess.probabilities, logits.softmax(1).numpy(), atol=1e-5)
+
+
+def test_cnn_method_needs_a_model(images):
+    x, y = images
+    with pytest.raises(ValueError, match="model="):
+        infer_labels("cnn", x, np.arange(5), y[:5])
+
+
+# ----------------------------------------------------------------------------- report
+def test_label_report():
+    truth = np.array([5, 0, 9, 1, 2, 7])
+    guess = InferredLabels(indices=np.array([1, 3, 4]), labels=np.array([0, 1, 1]),
+                           confidence=np.ones(3, np.float32), method="test")
+    report = label_report(guess, truth)
+    assert report["accuracy"] == pytest.approx(2 / 3)
+    assert report["labels_used"] == 2
+    assert report["n_inferred"] == 3
+    confusion = report["confusion"]
+    assert confusion.shape == (10, 10) and confusion.sum() == 3
+    assert confusion[0, 0] == 1 and confusion[1, 1] == 1 and confusion[2, 1] == 1  # rows: truth

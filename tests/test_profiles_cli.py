@@ -1,0 +1,181 @@
+"""Profiles and parameter validation, and the ``semisup`` command."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from semisup_utils import cli, profiles
+from semisup_utils.profiles import PROFILES, ParameterError, resolve, validate
+
+
+# ----------------------------------------------------------------------------- profiles
+def test_resolve_profiles():
+    for name in PROFILES:
+        params = resolve(name)
+        assert params["profile"] == name
+        assert {k: v for k, v in params.items() if k != "profile"} == PROFILES[name]
+    assert {"smoke", "default", "paper"} <= set(PROFILES)
+
+
+def test_resolve_applies_overrides():
+    params = resolve("smoke", M=300, M_list=[50, 100], epochs=1, seeds=[3], seed=7,
+                     weight=0.5, backbone="pca", method="logreg", models=["A", "C"],
+                     input_size=64, device="cuda", n_train=None)
+    assert params["M"] == 300 and params["M_list"] == [50, 100] and params["epochs"] == 1
+    assert params["seeds"] == [3] and params["seed"] == 7 and params["weight"] == 0.5
+    assert params["backbone"] == "pca" and params["method"] == "logreg"
+    assert params["models"] == ["A", "C"] and params["input_size"] == 64
+    assert params["device"] == "cuda"
+    assert params["n_train"] == PROFILES["smoke"]["n_train"]  # None: the profile's value
+    assert PROFILES["smoke"]["M"] == 500  # the profile itself is untouched
+
+
+@pytest.mark.parametrize("profile, overrides, named", [
+    ("smoke", {"M": 0}, "M=0"),
+    ("smoke", {"M": -5}, "M=-5"),
+    ("smoke", {"M": 2.5}, "M=2.5"),
+    ("smoke", {"M": 2000}, "M=2000"),          # smoke uses 2000 training images
+    ("default", {"M": 50000}, "M=50000"),
+    ("smoke", {"M_list": [200, 0]}, "M_list[1]=0"),
+    ("smoke", {"M_list": [200, "many"]}, "M_list[1]='many'"),
+    ("smoke", {"M_list": "500"}, "M_list='500'"),
+    ("smoke", {"M_list": []}, "M_list=[]"),
+    ("smoke", {"M_list": [200, 5000]}, "M=5000"),
+    ("smoke", {"models": ["A", "D"]}, "models[1]='D'"),
+    ("smoke", {"method": "magic"}, "method='magic'"),
+    ("smoke", {"method": "cnn"}, "method='cnn'"),  # C's labels, not a choice for B
+    ("smoke", {"backbone": "alexnet"}, "backbone='alexnet'"),
+    ("smoke", {"backbones": ["effnet-lite0", "x"]}, "backbones[1]='x'"),
+    ("smoke", {"arch": "resnet"}, "arch='resnet'"),
+    ("smoke", {"epochs": 0}, "epochs=0"),
+    ("smoke", {"epochs": True}, "epochs=True"),
+    ("smoke", {"batch_size": -1}, "batch_size=-1"),
+    ("smoke", {"seed": -1}, "seed=-1"),
+    ("smoke", {"seeds": [0, -2]}, "seeds[1]=-2"),
+    ("smoke", {"weight": 0}, "weight=0"),
+    ("smoke", {"weight": 1.5}, "weight=1.5"),
+    ("smoke", {"input_size": 16}, "input_size=16"),
+    ("smoke", {"n_train": 60000}, "n_train=60000"),
+    ("smoke", {"device": "tpu"}, "device='tpu'"),
+    ("smoke", {"colour": "red"}, "'colour'"),
+    ("huge", {}, "profile='huge'"),
+])
+def test_resolve_refuses(profile, overrides, named):
+    with pytest.raises(ParameterError) as info:
+        resolve(profile, **overrides)
+    message = str(info.value)
+    assert named in message
+    assert "not allowed" in message or "unknown parameter" in message
+
+
+def test_refusal_says_what_is_allowed():
+    with pytest.raises(ParameterError, match="kmeans") as info:
+        resolve("smoke", method="magic")
+    assert "logreg" in str(info.value)
+    with pytest.raises(ParameterError, match="smoke, default, paper"):
+        resolve("huge")
+    with pytest.raises(ParameterError, match="1..1999"):
+        resolve("smoke", M=2000)
+    with pytest.raises(ParameterError, match="known parameters: profile, n_train"):
+        validate("colour", "red")
+
+
+# ----------------------------------------------------------------------------- the CLI
+def run_cli(capsys, *argv):
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_abc_refuses_m_zero(capsys, tmp_path, tiny_python_folder):
+    folder, _ = tiny_python_folder
+    status, out, err = run_cli(capsys, "abc", "--m", 0, "--data", folder, "--epochs", 1,
+                               "--device", "cpu", "--results", tmp_path / "r", "--quiet")
+    assert status == 2
+    assert err.startswith("semisup: error:") and "M=0" in err and "1..99" in err
+    assert not (tmp_path / "r" / "runs.jsonl").exists()
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--epochs", "0"], "epochs=0"),
+    (["--weight", "0"], "weight=0"),
+    (["--method", "magic"], "magic"),
+    (["--backbone", "alexnet"], "alexnet"),
+])
+def test_abc_refuses_bad_protocol_before_loading_data(capsys, monkeypatch, args, named):
+    from semisup_utils import data
+
+    def no_loading(*a, **k):
+        raise AssertionError("data loaded before the parameters were checked")
+
+    monkeypatch.setattr(data, "load_cifar10", no_loading)
+    status, _, err = run_cli(capsys, "abc", *args)
+    assert status == 2 and named in err and "semisup: error:" in err
+
+
+def test_abc_missing_data(capsys, tmp_path):
+    missing = tmp_path / "no-such-copy"
+    status, _, err = run_cli(capsys, "abc", "--m", 10, "--data", missing, "--epochs", 1)
+    assert status == 2 and str(missing) in err
+
+
+def test_abc_runs_and_resumes(capsys, monkeypatch, tmp_path, tiny_python_folder):
+    folder, _ = tiny_python_folder
+    argv = ["abc", "--m", 50, "--models", "A", "--epochs", 1, "--batch-size", 32,
+            "--data", folder, "--results", tmp_path / "r", "--device", "cpu", "--quiet"]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 0, err
+    assert "data: cifar-python-folder:" in out and "test_acc" in out
+    rows = [json.loads(line) for line in (tmp_path / "r" / "runs.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["key"]["m"] == 50 and rows[0]["profile"] == "cli"
+
+    from semisup_utils import experiments
+
+    def no_training(*a, **k):
+        raise AssertionError("a stored run was trained again")
+
+    monkeypatch.setattr(experiments, "train", no_training)
+    status, again, _ = run_cli(capsys, *argv)
+    assert status == 0
+    table = lambda text: [line for line in text.splitlines() if not line.startswith("total")]
+    assert table(again) == table(out)
+
+
+def test_list(capsys):
+    status, out, _ = run_cli(capsys, "list")
+    assert status == 0
+    lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    assert lines["profiles"].split(", ") == list(PROFILES)
+    from semisup_utils.features import BACKBONES
+    from semisup_utils.labels import METHODS
+
+    assert lines["backbones"].split(", ") == list(BACKBONES)
+    assert lines["methods"].split(", ") == list(METHODS)
+    assert "chapters" in lines and "models" in lines
+
+
+def test_unknown_command_and_bad_value(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["frobnicate"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        cli.main(["abc", "--m", "many"])
+    assert info.value.code == 2
+    assert "invalid int value" in capsys.readouterr().err
+
+
+def test_console_script_exit_status(tmp_path, tiny_python_folder):
+    script = Path(sys.executable).parent / "semisup"
+    if not script.exists():
+        pytest.skip(f"console script not installed at {script} (pip install -e .)")
+    folder, _ = tiny_python_folder
+    result = subprocess.run([str(script), "abc", "--m", "0", "--data", str(folder),
+                             "--epochs", "1", "--device", "cpu", "--quiet",
+                             "--results", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "M=0" in result.stderr and "1..99" in result.stderr
