@@ -19,8 +19,13 @@ def _cmd_abc(args) -> int:
 
     from .data import load_cifar10, subsample
     from .experiments import Context, Protocol, rows_frame, run_models
+    from .experiments import check_models
+    from .profiles import validate
     from .store import ResultsStore
 
+    validate("M", args.m)  # refuse a bad M before loading anything
+    validate("seed", args.seed)
+    check_models(args.models)
     protocol = Protocol(epochs=args.epochs, batch_size=args.batch_size, weight=args.weight,
                         method=args.method, backbone=args.backbone, input_size=args.input_size,
                         arch=args.arch)

@@ -25,7 +25,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "default": {
         "n_train": None, "n_test": None,  # all 60,000 images
         "M": 5000, "M_list": [500, 5000, 40000], "seeds": [0, 1], "seed": 0,
-        "epochs": 10, "batch_size": 128, "weight": 0.1,
+        "epochs": 8, "batch_size": 128, "weight": 0.1,
         "backbone": "effnet-lite0", "input_size": 64, "input_sizes": [32, 64],
         "backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
         "method": "kmeans", "models": ["A", "B", "C"], "arch": "report", "device": None,

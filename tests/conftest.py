@@ -35,6 +35,9 @@ if _unset:
         os.environ[_name] = os.path.join(_TMP_ROOT, _name.split("_")[1].lower())
 if SHARED_DATA.is_file():
     os.environ.setdefault("SEMISUP_DATA", str(SHARED_DATA))
+# nbval kernels inherit this: the reference notebooks were executed with one thread too, and
+# CPU training is bit-for-bit reproducible only for the same thread count
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 try:  # the tests train tiny networks: one thread avoids oversubscribing small machines
     import torch
