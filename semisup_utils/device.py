@@ -8,6 +8,19 @@ import torch
 _WARNED = set()
 
 
+class DeviceMemoryError(RuntimeError):
+    """The accelerator ran out of memory; the message says how to fit."""
+
+
+def out_of_memory(error: BaseException, what: str, batch_size: int) -> DeviceMemoryError:
+    """Turn a CUDA out-of-memory error into one that says which knob to turn."""
+    return DeviceMemoryError(
+        f"the GPU ran out of memory while {what} with batch_size={batch_size}; lower the batch "
+        f"size (e.g. batch_size={max(1, batch_size // 2)}, or `-p batch_size "
+        f"{max(1, batch_size // 2)}` for a chapter), or run on the CPU with device='cpu'. "
+        f"({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+
+
 def pick_device(requested=None) -> torch.device:
     """``requested`` ('cpu', 'cuda', 'cuda:1', None for automatic) as a usable device.
 

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from .cache import ArrayCache
 from .data import fingerprint_arrays
-from .device import pick_device
+from .device import out_of_memory, pick_device
 
 EMBED_VERSION = 1
 
@@ -242,7 +242,11 @@ def embed(images: np.ndarray, backbone: str = "effnet-lite0", input_size: int = 
 
     def compute():
         start = time.perf_counter()
-        features = _embed_arrays(images, spec, input_size, batch_size, device, progress)
+        try:
+            features = _embed_arrays(images, spec, input_size, batch_size, device, progress)
+        except torch.cuda.OutOfMemoryError as error:
+            raise out_of_memory(error, f"embedding with {spec.name}@{input_size}",
+                                batch_size) from None
         return {"features": features, "seconds": np.array(time.perf_counter() - start),
                 "device": np.array(str(device))}
 

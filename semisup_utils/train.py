@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from .cnn import build_cnn
-from .device import pick_device
+from .device import out_of_memory, pick_device
 from .progress import bar as progress_bar
 
 
@@ -81,7 +81,7 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, device=None) -> floa
     return float((predict_proba(model, images, device=device).argmax(1) == labels).mean())
 
 
-def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, *,
+def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, *,
           arch: str = "report", epochs: int | None = None, steps: int | None = None,
           batch_size: int = 128, lr: float = 1e-3, seed: int = 0, device=None,
           augment: bool = True, test: tuple[np.ndarray, np.ndarray] | None = None,
@@ -167,3 +167,21 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     bar.close()
     model.eval()
     return model, history
+
+
+def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, **kwargs):
+    """Train a fresh CNN; returns ``(model, history)``.
+
+    ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
+    cross-entropy, averaged over the batch as Keras' ``sample_weight`` does. Keyword arguments:
+    ``arch``, ``epochs`` (passes over the data) or ``steps`` (optimizer updates),
+    ``batch_size``, ``lr`` (Adam), ``seed``, ``device``, ``augment``, ``test`` (images, labels)
+    for a per-epoch test accuracy, ``progress``, ``desc``. Same seed and device, same result.
+    ``history`` holds one dict per epoch (loss, train accuracy on the augmented batches, test
+    accuracy when ``test`` is given, seconds so far). A GPU out-of-memory error is re-raised
+    as :class:`DeviceMemoryError` saying how to lower the batch size.
+    """
+    try:
+        return _train(images, labels, weights, **kwargs)
+    except torch.cuda.OutOfMemoryError as error:
+        raise out_of_memory(error, "training", kwargs.get("batch_size", 128)) from None
