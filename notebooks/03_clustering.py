@@ -67,7 +67,7 @@ table = pd.DataFrame({
     "label accuracy (%)": [100 * r["accuracy"] for _, r in results.values()],
     "labels used (of 10)": [r["labels_used"] for _, r in results.values()],
     "mean confidence": [g.confidence.mean() for g, _ in results.values()],
-}).round(1)
+}).round({"label accuracy (%)": 1, "mean confidence": 2})
 table
 
 # %%

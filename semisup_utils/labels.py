@@ -158,6 +158,31 @@ def logistic(features, known_idx, known_labels, seed: int = 0, C: float = 1.0,
     return _from_classifier(classifier, features, known_idx, known_labels, "logreg")
 
 
+def label_spreading(features, known_idx, known_labels, seed: int = 0, k: int = 10,
+                    alpha: float = 0.2, max_iter: int = 30, dims: int = 128) -> InferredLabels:
+    """Graph-based: known labels diffuse over a k-nearest-neighbour graph of all points
+    (scikit-learn's LabelSpreading), on L2-normalised features reduced to ``dims`` by PCA
+    (cosine neighbours; the reduction keeps the graph affordable for 50,000 points)."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import normalize
+    from sklearn.semi_supervised import LabelSpreading
+
+    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    x = normalize(np.asarray(features, dtype=np.float32))
+    if dims and x.shape[1] > dims:
+        x = normalize(PCA(dims, random_state=seed, svd_solver="randomized").fit_transform(x))
+    y = np.full(len(x), -1)
+    y[known_idx] = known_labels
+    model = LabelSpreading(kernel="knn", n_neighbors=k, alpha=alpha, max_iter=max_iter,
+                           n_jobs=-1).fit(x, y)
+    unknown = _unknown_indices(len(x), known_idx)
+    proba = np.zeros((len(unknown), N_CLASSES), dtype=np.float32)
+    dist = model.label_distributions_[unknown]
+    dist = np.nan_to_num(dist / np.maximum(dist.sum(1, keepdims=True), 1e-12))
+    proba[:, model.classes_] = dist
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "spread", proba)
+
+
 def cnn(features, known_idx, known_labels, seed: int = 0, model=None,
         device=None) -> InferredLabels:
     """The predictions of a trained CNN (Model C's labels); ``features`` are the images."""
@@ -177,6 +202,7 @@ METHODS = {
     "kmeans-all": kmeans_all,
     "knn": knn,
     "logreg": logistic,
+    "spread": label_spreading,
     "cnn": cnn,
 }
 
@@ -192,6 +218,15 @@ def infer_labels(method: str, features, known_idx, known_labels, seed: int = 0,
                  **options) -> InferredLabels:
     """Dispatch by name: ``infer_labels('logreg', feats, known_idx, y[known_idx])``."""
     return METHODS[check_method(method)](features, known_idx, known_labels, seed=seed, **options)
+
+
+def probabilities(inferred: InferredLabels) -> np.ndarray:
+    """(n_unknown, 10) class probabilities; one-hot scaled by confidence for cluster methods."""
+    if inferred.probabilities is not None:
+        return inferred.probabilities
+    proba = np.zeros((len(inferred.labels), N_CLASSES), dtype=np.float32)
+    proba[np.arange(len(proba)), inferred.labels] = 1.0
+    return proba
 
 
 def label_report(inferred: InferredLabels, true_labels: np.ndarray) -> dict:

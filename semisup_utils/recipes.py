@@ -1,0 +1,280 @@
+"""Beyond the report: better inferred labels, better use of them, at an equal training budget.
+
+A :class:`Recipe` says where the unknown images' labels come from (an embedding classifier,
+Model A, both, the true labels for the ceiling, or none for Model A), which of them are kept
+(all, a confidence threshold, or the most confident share of each class), whether the CNN sees
+hard labels or the teacher's probabilities, how much they weigh, and how many rounds of
+self-training follow. A :class:`Budget` fixes the optimizer steps, so every model of a
+comparison gets the same compute whatever its training-set size.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from .cache import ArrayCache
+from .cnn import build_cnn, check_arch
+from .data import CIFAR10, check_m, split_known
+from .device import pick_device
+from .experiments import Context, _provenance
+from .features import check_input_size, embed, get_backbone
+from .labels import METHODS, N_CLASSES, infer_labels, probabilities
+from .train import predict_proba, train
+
+TEACHERS = ("none", "truth", "cnn", *[m for m in METHODS if m != "cnn"])
+SELECTIONS = ("all", "threshold", "topk")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Optimizer steps per trained CNN (self-training spends this once per round)."""
+
+    steps: int
+    batch_size: int = 128
+    lr: float = 1e-3
+    arch: str = "report"
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name}={value!r}: must be a positive whole number")
+        check_arch(self.arch)
+
+    @classmethod
+    def epochs_of(cls, epochs: int, n_images: int = 50000, **kwargs) -> "Budget":
+        """The steps that ``epochs`` passes over ``n_images`` take."""
+        batch = kwargs.get("batch_size", 128)
+        return cls(steps=int(epochs * -(-n_images // batch)), **kwargs)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    teacher: str = "logreg"       # see TEACHERS
+    backbone: str = "effnet-lite0"
+    input_size: int = 96
+    with_model_a: bool = False    # average the teacher's probabilities with Model A's
+    selection: str = "all"        # all | threshold | topk
+    threshold: float = 0.0        # min confidence (threshold) or kept share per class (topk)
+    soft: bool = False            # train on the teacher's probabilities, not its argmax
+    weight: float = 1.0           # loss weight of an inferred sample
+    confidence_weight: bool = False  # ... times the teacher's confidence
+    rounds: int = 1               # > 1: the student relabels the unknown images, retrained
+
+    def __post_init__(self):
+        if self.teacher not in TEACHERS:
+            raise ValueError(f"teacher={self.teacher!r}: expected one of {', '.join(TEACHERS)}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection={self.selection!r}: expected one of "
+                             f"{', '.join(SELECTIONS)}")
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold={self.threshold!r}: must lie in [0, 1]")
+        if not 0 < self.weight <= 1:
+            raise ValueError(f"weight={self.weight!r}: must lie in (0, 1]")
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
+            raise ValueError(f"rounds={self.rounds!r}: must be a whole number >= 1")
+        if self.uses_embeddings:
+            get_backbone(self.backbone)
+            check_input_size(self.input_size)
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return self.teacher not in ("none", "truth", "cnn")
+
+    def key(self) -> dict:
+        fields = asdict(self)
+        fields.pop("name")
+        if not self.uses_embeddings:
+            fields["backbone"], fields["input_size"] = "none", 0
+        return fields
+
+
+RECIPES = {r.name: r for r in [
+    Recipe("A", teacher="none"),
+    Recipe("ceiling", teacher="truth"),
+    Recipe("B-report", teacher="kmeans", input_size=32, weight=0.1),
+    Recipe("C-report", teacher="cnn", weight=0.1),
+    Recipe("logreg", teacher="logreg"),
+    Recipe("logreg-soft", teacher="logreg", soft=True),
+    Recipe("logreg-top50", teacher="logreg", selection="topk", threshold=0.5),
+    Recipe("logreg-confweight", teacher="logreg", confidence_weight=True),
+    Recipe("logreg+A-soft", teacher="logreg", with_model_a=True, soft=True),
+    Recipe("knn", teacher="knn"),
+    Recipe("spread", teacher="spread"),
+    Recipe("self-train-2", teacher="logreg", with_model_a=True, soft=True, rounds=2),
+]}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise KeyError(f"unknown recipe {name!r}; known recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+# ----------------------------------------------------------------------------- pieces
+def select(proba: np.ndarray, selection: str, threshold: float) -> np.ndarray:
+    """Boolean mask of the inferred labels to keep.
+
+    ``threshold``: confidence >= threshold. ``topk``: in every predicted class, the most
+    confident ``threshold`` share (class-balanced, so no class is crowded out).
+    """
+    confidence, labels = proba.max(1), proba.argmax(1)
+    if selection == "all":
+        return np.ones(len(proba), dtype=bool)
+    if selection == "threshold":
+        return confidence >= threshold
+    keep = np.zeros(len(proba), dtype=bool)
+    for label in range(proba.shape[1]):
+        members = np.flatnonzero(labels == label)
+        count = int(np.ceil(threshold * len(members)))
+        keep[members[np.argsort(-confidence[members], kind="stable")[:count]]] = True
+    return keep
+
+
+def training_set(data: CIFAR10, known: np.ndarray, unknown: np.ndarray, proba: np.ndarray,
+                 recipe: Recipe):
+    """Indices, targets (int or (n, 10) soft) and weights the CNN trains on."""
+    keep = select(proba, recipe.selection, recipe.threshold)
+    chosen = unknown[keep]
+    index = np.concatenate([known, chosen])
+    if recipe.soft:
+        targets = np.zeros((len(index), N_CLASSES), dtype=np.float32)
+        targets[np.arange(len(known)), data.y_train[known]] = 1.0
+        targets[len(known):] = proba[keep] / proba[keep].sum(1, keepdims=True).clip(1e-12)
+    else:
+        targets = np.concatenate([data.y_train[known], proba[keep].argmax(1)])
+    weights = np.ones(len(index), dtype=np.float32)
+    weights[len(known):] = recipe.weight * (proba[keep].max(1) if recipe.confidence_weight else 1)
+    return index, targets, weights, keep
+
+
+def _budget_key(budget: Budget) -> dict:
+    return asdict(budget)
+
+
+def _cached_model_a(data, known, m, seed, budget, ctx):
+    key = {"data": data.fingerprint, "m": m, "seed": seed, "recipe": "A", **_budget_key(budget)}
+    cache = ArrayCache(ctx.cache_dir)
+    stored = cache.load("models", key)
+    if stored is not None:
+        import torch
+
+        model = build_cnn(budget.arch)
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in stored.items()})
+        return model.to(pick_device(ctx.device)).eval()
+    model, _ = train(data.x_train[known], data.y_train[known], None, arch=budget.arch,
+                     steps=budget.steps, batch_size=budget.batch_size, lr=budget.lr, seed=seed,
+                     device=ctx.device, progress=ctx.progress, desc=f"Model A, M={m}")
+    cache.save("models", key, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
+    return model
+
+
+def teacher_probabilities(data, known, recipe, budget, m, seed, ctx) -> np.ndarray:
+    """(n_unknown, 10) probabilities of the recipe's teacher for the unknown images."""
+    parts = []
+    if recipe.uses_embeddings:
+        features = embed(data.x_train, recipe.backbone, recipe.input_size, device=ctx.device,
+                         cache_dir=ctx.cache_dir, fingerprint=data.fingerprint,
+                         progress=ctx.progress)
+        parts.append(probabilities(infer_labels(recipe.teacher, features, known,
+                                                data.y_train[known], seed=seed)))
+    if recipe.teacher == "cnn" or recipe.with_model_a:
+        model_a = _cached_model_a(data, known, m, seed, budget, ctx)
+        unknown = np.setdiff1d(np.arange(data.n_train), known)
+        parts.append(predict_proba(model_a, data.x_train[unknown], device=ctx.device))
+    return np.mean(parts, axis=0)
+
+
+# ----------------------------------------------------------------------------- one run
+def run_key(data: CIFAR10, m: int, seed: int, recipe: Recipe, budget: Budget) -> dict:
+    if recipe.teacher == "truth":  # the ceiling knows every label: the same run for every M
+        m = 0
+    return {"kind": "recipe", "data": data.fingerprint, "n_train": data.n_train, "m": int(m),
+            "seed": int(seed), "recipe": recipe.key(), **_budget_key(budget)}
+
+
+def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: Budget,
+               ctx: Context | None = None) -> dict:
+    """Train one recipe at (M, seed) with the budget; the stored row when already done."""
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    ctx = ctx or Context()
+    m = check_m(m, data.n_train)
+    key = run_key(data, m, seed, recipe, budget)
+    stored = ctx.store.find(key)
+    if stored is not None:
+        return stored
+    known, unknown = split_known(data.y_train, m, seed)
+    start = time.perf_counter()
+    label_acc = kept_acc = None
+    n_used = 0
+    if recipe.teacher == "none":
+        index, targets, weights = known, data.y_train[known], None
+    elif recipe.teacher == "truth":
+        index, targets, weights = np.arange(data.n_train), data.y_train, None
+    else:
+        proba = teacher_probabilities(data, known, recipe, budget, m, seed, ctx)
+    rounds = 1 if recipe.teacher in ("none", "truth") else recipe.rounds
+    history = []
+    for round_ in range(rounds):
+        if recipe.teacher not in ("none", "truth"):
+            index, targets, weights, keep = training_set(data, known, unknown, proba, recipe)
+            truth = data.y_train[unknown]
+            label_acc = float((proba.argmax(1) == truth).mean())
+            kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
+            n_used = int(keep.sum())
+        model, history = train(data.x_train[index], targets, weights, arch=budget.arch,
+                               steps=budget.steps, batch_size=budget.batch_size, lr=budget.lr,
+                               seed=seed + 1000 * round_, device=ctx.device,
+                               test=(data.x_test, data.y_test), progress=ctx.progress,
+                               desc=f"{recipe.name}, M={m}, round {round_ + 1}/{rounds}")
+        if round_ + 1 < rounds:  # the student becomes the teacher
+            proba = predict_proba(model, data.x_train[unknown], device=ctx.device)
+    result = {
+        "name": recipe.name, "test_acc": history[-1]["test_acc"],
+        "label_acc": None if label_acc is None else round(label_acc, 5),
+        "kept_label_acc": None if kept_acc is None else round(kept_acc, 5),
+        "n_inferred": n_used, "total_steps": budget.steps * rounds,
+        "wall_s": round(time.perf_counter() - start, 2),
+        "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()}
+                    for h in history],
+        **_provenance(data, ctx),
+    }
+    return ctx.store.add(key, result)
+
+
+def compare(data: CIFAR10, ms, seeds, recipes, budget: Budget, ctx: Context | None = None):
+    """Every recipe at every (M, seed) (the ceiling once per seed), as a DataFrame, plus the
+    share of the gap between Model A and the ceiling each recipe closes."""
+    import pandas as pd
+
+    from .progress import bar
+
+    ctx = ctx or Context()
+    recipes = [get_recipe(r) if isinstance(r, str) else r for r in recipes]
+    grid = [(m, s, r) for m in ms for s in seeds for r in recipes]
+    rows = []
+    for m, seed, recipe in bar(grid, show=ctx.progress, desc="runs", unit="run"):
+        row = run_recipe(data, m, seed, recipe, budget, ctx)
+        rows.append({"m": m, "seed": seed, "recipe": recipe.name, "test_acc": row["test_acc"],
+                     "label_acc": row.get("label_acc"), "kept_label_acc": row.get("kept_label_acc"),
+                     "n_inferred": row.get("n_inferred"), "total_steps": row.get("total_steps"),
+                     "wall_s": row.get("wall_s"), "device": row.get("device")})
+    frame = pd.DataFrame(rows)
+    return add_gap_closed(frame)
+
+
+def add_gap_closed(frame):
+    """gap_closed = (acc - acc_A) / (acc_ceiling - acc_A), per (M, seed)."""
+    frame = frame.copy()
+    base = frame[frame["recipe"] == "A"].set_index(["m", "seed"])["test_acc"]
+    top = frame[frame["recipe"] == "ceiling"].set_index(["m", "seed"])["test_acc"]
+    def gap(row):
+        k = (row["m"], row["seed"])
+        if k not in base.index or k not in top.index or top[k] <= base[k]:
+            return np.nan
+        return (row["test_acc"] - base[k]) / (top[k] - base[k])
+    frame["gap_closed"] = frame.apply(gap, axis=1)
+    return frame
