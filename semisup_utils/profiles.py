@@ -21,6 +21,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "backbone": "effnet-lite0", "input_size": 32, "input_sizes": [32, 48],
         "backbones": ["effnet-lite0"], "method": "kmeans", "models": ["A", "B", "C"],
         "arch": "report", "device": "cpu",
+        "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
+        "recipes": ["A", "B-report", "logreg-soft", "logreg+A-soft", "ceiling"],
+        "budget_epochs": 2, "beyond_seeds": [0], "beyond_size": 48,
     },
     "default": {
         "n_train": None, "n_test": None,  # all 60,000 images
@@ -29,6 +32,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "backbone": "effnet-lite0", "input_size": 64, "input_sizes": [32, 64],
         "backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
         "method": "kmeans", "models": ["A", "B", "C"], "arch": "report", "device": None,
+        "methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
+        "label_sizes": [32, 64, 96],
+        "recipes": ["A", "logreg-soft", "logreg+A-soft", "ceiling"],
+        "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96,
     },
     "paper": {
         "n_train": None, "n_test": None,
@@ -38,6 +45,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "backbone": "effnet-lite0", "input_size": 64, "input_sizes": [32, 64, 96],
         "backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
         "method": "kmeans", "models": ["A", "B", "C"], "arch": "report", "device": None,
+        "methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
+        "label_sizes": [32, 64, 96, 128],
+        "recipes": ["A", "B-report", "C-report", "logreg", "logreg-soft", "logreg-top50",
+                    "logreg-confweight", "logreg+A-soft", "spread", "self-train-2", "ceiling"],
+        "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96,
     },
 }
 
@@ -130,7 +142,20 @@ VALIDATORS = {
     "models": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(MODELS))),
     "arch": lambda n, v: _choice(n, v, list(ARCHITECTURES)),
     "device": _device,
+    "methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
+        n2, v2, [k for k in METHODS if k != "cnn"])),
+    "label_sizes": lambda n, v: _list_of(n, v, _input_size),
+    "recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(_recipes()))),
+    "budget_epochs": lambda n, v: _positive_int(n, v, 1000),
+    "beyond_seeds": lambda n, v: _list_of(n, v, _seed),
+    "beyond_size": _input_size,
 }
+
+
+def _recipes():
+    from .recipes import RECIPES
+
+    return RECIPES
 PARAMETERS = ["profile", *VALIDATORS]
 
 

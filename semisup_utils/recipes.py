@@ -278,3 +278,10 @@ def add_gap_closed(frame):
         return (row["test_acc"] - base[k]) / (top[k] - base[k])
     frame["gap_closed"] = frame.apply(gap, axis=1)
     return frame
+
+
+def at_input_size(recipe: Recipe, input_size: int) -> Recipe:
+    """The recipe with its backbone fed ``input_size`` pixels; the report's recipes keep 32."""
+    if not recipe.uses_embeddings or recipe.name.endswith("-report"):
+        return recipe
+    return replace(recipe, input_size=input_size)

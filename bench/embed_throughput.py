@@ -1,0 +1,243 @@
+"""Embedding throughput per backbone, input size and inference variant, with how far each
+variant's features are from the fp32 reference (max |difference|, mean cosine similarity).
+
+Variants: fp32 NCHW under torch.no_grad (the reference); fp32 channels_last under
+torch.inference_mode (what semisup_utils.features._embed_arrays does; checked against it);
+bf16 autocast (CPU and CUDA); fp16 autocast (CUDA); ONNX Runtime (CPU, only when the
+onnxruntime package is installed). Memory: the peak resident set size above its level before
+the variant ran (sampled with psutil every 2 ms; ru_maxrss growth without psutil), and on
+CUDA torch.cuda.max_memory_allocated above the allocation before.
+
+    python bench/embed_throughput.py --sizes 32 64 96 --n 1024
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import resource
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import _common
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from semisup_utils import features
+
+try:
+    import psutil
+except ImportError:
+    psutil = None
+
+
+class PeakMemory:
+    """Peak memory growth over a block: host RSS (psutil sampling) or CUDA allocations."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
+        elif psutil is not None:
+            self.process = psutil.Process()
+            self.base = self.peak = self.process.memory_info().rss
+            self.stop = threading.Event()
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+        else:
+            self.base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return self
+
+    def _poll(self):
+        while not self.stop.wait(0.002):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device)
+        elif psutil is not None:
+            self.stop.set()
+            self.thread.join()
+            peak = max(self.peak, self.process.memory_info().rss)
+        else:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.mib = (peak - self.base) / 2**20
+
+    @staticmethod
+    def method(device) -> str:
+        if device.type == "cuda":
+            return "torch.cuda.max_memory_allocated growth"
+        return ("peak RSS growth, psutil sampled every 2 ms" if psutil is not None else
+                "ru_maxrss growth (0 when an earlier variant already reached a higher peak)")
+
+
+def variants(device) -> dict[str, dict]:
+    out = {"fp32 NCHW no_grad (reference)": dict(grad=torch.no_grad, cl=False, amp=None),
+           "fp32 channels_last inference_mode (project)": dict(grad=torch.inference_mode,
+                                                               cl=True, amp=None),
+           "bf16 autocast channels_last": dict(grad=torch.inference_mode, cl=True,
+                                               amp=torch.bfloat16)}
+    if device.type == "cuda":
+        out["fp16 autocast channels_last"] = dict(grad=torch.inference_mode, cl=True,
+                                                  amp=torch.float16)
+    return out
+
+
+def prepare(batch: np.ndarray, size: int, scale, device, channels_last: bool) -> torch.Tensor:
+    """As _embed_arrays: NHWC uint8 -> float NCHW, bilinear upscale, backbone scaling."""
+    x = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float()
+    if size != x.shape[-1]:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    x = scale(x)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
+
+def torch_runner(spec, size, device, v):
+    model = spec.build(size).eval().to(device)
+    if v["cl"]:
+        model = model.to(memory_format=torch.channels_last)
+    scale = features.PREPROCESSING[spec.preprocessing]
+
+    def run(images, batch_size):
+        out = []
+        with v["grad"](), torch.autocast(device.type, dtype=v["amp"] or torch.float32,
+                                         enabled=v["amp"] is not None):
+            for start in range(0, len(images), batch_size):
+                x = prepare(images[start:start + batch_size], size, scale, device, v["cl"])
+                out.append(model(x).float().cpu())
+        return torch.cat(out).numpy()
+    return run
+
+
+def onnx_runner(spec, size, batch_size, workdir: Path):
+    import onnxruntime as ort
+
+    model = spec.build(size).eval()
+    scale = features.PREPROCESSING[spec.preprocessing]
+    path = workdir / f"{spec.name}-{size}.onnx"
+    example = torch.zeros(2, 3, size, size)
+    torch.onnx.export(model, (example,), str(path), input_names=["x"], output_names=["f"],
+                      dynamic_axes={"x": {0: "n"}, "f": {0: "n"}})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run(images, batch_size):
+        out = []
+        for start in range(0, len(images), batch_size):
+            x = prepare(images[start:start + batch_size], size, scale, "cpu", False)
+            out.append(session.run(None, {"x": x.numpy()})[0])
+        return np.concatenate(out).astype(np.float32)
+    return run
+
+
+def compare(f: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    cos = (f * ref).sum(1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(ref, axis=1) + 1e-12)
+    return float(np.abs(f - ref).max()), float(cos.mean())
+
+
+def measure(run, images, batch_size, repeats, device):
+    with PeakMemory(device) as memory:
+        run(images[:batch_size], batch_size)  # warm-up: one batch
+        rates, out = [], None
+        for _ in range(repeats):
+            _common.sync(device)
+            start = time.perf_counter()
+            out = run(images, batch_size)
+            _common.sync(device)
+            rates.append(len(images) / (time.perf_counter() - start))
+    return statistics.median(rates), memory.mib, out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbones", nargs="+", default=["effnet-lite0"],
+                        help=f"any of {', '.join(features.BACKBONES)}; unavailable ones are "
+                             "skipped (default effnet-lite0)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 96])
+    parser.add_argument("--n", type=int, default=1024, help="images embedded per pass")
+    parser.add_argument("--batch-size", type=int, default=256, help="as features.embed")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = _common.add_common_args(parser).parse_args(argv)
+    devices = _common.apply_common_args(args)
+    _common.print_machine("embedding throughput per backbone, input size and variant")
+
+    flags = _common.cpu_flags()
+    native = sorted(flags & {"avx512_bf16", "amx_bf16"})
+    print("cpu bf16: " + (f"native ({', '.join(native)})" if native else
+                          "no avx512_bf16/amx_bf16 flag, bf16 matmuls are emulated or converted "
+                          "(expect no speed-up)"))
+    has_ort = importlib.util.find_spec("onnxruntime") is not None
+    if not has_ort:
+        print("onnxruntime is not installed: the ONNX Runtime variant is skipped "
+              "(pip install onnxruntime onnx to include it)")
+    for device in devices:
+        print(f"memory on {device.type}: {PeakMemory.method(device)}")
+    images = _common.load_data().x_test[:args.n]
+    print(f"{len(images)} CIFAR-10 test images per pass, batch {args.batch_size}, median of "
+          f"{args.repeats} passes after a one-batch warm-up\n")
+
+    rows, notes = [], []
+    workdir = Path(tempfile.mkdtemp(prefix="semisup-bench-onnx-")) if has_ort else None
+    for name in args.backbones:
+        if not features.backbone_available(name):
+            notes.append(f"{name}: skipped, its weights or library are not available here")
+            continue
+        spec = features.get_backbone(name)
+        for size in args.sizes:
+            for device in devices:
+                runners = {label: (lambda v=v: torch_runner(spec, size, device, v))
+                           for label, v in variants(device).items()}
+                if has_ort and device.type == "cpu":
+                    runners["ONNX Runtime (CPU EP)"] = lambda: onnx_runner(
+                        spec, size, args.batch_size, workdir)
+                ref = None
+                for label, make in runners.items():
+                    try:
+                        rate, mib, out = measure(make(), images, args.batch_size, args.repeats,
+                                                 device)
+                    except Exception as error:  # e.g. an export or autocast not supported
+                        notes.append(f"{name}@{size} {device.type} {label}: failed ({error!r})")
+                        continue
+                    if ref is None:
+                        ref = out
+                        notes.append(f"{name}@{size} {device.type}: reference features {ref.shape}"
+                                     f", max |f| = {np.abs(ref).max():.3g}, mean |f| = "
+                                     f"{np.abs(ref).mean():.3g}")
+                    diff, cos = compare(out, ref)
+                    rows.append({"backbone": name, "size": size,
+                                 "device": _common.device_name(device), "variant": label,
+                                 "images/s": rate, "peak mem MiB": mib,
+                                 "max |diff|": diff, "mean cos": cos})
+                    if "(project)" in label:
+                        project = features._embed_arrays(images, spec, size, args.batch_size,
+                                                         device, False)
+                        notes.append(f"{name}@{size} {device.type}: bench's project variant vs "
+                                     f"features._embed_arrays: max |diff| = "
+                                     f"{np.abs(project - out).max():.3g}")
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        base = frame.groupby(["backbone", "size", "device"])["images/s"].transform("first")
+        frame.insert(5, "speed-up", (frame["images/s"] / base).map("{:.2f}x".format))
+        frame["images/s"] = frame["images/s"].map("{:,.0f}".format)
+        frame["peak mem MiB"] = frame["peak mem MiB"].map("{:,.0f}".format)
+        frame["max |diff|"] = frame["max |diff|"].map("{:.2g}".format)
+        frame["mean cos"] = frame["mean cos"].map("{:.6f}".format)
+        _common.print_table("embedding throughput (features vs the fp32 NCHW reference)", frame)
+    print("\n".join(notes))
+    return frame
+
+
+if __name__ == "__main__":
+    main()
