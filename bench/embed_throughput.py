@@ -13,6 +13,7 @@ CUDA torch.cuda.max_memory_allocated above the allocation before.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import resource
 import shutil
@@ -110,8 +111,9 @@ def torch_runner(spec, size, device, v):
 
     def run(images, batch_size):
         out = []
-        with v["grad"](), torch.autocast(device.type, dtype=v["amp"] or torch.float32,
-                                         enabled=v["amp"] is not None):
+        amp = (torch.autocast(device.type, dtype=v["amp"]) if v["amp"] is not None
+               else contextlib.nullcontext())
+        with v["grad"](), amp:
             for start in range(0, len(images), batch_size):
                 x = prepare(images[start:start + batch_size], size, scale, device, v["cl"])
                 out.append(model(x).float().cpu())

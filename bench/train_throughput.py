@@ -18,7 +18,6 @@ import statistics
 import time
 
 import _common
-import numpy as np
 import pandas as pd
 import torch
 from PIL import Image

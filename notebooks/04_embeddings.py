@@ -114,7 +114,8 @@ by_size
 
 # %% [markdown]
 # What the embeddings cost: wall seconds to embed every training image, measured when each
-# embedding was first computed (later executions read the cache), on this machine.
+# embedding was first computed (later executions read the cache), on this machine and under
+# whatever else it was running then; `bench/embed_throughput.py` measures them in isolation.
 
 # %% tags=["nbval-ignore-output"]
 import torch

@@ -32,6 +32,10 @@ method = None
 backbone = None
 input_size = None
 arch = None
+recipes = None
+budget_epochs = None
+beyond_seeds = None
+beyond_size = None
 
 # %%
 import pandas as pd
@@ -48,7 +52,8 @@ from semisup_utils.store import ResultsStore
 
 P = resolve(profile, M=M, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test,
             epochs=epochs, batch_size=batch_size, weight=weight, method=method,
-            backbone=backbone, input_size=input_size, arch=arch)
+            backbone=backbone, input_size=input_size, arch=arch, recipes=recipes,
+            budget_epochs=budget_epochs, beyond_seeds=beyond_seeds, beyond_size=beyond_size)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 protocol = notebook.protocol(P)
@@ -117,3 +122,40 @@ display(Markdown(
     "over 50,000, so B and C took up to 50,000/M times as many gradient steps: part of their "
     "advantage is compute, not labels. The chapters beyond the report's six compare methods "
     "at equal compute. " + notebook.JPEG_NOTE))
+
+# %% [markdown]
+# ## 4. Better labels, used better, at equal compute (chapters 8 and 9)
+
+# %%
+from semisup_utils.recipes import Budget, add_gap_closed, at_input_size, get_recipe
+from semisup_utils.recipes import run_key as recipe_key
+
+budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
+found = []
+for name in P["recipes"]:
+    recipe = at_input_size(get_recipe(name), P["beyond_size"])
+    for m in P["M_list"]:
+        for s in P["beyond_seeds"]:
+            row = store.find(recipe_key(data, m, s, recipe, budget))
+            if row is not None:
+                found.append({"m": m, "seed": s, "recipe": name, "test_acc": row["test_acc"]})
+if found:
+    beyond = add_gap_closed(pd.DataFrame(found))
+    means = beyond.groupby(["m", "recipe"])[["test_acc", "gap_closed"]].mean().reset_index()
+    lines = []
+    for m, part in means.groupby("m"):
+        part = part.set_index("recipe")
+        contenders = part.drop(index=[r for r in ("A", "ceiling") if r in part.index])
+        if contenders.empty or "A" not in part.index:
+            continue
+        best = contenders["test_acc"].idxmax()
+        gain = 100 * (part.loc[best, "test_acc"] - part.loc["A", "test_acc"])
+        closed = part.loc[best, "gap_closed"]
+        lines.append(
+            f"- **M={m}**: best recipe `{best}` {100 * part.loc[best, 'test_acc']:.1f}% against "
+            f"Model A's {100 * part.loc['A', 'test_acc']:.1f}% at the same {budget.steps} steps "
+            f"({gain:+.1f} points" + (f", {100 * closed:.0f}% of the gap to the ceiling" if
+                                      pd.notna(closed) else "") + ").")
+    display(Markdown("\n".join(lines) if lines else "No recipe runs are stored yet."))
+else:
+    print("no runs of chapter 9 are stored for this profile yet: run chapter 9 first")

@@ -104,9 +104,13 @@ def _torchvision(name: str, trunk_attr: str):
     def build(input_size: int) -> nn.Module:
         import torchvision
 
+        import contextlib
+        import io
+
         weights = torchvision.models.get_model_weights(name).DEFAULT
         try:
-            model = torchvision.models.get_model(name, weights=weights)
+            with contextlib.redirect_stdout(io.StringIO()):  # torch.hub's "Downloading: ..."
+                model = torchvision.models.get_model(name, weights=weights)
         except Exception as error:  # URLError, HTTPError, checksum errors...
             raise BackboneUnavailableError(
                 f"the ImageNet weights of torchvision's {name} could not be loaded ({error}); "

@@ -31,6 +31,7 @@ def setup(seed: int = 0) -> None:
                                 "axes.spines.right": False})
     pd.set_option("display.precision", 3)
     pd.set_option("display.width", 120)
+    pd.set_option("display.max_colwidth", 160)
     warnings.filterwarnings("ignore", message=".*IProgress.*")
 
 
