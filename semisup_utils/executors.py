@@ -81,8 +81,8 @@ def _wants_gpu(device, ray) -> bool:
 
 def _error_text(error: BaseException) -> str:
     cause = getattr(error, "cause", None) or error  # a RayTaskError wraps the task's exception
-    text = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {text[-1] if text else ''}"
+    text = " ".join(str(cause).split())
+    return f"{type(cause).__name__}: {text[:300]}"
 
 
 def ray_sweep(data, ms, seeds, models, protocol, ctx: Context, address: str | None = None,

@@ -209,14 +209,25 @@ def run_models(data: CIFAR10, m: int, seed: int = 0, models=("A", "B", "C"),
 
 
 def sweep(data: CIFAR10, ms, seeds, models=("A", "B", "C"), protocol: Protocol | None = None,
-          ctx: Context | None = None):
-    """Every (M, seed) of the grid, resuming from the store; a DataFrame of the rows."""
-    import pandas as pd
+          ctx: Context | None = None, executor: str = "local", address: str | None = None,
+          resources: dict | None = None):
+    """Every (M, seed) of the grid, resuming from the store; a DataFrame of the rows.
+
+    ``executor``: ``local`` runs them here, one after another; ``ray`` runs each missing run as
+    a Ray task (on the cluster at ``address``, else a local Ray; ``resources``: Ray task
+    options), see :mod:`semisup_utils.executors`. Both give the same rows in the same order.
+    """
+    from .executors import check_executor
     from .progress import bar
 
     ctx = ctx or Context()
     ms = [check_m(m, data.n_train) for m in ms]
     models = check_models(models)
+    if check_executor(executor) == "ray":
+        from .executors import ray_sweep
+
+        return rows_frame(ray_sweep(data, ms, seeds, models, protocol or Protocol(), ctx,
+                                    address=address, resources=resources))
     rows = []
     grid = [(m, s) for m in ms for s in seeds]
     for m, seed in bar(grid, show=ctx.progress, desc="sweep", unit="(M, seed)"):

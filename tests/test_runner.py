@@ -1,0 +1,97 @@
+"""The chapter runner: jupytext -> notebook, parameters checked before anything executes."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from semisup_utils import cli, runner
+from semisup_utils.profiles import ParameterError
+
+
+@pytest.fixture
+def no_execution(monkeypatch):
+    """Fail the test if papermill is asked to execute anything."""
+    import papermill
+
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("a chapter was executed although its parameters were invalid")
+
+    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+    return calls
+
+
+def test_every_chapter_has_a_parameters_cell_with_a_profile(tmp_path):
+    chapters = runner.chapters()
+    assert [p.stem[:2] for p in chapters] == sorted(p.stem[:2] for p in chapters)
+    assert len(chapters) >= 7
+    for chapter in chapters:
+        notebook = runner.convert(chapter, tmp_path / f"{chapter.stem}.ipynb")
+        stored = json.loads(notebook.read_text())
+        assert stored["metadata"]["kernelspec"]["name"] == "python3"
+        params = runner.chapter_parameters(notebook)
+        assert "profile" in params, chapter
+        tagged = [c for c in stored["cells"] if "parameters" in c["metadata"].get("tags", [])]
+        assert len(tagged) == 1, f"{chapter.name} needs exactly one cell tagged parameters"
+
+
+def test_find_chapters_by_prefix_name_or_refuses():
+    assert runner.find_chapters(["05"])[0].stem == "05_models_abc"
+    assert runner.find_chapters(["01_data"])[0].stem == "01_data"
+    with pytest.raises(runner.ChapterError, match="known chapters: 01_data"):
+        runner.find_chapters(["99_nothing"])
+
+
+def test_unknown_parameter_is_refused_with_the_chapters_parameters(tmp_path):
+    notebook = runner.convert(runner.find_chapters(["05"])[0], tmp_path / "05.ipynb")
+    with pytest.raises(ParameterError, match=r"'Mm'.*its parameters: profile, M, seed"):
+        runner.check_parameters(notebook, "smoke", {"Mm": 10})
+    with pytest.raises(ParameterError, match="M=0"):
+        runner.check_parameters(notebook, "smoke", {"M": 0})
+    with pytest.raises(ParameterError, match="profile='fast'"):
+        runner.check_parameters(notebook, "fast", {})
+    runner.check_parameters(notebook, "smoke", {"M": 100, "epochs": 1})  # valid: no error
+
+
+def test_all_chapters_are_checked_before_any_runs(no_execution, tmp_path):
+    # 01 would run fine; 05's epochs=0 must stop the whole run before 01 executes
+    with pytest.raises(ParameterError, match="epochs=0"):
+        runner.run(["01", "05"], "smoke", {"epochs": 0}, tmp_path)
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        runner.run(["01", "05"], "smoke", {"nonsense": 1}, tmp_path)
+    assert no_execution == []
+
+
+def test_cli_run_exit_status_and_message(no_execution, capsys, tmp_path):
+    status = cli.main(["run", "05", "--profile", "smoke", "-p", "M", "-5",
+                       "--output-dir", str(tmp_path)])
+    assert status == 2
+    assert "M=-5" in capsys.readouterr().err
+    assert cli.main(["run", "05", "--profile", "nope", "--output-dir", str(tmp_path)]) == 2
+    assert "profile='nope'" in capsys.readouterr().err
+    assert no_execution == []
+
+
+def test_values_parse_as_yaml():
+    assert runner.parse_value("1000") == 1000
+    assert runner.parse_value("[500, 5000]") == [500, 5000]
+    assert runner.parse_value("kmeans") == "kmeans"
+    assert runner.parse_value("null") is None
+
+
+def test_parameter_cells_are_collapsed_in_the_book(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("profile = 'x'", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("profile = 'smoke'",
+                                                metadata={"tags": ["injected-parameters"]}),
+                      nbformat.v4.new_code_cell("print(1)")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(notebook, path)
+    runner.hide_parameter_cells(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert "hide-cell" in cells[0].metadata.tags and "hide-cell" in cells[1].metadata.tags
+    assert "tags" not in cells[2].metadata or "hide-cell" not in cells[2].metadata.tags
