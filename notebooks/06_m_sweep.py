@@ -32,6 +32,7 @@ backbone = None
 input_size = None
 arch = None
 device = None
+executor = None    # local (one run after another) or ray (a Ray cluster: $RAY_ADDRESS)
 
 # %%
 import pandas as pd
@@ -43,7 +44,7 @@ from semisup_utils.report import report_frame
 
 P = resolve(profile, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test, epochs=epochs,
             batch_size=batch_size, weight=weight, method=method, backbone=backbone,
-            input_size=input_size, arch=arch, device=device)
+            input_size=input_size, arch=arch, device=device, executor=executor)
 notebook.setup(P["seeds"][0])
 data = notebook.load_data(P)
 print(notebook.data_note(data))
@@ -52,7 +53,7 @@ print(f"M in {P['M_list']}, seeds {P['seeds']}, {P['epochs']} epochs, batch {P['
 
 # %%
 runs = sweep(data, P["M_list"], P["seeds"], ["A", "B", "C"], notebook.protocol(P),
-             notebook.context(P))
+             notebook.context(P), executor=P["executor"])
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
 runs["label accuracy (%)"] = 100 * runs["label_acc"].astype(float)
 

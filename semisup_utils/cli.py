@@ -44,6 +44,34 @@ def _cmd_abc(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from .executors import SweepError
+    from .experiments import rows_frame, sweep
+    from .notebook import context, load_data, protocol
+    from .profiles import resolve
+    from .runner import parse_value
+
+    overrides = {name: parse_value(value) for name, value in args.parameter}
+    if args.executor:
+        overrides["executor"] = args.executor
+    params = resolve(args.profile, **overrides)
+    data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
+    try:
+        frame = sweep(data, params["M_list"], params["seeds"], params["models"],
+                      protocol(params), context(params, progress=not args.quiet),
+                      executor=params["executor"], address=args.address)
+        failed = None
+    except SweepError as error:
+        frame, failed = rows_frame(error.rows), error
+    if len(frame):
+        print(frame[["m", "model", "seed", "label_acc", "test_acc", "wall_s", "device"]]
+              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if failed:
+        print(f"semisup: error: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_list(args) -> int:
     from .cnn import ARCHITECTURES
     from .experiments import MODELS
@@ -93,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     abc.add_argument("--n-test", type=int, default=None)
     abc.add_argument("--quiet", action="store_true")
     abc.set_defaults(func=_cmd_abc)
+
+    swp = sub.add_parser("sweep", help="the profile's sweep over M and seeds, into the store")
+    swp.add_argument("--profile", default="default", help="smoke, default or paper")
+    swp.add_argument("--executor", choices=["local", "ray"], default=None,
+                     help="local (the default) or ray (one Ray task per missing run)")
+    swp.add_argument("--address", default=None,
+                     help="Ray cluster address (else $RAY_ADDRESS, else a local Ray)")
+    swp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
+    swp.add_argument("--quiet", action="store_true")
+    swp.set_defaults(func=_cmd_sweep)
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)

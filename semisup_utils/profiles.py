@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .cnn import ARCHITECTURES
+from .executors import EXECUTORS
 from .experiments import MODELS
 from .features import BACKBONES
 from .labels import METHODS
@@ -23,7 +24,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "arch": "report", "device": "cpu",
         "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
         "recipes": ["A", "B-report", "logreg-soft", "logreg+A-soft", "ceiling"],
-        "budget_epochs": 2, "beyond_seeds": [0], "beyond_size": 48,
+        "budget_epochs": 2, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
     },
     "default": {
         "n_train": None, "n_test": None,  # all 60,000 images
@@ -35,7 +36,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
         "label_sizes": [32, 64, 96],
         "recipes": ["A", "logreg-soft", "logreg+A-soft", "ceiling"],
-        "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96,
+        "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96, "executor": "local",
     },
     "paper": {
         "n_train": None, "n_test": None,
@@ -49,7 +50,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "label_sizes": [32, 64, 96, 128],
         "recipes": ["A", "B-report", "C-report", "logreg", "logreg-soft", "logreg-top50",
                     "logreg-confweight", "logreg+A-soft", "spread", "self-train-2", "ceiling"],
-        "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96,
+        "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96, "executor": "local",
     },
 }
 
@@ -149,6 +150,7 @@ VALIDATORS = {
     "budget_epochs": lambda n, v: _positive_int(n, v, 1000),
     "beyond_seeds": lambda n, v: _list_of(n, v, _seed),
     "beyond_size": _input_size,
+    "executor": lambda n, v: _choice(n, v, list(EXECUTORS)),
 }
 
 

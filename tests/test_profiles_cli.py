@@ -91,12 +91,23 @@ def run_cli(capsys, *argv):
     return status, out, err
 
 
-def test_abc_refuses_m_zero(capsys, tmp_path, tiny_python_folder):
+def test_abc_refuses_m_zero_before_loading(capsys, monkeypatch, tmp_path):
+    from semisup_utils import data
+
+    monkeypatch.setattr(data, "load_cifar10", lambda *a, **k: pytest.fail("data was loaded"))
+    status, out, err = run_cli(capsys, "abc", "--m", 0, "--epochs", 1, "--device", "cpu",
+                               "--results", tmp_path / "r", "--quiet")
+    assert status == 2
+    assert err.startswith("semisup: error:") and "M=0" in err and "1..49999" in err
+    assert not (tmp_path / "r" / "runs.jsonl").exists()
+
+
+def test_abc_refuses_m_beyond_the_data(capsys, tmp_path, tiny_python_folder):
     folder, _ = tiny_python_folder
-    status, out, err = run_cli(capsys, "abc", "--m", 0, "--data", folder, "--epochs", 1,
+    status, out, err = run_cli(capsys, "abc", "--m", 150, "--data", folder, "--epochs", 1,
                                "--device", "cpu", "--results", tmp_path / "r", "--quiet")
     assert status == 2
-    assert err.startswith("semisup: error:") and "M=0" in err and "1..99" in err
+    assert err.startswith("semisup: error:") and "M=150" in err and "1..99" in err
     assert not (tmp_path / "r" / "runs.jsonl").exists()
 
 
@@ -178,4 +189,4 @@ def test_console_script_exit_status(tmp_path, tiny_python_folder):
                              "--results", str(tmp_path / "r")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
-    assert "M=0" in result.stderr and "1..99" in result.stderr
+    assert "M=0" in result.stderr and "1..49999" in result.stderr

@@ -1,0 +1,178 @@
+"""The ``ray`` executor of the sweep, on a local Ray with 2 CPUs: the same rows as ``local``,
+nothing submitted twice, a killed worker retried, a failing run reported with the others stored.
+
+Runs on the 300 generated training images with one epoch; CPU only, one thread per worker (CPU
+training is reproducible for a given thread count, and the local runs use one thread too).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the ray executor needs Ray: pip install 'ray>=2.9' "
+                                        "(the dev and ray extras)")
+
+from semisup_utils.executors import SweepError, ray_sweep, run_one  # noqa: E402
+from semisup_utils.experiments import Context, Protocol, sweep  # noqa: E402
+from semisup_utils.store import ResultsStore, run_id  # noqa: E402
+
+PROTOCOL = Protocol(epochs=1, batch_size=64, method="kmeans", backbone="effnet-lite0",
+                    input_size=32)
+MS, SEEDS = [50, 100], [0, 1]
+COLUMNS = ["m", "seed", "model", "test_acc", "label_acc", "n_inferred"]
+
+
+def make_ctx(root, name):
+    return Context(store=ResultsStore(root / name / "results"), cache_dir=root / name / "cache",
+                   device="cpu", profile="test", progress=False)
+
+
+def losses(frame):
+    """Each run's history without its timings (epoch, loss, accuracies)."""
+    return [[{k: v for k, v in epoch.items() if "second" not in k} for epoch in history]
+            for history in frame["history"]]
+
+
+def lines(store):
+    return [json.loads(line) for line in store.path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def both(synthetic, local_ray, tmp_path_factory):
+    """The same 12-run sweep (M 50, 100 x seeds 0, 1 x A, B, C) by each executor."""
+    root = tmp_path_factory.mktemp("executors")
+    ctx_local, ctx_ray = make_ctx(root, "local"), make_ctx(root, "ray")
+    local = sweep(synthetic, MS, SEEDS, protocol=PROTOCOL, ctx=ctx_local)
+    start = time.perf_counter()
+    remote = sweep(synthetic, MS, SEEDS, protocol=PROTOCOL, ctx=ctx_ray, executor="ray")
+    return local, remote, ctx_ray, time.perf_counter() - start
+
+
+def test_ray_gives_the_local_rows(both):
+    local, remote, ctx_ray, _ = both
+    assert len(remote) == 12
+    assert list(remote.columns) == list(local.columns)  # the same table shape
+    assert remote[COLUMNS].equals(local[COLUMNS])  # same accuracies, in the same order
+    assert losses(remote) == losses(local)  # and the same training losses, epoch by epoch
+    assert (remote["device"] == "cpu").all() and (remote["profile"] == "test").all()
+    # every row landed in the store exactly once
+    keys = [run_id(row["key"]) for row in lines(ctx_ray.store)]
+    assert len(keys) == len(set(keys)) == 12
+
+
+def test_rerun_submits_nothing(both, synthetic, monkeypatch):
+    _, remote, ctx_ray, _ = both
+    size = ctx_ray.store.path.stat().st_size
+
+    def no_submitting(*args, **kwargs):
+        raise AssertionError("a stored run was submitted again")
+
+    monkeypatch.setattr(ray, "remote", no_submitting)
+    monkeypatch.setattr(ray, "put", no_submitting)
+    start = time.perf_counter()
+    again = sweep(synthetic, MS, SEEDS, protocol=PROTOCOL, ctx=ctx_ray, executor="ray")
+    assert time.perf_counter() - start < 5
+    assert again.drop(columns="history").equals(remote.drop(columns="history"))
+    assert ctx_ray.store.path.stat().st_size == size
+
+
+def test_killed_worker_is_retried(both, synthetic, tmp_path):
+    local, *_ = both
+    marker, retried = tmp_path / "killed-once", tmp_path / "retried"
+
+    def dies_once(data, m, seed, model, *args):
+        """Model A's first attempt is killed after training, before its row is written."""
+        if model == "A" and marker.exists():
+            retried.touch()
+        if model == "A" and not marker.exists():
+            import os
+
+            from semisup_utils import experiments
+
+            marker.write_text(str(os.getpid()))
+            real_train = experiments.train
+
+            def train_then_die(*a, **k):
+                real_train(*a, **k)
+                os._exit(1)
+
+            experiments.train = train_then_die
+        return run_one(data, m, seed, model, *args)
+
+    ctx = make_ctx(tmp_path, "killed")
+    rows = ray_sweep(synthetic, [50], [0], ["A", "C"], PROTOCOL, ctx, task=dies_once)
+    assert marker.exists() and retried.exists()  # killed once, then retried by Ray
+    assert [(r["key"]["model"], r["test_acc"], r["label_acc"]) for r in rows] == [
+        (r.model, r.test_acc, None if r.model == "A" else r.label_acc)
+        for r in local[(local.m == 50) & (local.seed == 0) & local.model.isin(["A", "C"])]
+        .itertuples()]
+    assert [row["key"]["model"] for row in lines(ctx.store)] == ["A", "C"]
+
+
+def test_failures_are_reported_and_the_rest_stored(synthetic, local_ray, tmp_path):
+    def fails(data, m, seed, model, *args):
+        if (m, seed, model) == (50, 0, "A"):
+            raise RuntimeError("no teacher today")
+        if (m, seed, model) == (50, 1, "B"):
+            import os
+
+            os._exit(1)  # the worker dies, on every attempt
+        return run_one(data, m, seed, model, *args)
+
+    ctx = make_ctx(tmp_path, "failing")
+    with pytest.raises(SweepError) as info:
+        ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], PROTOCOL, ctx,
+                  resources={"max_retries": 1}, task=fails)
+    failed = dict(info.value.failures)
+    assert set(failed) == {(50, 0, "A"), (50, 0, "C"), (50, 1, "B")}  # C waits on its A
+    assert "no teacher today" in failed[50, 0, "A"] and "no teacher today" in failed[50, 0, "C"]
+    assert "M=50, seed 0, Model A: RuntimeError: no teacher today" in str(info.value)
+    stored = [(row["key"]["seed"], row["key"]["model"]) for row in lines(ctx.store)]
+    assert sorted(stored) == [(0, "B"), (1, "A"), (1, "C")]  # the others, each once
+    assert [(r["key"]["seed"], r["key"]["model"]) for r in info.value.rows] == [
+        (0, "B"), (1, "A"), (1, "C")]
+
+    # a rerun submits only the failed runs
+    log = tmp_path / "submitted.txt"
+
+    def logged(data, m, seed, model, *args):
+        with open(log, "a") as handle:
+            handle.write(f"{seed}{model}\n")
+        return run_one(data, m, seed, model, *args)
+
+    rows = ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], PROTOCOL, ctx, task=logged)
+    assert sorted(log.read_text().split()) == ["0A", "0C", "1B"]
+    assert len(rows) == 6 and len(lines(ctx.store)) == 6
+
+
+def test_unknown_executor_refused(synthetic, tmp_path):
+    with pytest.raises(ValueError, match="executor='dask'"):
+        sweep(synthetic, [50], [0], protocol=PROTOCOL, ctx=make_ctx(tmp_path, "x"),
+              executor="dask")
+
+
+def test_cli_sweep(synthetic, local_ray, tmp_path, monkeypatch, capsys):
+    from semisup_utils import cli, notebook
+
+    monkeypatch.setattr(notebook, "load_data", lambda params: synthetic)
+    monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("SEMISUP_CACHE", str(tmp_path / "cache"))
+    argv = ["sweep", "--profile", "smoke", "-p", "M_list", "[50]", "-p", "seeds", "[3]",
+            "-p", "models", "[A]", "-p", "epochs", "1", "--quiet"]
+    assert cli.main([*argv, "-p", "executor", "dask"]) == 2
+    assert "executor='dask'" in capsys.readouterr().err
+    assert cli.main([*argv, "--executor", "ray"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].split()[:3] == ["50", "A", "3"] and "cpu" in out
+    (row,) = ResultsStore(tmp_path / "results").rows()
+    assert row["key"]["seed"] == 3 and row["profile"] == "smoke"
