@@ -7,6 +7,7 @@ kernelspec, so papermill needs no ``-k``). Parameter names are checked against t
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -83,7 +84,10 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
     parameters = dict(parameters or {})
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    source_nb = convert(chapter, (work_dir or PROJECT_ROOT / "build") / f"{chapter.stem}.ipynb")
+    if work_dir is None:
+        with tempfile.TemporaryDirectory(prefix="semisup-run-") as tmp:
+            return execute(chapter, profile, parameters, output_dir, Path(tmp), progress)
+    source_nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
     check_parameters(source_nb, profile, parameters)
     output = output_dir / f"{chapter.stem}.ipynb"
     start = time.perf_counter()
@@ -123,7 +127,11 @@ def run(names, profile: str, parameters: dict, output_dir, data: str | None = No
     if data is not None:
         os.environ["SEMISUP_DATA"] = str(Path(data).resolve())
     selected = find_chapters(names)
-    work_dir = PROJECT_ROOT / "build"
+    with tempfile.TemporaryDirectory(prefix="semisup-run-") as tmp:
+        return _run(selected, profile, parameters, output_dir, Path(tmp), progress)
+
+
+def _run(selected, profile, parameters, output_dir, work_dir, progress):
     # validate every chapter's parameters before running any of them
     for chapter in selected:
         nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
