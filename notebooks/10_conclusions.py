@@ -113,7 +113,37 @@ if len(runs):
     display(Markdown("\n".join(lines)))
 
 # %% [markdown]
-# ## 3. What the comparison does and does not show
+# ## 3. The report's own protocol, where it was run
+#
+# Runs with the report's settings (50 epochs, Model B's K-means labels from 32x32 embeddings)
+# are stored by `semisup abc --m 5000 --epochs 50 --input-size 32` (see the README); they are
+# shown here when the store has them for this data.
+
+# %%
+from semisup_utils.experiments import Protocol
+
+paper_protocol = Protocol(epochs=50, batch_size=128, weight=0.1, method="kmeans",
+                          backbone="effnet-lite0", input_size=32)
+paper_rows = [(m, s, model, store.find(run_key(data, m, s, model, paper_protocol)))
+              for m in (500, 5000, 40000) for s in (0, 1, 2) for model in "ABC"]
+paper_rows = [(m, s, model, row) for m, s, model, row in paper_rows if row is not None]
+if paper_rows:
+    lines = []
+    for m in sorted({r[0] for r in paper_rows}):
+        for s in sorted({r[1] for r in paper_rows if r[0] == m}):
+            got = {model: row for mm, ss, model, row in paper_rows if mm == m and ss == s}
+            parts = ", ".join(f"{model} {100 * got[model]['test_acc']:.1f}%" for model in sorted(got))
+            report = TEST_ACCURACY.get(m, {})
+            lines.append(f"- **M={m}, seed {s}**: {parts} (report: " +
+                         ", ".join(f"{k} {v}%" for k, v in report.items()) + ")" +
+                         (f"; Model B's K-means labels were {100 * got['B']['label_acc']:.1f}% "
+                          "correct" if "B" in got else "") + ".")
+    display(Markdown("\n".join(lines)))
+else:
+    print("no run with the report's protocol is stored for this data")
+
+# %% [markdown]
+# ## 4. What the comparison does and does not show
 
 # %%
 display(Markdown(
@@ -124,7 +154,7 @@ display(Markdown(
     "at equal compute. " + notebook.JPEG_NOTE))
 
 # %% [markdown]
-# ## 4. Better labels, used better, at equal compute (chapters 8 and 9)
+# ## 5. Better labels, used better, at equal compute (chapters 8 and 9)
 
 # %%
 from semisup_utils.recipes import Budget, add_gap_closed, at_input_size, get_recipe
