@@ -110,6 +110,7 @@ def training_curves(histories: dict, title: str = "Test accuracy during training
     """histories: name -> list of per-epoch dicts with 'epoch' and 'test_acc'."""
     fig, ax = plt.subplots()
     for name, history in histories.items():
+        history = [h for h in history if "test_acc" in h]  # long runs are tested every k epochs
         epochs = [h["epoch"] for h in history]
         ax.plot(epochs, [100 * h["test_acc"] for h in history], marker="o", ms=3,
                 label=f"Model {name}", color=MODEL_COLOURS.get(name))

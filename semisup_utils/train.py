@@ -85,7 +85,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
           arch: str = "report", epochs: int | None = None, steps: int | None = None,
           batch_size: int = 128, lr: float = 1e-3, seed: int = 0, device=None,
           augment: bool = True, test: tuple[np.ndarray, np.ndarray] | None = None,
-          progress: bool | None = None, desc: str = "training"):
+          progress: bool | None = None, desc: str = "training", max_evals: int = 50):
     """Train a fresh CNN; returns ``(model, history)``.
 
     ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
@@ -123,6 +123,9 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
 
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps if steps is not None else epochs * steps_per_epoch
+    total_epochs = math.ceil(total_steps / steps_per_epoch)
+    # a step budget over few images makes many short epochs: test at most max_evals times
+    eval_stride = max(1, math.ceil(total_epochs / max_evals))
     history, step, start = [], 0, time.perf_counter()
     bar = progress_bar(total=total_steps, show=progress, desc=desc, unit="step", leave=False)
     epoch = 0
@@ -158,12 +161,12 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
             bar.update()
         record = {"epoch": epoch, "step": step, "loss": float(loss_sum) / seen,
                   "train_acc": float(correct) / seen}
-        if test is not None:
+        if test is not None and (epoch % eval_stride == 0 or step >= total_steps):
             record["test_acc"] = evaluate(model, test[0], test[1])
         record["seconds"] = time.perf_counter() - start
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}",
-                        **({"test": f"{record['test_acc']:.3f}"} if test is not None else {}))
+                        **({"test": f"{record['test_acc']:.3f}"} if "test_acc" in record else {}))
     bar.close()
     model.eval()
     return model, history

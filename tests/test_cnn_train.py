@@ -210,3 +210,18 @@ def test_pick_device_plain(monkeypatch):
     assert pick_device(None) == torch.device("cpu")
     assert pick_device("auto") == torch.device("cpu")
     assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_many_short_epochs_are_tested_at_most_max_evals_times():
+    import numpy as np
+
+    from semisup_utils.train import train
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, 20)
+    test = (images[:8], labels[:8])
+    _, history = train(images, labels, steps=30, batch_size=10, device="cpu", test=test,
+                       progress=False, max_evals=4)  # 15 epochs of 2 steps
+    tested = [h["epoch"] for h in history if "test_acc" in h]
+    assert len(history) == 15 and tested == [4, 8, 12, 15]
