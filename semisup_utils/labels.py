@@ -229,6 +229,37 @@ def probabilities(inferred: InferredLabels) -> np.ndarray:
     return proba
 
 
+def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: dict,
+                        seed: int = 0, cache_dir=None, **options) -> tuple[InferredLabels, float]:
+    """:func:`infer_labels` through the on-disk cache; also returns the seconds the inference
+    took when it was computed. ``key`` names the features (e.g. data fingerprint, backbone,
+    input size); the known indices themselves are hashed into the cache key."""
+    import hashlib
+    import time
+
+    from .cache import ArrayCache
+
+    known_idx = np.asarray(known_idx)
+    full_key = {**key, "method": check_method(method), "seed": int(seed), "options": options,
+                "n": len(features), "labels_version": 1,
+                "known": hashlib.sha256(known_idx.astype(np.int64).tobytes()).hexdigest()}
+    cache = ArrayCache(cache_dir)
+    stored = cache.load("labels", full_key)
+    if stored is not None:
+        proba = stored.get("probabilities")
+        guess = InferredLabels(stored["indices"], stored["labels"], stored["confidence"], method,
+                               proba if proba is not None and proba.size else None)
+        return guess, float(stored["seconds"])
+    start = time.perf_counter()
+    guess = infer_labels(method, features, known_idx, known_labels, seed=seed, **options)
+    seconds = time.perf_counter() - start
+    cache.save("labels", full_key, {
+        "indices": guess.indices, "labels": guess.labels, "confidence": guess.confidence,
+        "probabilities": guess.probabilities if guess.probabilities is not None
+        else np.zeros((0, N_CLASSES), np.float32), "seconds": np.array(seconds)})
+    return guess, seconds
+
+
 def label_report(inferred: InferredLabels, true_labels: np.ndarray) -> dict:
     """Accuracy, labels used and confusion matrix (rows: true, columns: inferred)."""
     from sklearn.metrics import confusion_matrix

@@ -185,3 +185,26 @@ def test_label_report():
     confusion = report["confusion"]
     assert confusion.shape == (10, 10) and confusion.sum() == 3
     assert confusion[0, 0] == 1 and confusion[1, 1] == 1 and confusion[2, 1] == 1  # rows: truth
+
+
+def test_cached_inference_reads_back_without_recomputing(tmp_path, monkeypatch):
+    import numpy as np
+
+    from semisup_utils import labels
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 8)) * 4
+    y = rng.integers(0, 10, 300)
+    x = centres[y] + rng.normal(size=(300, 8))
+    known = np.arange(60)
+    first, seconds = labels.infer_labels_cached("logreg", x, known, y[known], key={"f": 1},
+                                                cache_dir=tmp_path)
+    monkeypatch.setattr(labels, "infer_labels", lambda *a, **k: pytest.fail("recomputed"))
+    again, seconds_again = labels.infer_labels_cached("logreg", x, known, y[known],
+                                                      key={"f": 1}, cache_dir=tmp_path)
+    assert np.array_equal(first.labels, again.labels) and seconds_again == seconds
+    assert np.allclose(first.probabilities, again.probabilities)
+    # other known points are another entry: computed, not read back
+    with pytest.raises(pytest.fail.Exception):
+        labels.infer_labels_cached("logreg", x, known + 1, y[known + 1], key={"f": 1},
+                                   cache_dir=tmp_path)
