@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +21,8 @@ from .data import CIFAR10, check_m, split_known
 from .device import pick_device
 from .features import embed, fit_pca, get_backbone
 from .labels import InferredLabels, check_method, infer_labels, label_report
-from .store import ResultsStore
-from .train import evaluate, train
+from .store import ResultsStore, rows_frame  # noqa: F401  (rows_frame: re-exported)
+from .train import train
 
 MODELS = {
     "A": "CNN on the M known labels only",
@@ -235,13 +235,3 @@ def sweep(data: CIFAR10, ms, seeds, models=("A", "B", "C"), protocol: Protocol |
     return rows_frame(rows)
 
 
-def rows_frame(rows: list[dict]):
-    """Store rows as a flat DataFrame (key fields become columns)."""
-    import pandas as pd
-
-    return pd.DataFrame([{**r["key"], **{k: v for k, v in r.items() if k != "key"}}
-                         for r in rows])
-
-
-def protocol_dict(protocol: Protocol) -> dict:
-    return asdict(protocol)

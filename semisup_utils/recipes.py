@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .cache import ArrayCache
-from .cnn import build_cnn, check_arch
+from .cnn import check_arch
 from .data import CIFAR10, check_m, split_known
 from .device import pick_device
-from .experiments import Context, _provenance
+from .experiments import Context, _model_from_arrays, _provenance, _state_to_arrays
 from .features import check_input_size, embed, get_backbone
 from .labels import METHODS, N_CLASSES, infer_labels, probabilities
 from .train import predict_proba, train
@@ -160,15 +160,11 @@ def _cached_model_a(data, known, m, seed, budget, ctx):
     cache = ArrayCache(ctx.cache_dir)
     stored = cache.load("models", key)
     if stored is not None:
-        import torch
-
-        model = build_cnn(budget.arch)
-        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in stored.items()})
-        return model.to(pick_device(ctx.device)).eval()
+        return _model_from_arrays(stored, budget.arch, pick_device(ctx.device))
     model, _ = train(data.x_train[known], data.y_train[known], None, arch=budget.arch,
                      steps=budget.steps, batch_size=budget.batch_size, lr=budget.lr, seed=seed,
                      device=ctx.device, progress=ctx.progress, desc=f"Model A, M={m}")
-    cache.save("models", key, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
+    cache.save("models", key, _state_to_arrays(model))
     return model
 
 

@@ -133,22 +133,21 @@ def run(names, profile: str, parameters: dict, output_dir, data: str | None = No
 
 def _run(selected, profile, parameters, output_dir, work_dir, progress):
     # validate every chapter's parameters before running any of them
+    known = {chapter: chapter_parameters(convert(chapter, work_dir / f"{chapter.stem}.ipynb"))
+             for chapter in selected}
     for chapter in selected:
-        nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
-        check_parameters(nb, profile, {k: v for k, v in parameters.items()
-                                       if k in chapter_parameters(nb)} if len(selected) > 1
-                         else parameters)
+        own = parameters if len(selected) == 1 else \
+            {k: v for k, v in parameters.items() if k in known[chapter]}
+        check_parameters(work_dir / f"{chapter.stem}.ipynb", profile, own)
     if len(selected) > 1:
-        everywhere = set().union(*(chapter_parameters(work_dir / f"{c.stem}.ipynb")
-                                   for c in selected))
+        everywhere = set().union(*known.values())
         unknown = [n for n in parameters if n not in everywhere]
         if unknown:
             raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
                                  f"the chapters' parameters: {', '.join(sorted(everywhere))}")
     done = []
     for chapter in selected:
-        nb = work_dir / f"{chapter.stem}.ipynb"
-        own = {k: v for k, v in parameters.items() if k in chapter_parameters(nb)}
+        own = {k: v for k, v in parameters.items() if k in known[chapter]}
         output, seconds = execute(chapter, profile, own, output_dir, work_dir, progress)
         print(f"executed {chapter.stem} ({profile}) in {seconds:.1f} s -> {output}")
         done.append((output, seconds))

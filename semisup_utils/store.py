@@ -83,8 +83,12 @@ class ResultsStore:
 
     def frame(self):
         """All rows as a pandas DataFrame, key fields flattened into columns."""
-        import pandas as pd
+        return rows_frame(self.rows())
 
-        flat = [{**row["key"], **{k: v for k, v in row.items() if k != "key"}}
-                for row in self.rows()]
-        return pd.DataFrame(flat)
+
+def rows_frame(rows: list[dict]):
+    """Store rows as a flat DataFrame (key fields become columns)."""
+    import pandas as pd
+
+    return pd.DataFrame([{**row["key"], **{k: v for k, v in row.items() if k != "key"}}
+                         for row in rows])
