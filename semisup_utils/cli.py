@@ -72,6 +72,26 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    """Chapter 10's sweep (recipes x M x seeds at one budget) into the store, as a table."""
+    from .notebook import context, load_data, sweep_budget, sweep_recipes
+    from .profiles import resolve
+    from .recipes import compare
+    from .runner import parse_value
+
+    params = resolve(args.profile, **{name: parse_value(value) for name, value in args.parameter})
+    data = load_data(params)
+    budget = sweep_budget(params, data.n_train)
+    frame = compare(data, params["M_list"], params["sweep_seeds"], sweep_recipes(params), budget,
+                    context(params, progress=not args.quiet))
+    print(f"budget: {budget}")
+    frame["test accuracy (%)"] = 100 * frame["test_acc"]
+    summary = frame.groupby(["m", "recipe"], sort=False)["test accuracy (%)"].agg(
+        ["mean", "std", "count"]).rename(columns={"count": "seeds"})
+    print(summary.to_string(float_format=lambda v: f"{v:.1f}"))
+    return 0
+
+
 def _cmd_list(args) -> int:
     from .cnn import ARCHITECTURES
     from .experiments import MODELS
@@ -132,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
     swp.add_argument("--quiet", action="store_true")
     swp.set_defaults(func=_cmd_sweep)
+
+    cmp = sub.add_parser("compare", help="chapter 10's sweep of recipes over M and seeds at "
+                         "one budget, into the store")
+    cmp.add_argument("--profile", default="default", help="smoke, default or paper")
+    cmp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
+                     "e.g. -p M_list '[500]' -p sweep_seeds '[0]'")
+    cmp.add_argument("--quiet", action="store_true")
+    cmp.set_defaults(func=_cmd_compare)
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)

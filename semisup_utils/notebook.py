@@ -59,3 +59,21 @@ def protocol(params: dict) -> Protocol:
 def context(params: dict, progress: bool | None = None) -> Context:
     return Context(store=ResultsStore(), device=params.get("device"),
                    profile=params["profile"], progress=progress)
+
+
+def sweep_budget(params: dict, n_train: int):
+    """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images,
+    in the profile's precision and learning-rate schedule."""
+    from .recipes import Budget
+
+    return Budget.epochs_of(params["sweep_epochs"], n_train, batch_size=params["batch_size"],
+                            arch=params["arch"], precision=params["precision"],
+                            schedule=params["schedule"])
+
+
+def sweep_recipes(params: dict) -> list:
+    """The sweep's recipes, their embedding teachers fed ``beyond_size`` pixels."""
+    from .recipes import at_input_size, get_recipe
+
+    return [at_input_size(get_recipe(name), params["beyond_size"])
+            for name in params["sweep_recipes"]]

@@ -13,6 +13,7 @@ from .executors import EXECUTORS
 from .experiments import MODELS
 from .features import BACKBONES
 from .labels import METHODS
+from .train import PRECISIONS, SCHEDULES
 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
@@ -25,6 +26,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
         "recipes": ["A", "B-report", "logreg-soft", "logreg+A-soft", "ceiling"],
         "budget_epochs": 2, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
+        "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "ceiling"],
+        "sweep_seeds": [0, 1], "sweep_epochs": 2, "precision": "bf16", "schedule": "onecycle",
     },
     "default": {
         "n_train": None, "n_test": None,  # all 60,000 images
@@ -37,6 +40,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "label_sizes": [32, 64, 96],
         "recipes": ["A", "logreg-soft", "logreg+A-soft", "ceiling"],
         "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96, "executor": "local",
+        "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
+                          "ceiling"],
+        "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
+        "schedule": "onecycle",
     },
     "paper": {
         "n_train": None, "n_test": None,
@@ -51,6 +58,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "recipes": ["A", "B-report", "C-report", "logreg", "logreg-soft", "logreg-top50",
                     "logreg-confweight", "logreg+A-soft", "spread", "self-train-2", "ceiling"],
         "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96, "executor": "local",
+        "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
+                          "ceiling"],
+        "sweep_seeds": [0, 1, 2], "sweep_epochs": 50, "precision": "bf16",
+        "schedule": "onecycle",
     },
 }
 
@@ -151,6 +162,12 @@ VALIDATORS = {
     "beyond_seeds": lambda n, v: _list_of(n, v, _seed),
     "beyond_size": _input_size,
     "executor": lambda n, v: _choice(n, v, list(EXECUTORS)),
+    "sweep_recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2,
+                                                                        list(_recipes()))),
+    "sweep_seeds": lambda n, v: _list_of(n, v, _seed),
+    "sweep_epochs": lambda n, v: _positive_int(n, v, 1000),
+    "precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
+    "schedule": lambda n, v: _choice(n, v, list(SCHEDULES)),
 }
 
 

@@ -20,8 +20,8 @@ from .data import CIFAR10, check_m, split_known
 from .device import pick_device
 from .experiments import Context, _model_from_arrays, _provenance, _state_to_arrays
 from .features import check_input_size, embed, get_backbone
-from .labels import METHODS, N_CLASSES, infer_labels, probabilities
-from .train import predict_proba, train
+from .labels import METHODS, N_CLASSES, infer_labels_cached, probabilities
+from .train import PRECISIONS, SCHEDULES, predict_proba, train
 
 TEACHERS = ("none", "truth", "cnn", *[m for m in METHODS if m != "cnn"])
 SELECTIONS = ("all", "threshold", "topk")
@@ -29,12 +29,17 @@ SELECTIONS = ("all", "threshold", "topk")
 
 @dataclass(frozen=True)
 class Budget:
-    """Optimizer steps per trained CNN (self-training spends this once per round)."""
+    """Optimizer steps per trained CNN (self-training spends this once per round), and how
+    they are spent: the report's constant Adam rate in the default precision, or a one-cycle
+    schedule, label smoothing and bf16 on the CPU (see :func:`semisup_utils.train.train`)."""
 
     steps: int
     batch_size: int = 128
     lr: float = 1e-3
     arch: str = "report"
+    precision: str = "auto"
+    schedule: str = "constant"
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         for name in ("steps", "batch_size"):
@@ -42,6 +47,20 @@ class Budget:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"{name}={value!r}: must be a positive whole number")
         check_arch(self.arch)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}: expected one of "
+                             f"{', '.join(PRECISIONS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r}: expected one of "
+                             f"{', '.join(SCHEDULES)}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing={self.label_smoothing!r}: must lie in [0, 1)")
+
+    def train_kwargs(self) -> dict:
+        """The keyword arguments of :func:`train` this budget fixes."""
+        return {"arch": self.arch, "steps": self.steps, "batch_size": self.batch_size,
+                "lr": self.lr, "precision": self.precision, "schedule": self.schedule,
+                "label_smoothing": self.label_smoothing}
 
     @classmethod
     def epochs_of(cls, epochs: int, n_images: int = 50000, **kwargs) -> "Budget":
@@ -63,6 +82,7 @@ class Recipe:
     weight: float = 1.0           # loss weight of an inferred sample
     confidence_weight: bool = False  # ... times the teacher's confidence
     rounds: int = 1               # > 1: the student relabels the unknown images, retrained
+    extra_views: tuple = ()       # ((backbone, input_size), ...) concatenated to the features
 
     def __post_init__(self):
         if self.teacher not in TEACHERS:
@@ -76,9 +96,17 @@ class Recipe:
             raise ValueError(f"weight={self.weight!r}: must lie in (0, 1]")
         if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
             raise ValueError(f"rounds={self.rounds!r}: must be a whole number >= 1")
-        if self.uses_embeddings:
-            get_backbone(self.backbone)
-            check_input_size(self.input_size)
+        if self.extra_views and not self.uses_embeddings:
+            raise ValueError(f"extra_views={self.extra_views!r}: only a teacher on embeddings "
+                             "(not none, truth or cnn) has features to concatenate")
+        for backbone, size in self.views if self.uses_embeddings else ():
+            get_backbone(backbone)
+            check_input_size(size)
+
+    @property
+    def views(self) -> tuple:
+        """Every (backbone, input size) whose embeddings the teacher sees, concatenated."""
+        return ((self.backbone, self.input_size), *map(tuple, self.extra_views))
 
     @property
     def uses_embeddings(self) -> bool:
@@ -87,6 +115,10 @@ class Recipe:
     def key(self) -> dict:
         fields = asdict(self)
         fields.pop("name")
+        if not self.extra_views:  # runs stored before the field existed had none
+            fields.pop("extra_views")
+        else:
+            fields["extra_views"] = [list(v) for v in self.extra_views]
         if not self.uses_embeddings:
             fields["backbone"], fields["input_size"] = "none", 0
         return fields
@@ -105,6 +137,11 @@ RECIPES = {r.name: r for r in [
     Recipe("knn", teacher="knn"),
     Recipe("spread", teacher="spread"),
     Recipe("self-train-2", teacher="logreg", with_model_a=True, soft=True, rounds=2),
+    Recipe("logreg-cal-soft", teacher="logreg-cal", soft=True),
+    Recipe("multiscale-soft", teacher="logreg-cal", soft=True,
+           extra_views=(("effnet-lite0", 64),)),
+    Recipe("multiscale+A-soft", teacher="logreg-cal", soft=True, with_model_a=True,
+           extra_views=(("effnet-lite0", 64),)),
 ]}
 
 
@@ -151,19 +188,29 @@ def training_set(data: CIFAR10, known: np.ndarray, unknown: np.ndarray, proba: n
     return index, targets, weights, keep
 
 
+_BUDGET_DEFAULTS = {"precision": "auto", "schedule": "constant", "label_smoothing": 0.0}
+
+
 def _budget_key(budget: Budget) -> dict:
-    return asdict(budget)
+    """The budget's fields; those added later are left out at their defaults, so the runs
+    stored before they existed (which used those defaults) still match."""
+    return {k: v for k, v in asdict(budget).items()
+            if k not in _BUDGET_DEFAULTS or v != _BUDGET_DEFAULTS[k]}
+
+
+def _model_a_key(data, m, seed, budget) -> dict:
+    return {"data": data.fingerprint, "m": m, "seed": seed, "recipe": "A", **_budget_key(budget)}
 
 
 def _cached_model_a(data, known, m, seed, budget, ctx):
-    key = {"data": data.fingerprint, "m": m, "seed": seed, "recipe": "A", **_budget_key(budget)}
+    key = _model_a_key(data, m, seed, budget)
     cache = ArrayCache(ctx.cache_dir)
     stored = cache.load("models", key)
     if stored is not None:
         return _model_from_arrays(stored, budget.arch, pick_device(ctx.device))
-    model, _ = train(data.x_train[known], data.y_train[known], None, arch=budget.arch,
-                     steps=budget.steps, batch_size=budget.batch_size, lr=budget.lr, seed=seed,
-                     device=ctx.device, progress=ctx.progress, desc=f"Model A, M={m}")
+    model, _ = train(data.x_train[known], data.y_train[known], None, seed=seed,
+                     device=ctx.device, progress=ctx.progress, desc=f"Model A, M={m}",
+                     **budget.train_kwargs())
     cache.save("models", key, _state_to_arrays(model))
     return model
 
@@ -172,11 +219,15 @@ def teacher_probabilities(data, known, recipe, budget, m, seed, ctx) -> np.ndarr
     """(n_unknown, 10) probabilities of the recipe's teacher for the unknown images."""
     parts = []
     if recipe.uses_embeddings:
-        features = embed(data.x_train, recipe.backbone, recipe.input_size, device=ctx.device,
-                         cache_dir=ctx.cache_dir, fingerprint=data.fingerprint,
-                         progress=ctx.progress)
-        parts.append(probabilities(infer_labels(recipe.teacher, features, known,
-                                                data.y_train[known], seed=seed)))
+        features = np.concatenate([
+            embed(data.x_train, backbone, size, device=ctx.device, cache_dir=ctx.cache_dir,
+                  fingerprint=data.fingerprint, progress=ctx.progress)
+            for backbone, size in recipe.views], axis=1)
+        guess, _ = infer_labels_cached(
+            recipe.teacher, features, known, data.y_train[known], seed=seed,
+            cache_dir=ctx.cache_dir,
+            key={"data": data.fingerprint, "views": [list(v) for v in recipe.views]})
+        parts.append(probabilities(guess))
     if recipe.teacher == "cnn" or recipe.with_model_a:
         model_a = _cached_model_a(data, known, m, seed, budget, ctx)
         unknown = np.setdiff1d(np.arange(data.n_train), known)
@@ -221,11 +272,15 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
             label_acc = float((proba.argmax(1) == truth).mean())
             kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
             n_used = int(keep.sum())
-        model, history = train(data.x_train[index], targets, weights, arch=budget.arch,
-                               steps=budget.steps, batch_size=budget.batch_size, lr=budget.lr,
+        model, history = train(data.x_train[index], targets, weights,
                                seed=seed + 1000 * round_, device=ctx.device,
                                test=(data.x_test, data.y_test), progress=ctx.progress,
-                               desc=f"{recipe.name}, M={m}, round {round_ + 1}/{rounds}")
+                               desc=f"{recipe.name}, M={m}, round {round_ + 1}/{rounds}",
+                               **budget.train_kwargs())
+        if recipe.teacher == "none":  # Model A: the teacher of C and of the "+A" recipes
+            cache = ArrayCache(ctx.cache_dir)
+            if cache.load("models", _model_a_key(data, m, seed, budget)) is None:
+                cache.save("models", _model_a_key(data, m, seed, budget), _state_to_arrays(model))
         if round_ + 1 < rounds:  # the student becomes the teacher
             proba = predict_proba(model, data.x_train[unknown], device=ctx.device)
     result = {
@@ -250,7 +305,8 @@ def compare(data: CIFAR10, ms, seeds, recipes, budget: Budget, ctx: Context | No
 
     ctx = ctx or Context()
     recipes = [get_recipe(r) if isinstance(r, str) else r for r in recipes]
-    grid = [(m, s, r) for m in ms for s in seeds for r in recipes]
+    # seed-major: an interrupted sweep has every M for the first seeds, not all seeds of one M
+    grid = [(m, s, r) for s in seeds for m in ms for r in recipes]
     rows = []
     for m, seed, recipe in bar(grid, show=ctx.progress, desc="runs", unit="run"):
         row = run_recipe(data, m, seed, recipe, budget, ctx)

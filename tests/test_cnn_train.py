@@ -165,6 +165,9 @@ def test_sample_weights_matter():
     ({"steps": 0}, "steps=0"),
     ({"epochs": 1, "batch_size": 0}, "batch_size=0"),
     ({"epochs": 1, "batch_size": -8}, "batch_size=-8"),
+    ({"epochs": 1, "precision": "fp16"}, "precision='fp16'"),
+    ({"epochs": 1, "schedule": "cosine"}, "schedule='cosine'"),
+    ({"epochs": 1, "label_smoothing": 1.0}, "label_smoothing=1.0"),
 ])
 def test_bad_budgets_refused(kwargs, match):
     x, y = tiny(8)
@@ -225,3 +228,46 @@ def test_many_short_epochs_are_tested_at_most_max_evals_times():
                        progress=False, max_evals=4)  # 15 epochs of 2 steps
     tested = [h["epoch"] for h in history if "test_acc" in h]
     assert len(history) == 15 and tested == [4, 8, 12, 15]
+
+
+def test_onecycle_schedule_warms_up_then_anneals(monkeypatch):
+    """The one-cycle rate rises to 4x lr and ends near zero; the constant one never moves."""
+    seen = []
+    original_step = torch.optim.Adam.step
+
+    def record(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", record)
+    x, y = tiny(64)
+    train(x, y, steps=20, batch_size=16, lr=1e-3, schedule="onecycle", device="cpu",
+          progress=False)
+    assert max(seen) == pytest.approx(4e-3, rel=0.05) and seen[-1] < 1e-4
+    assert seen.index(max(seen)) == pytest.approx(0.2 * 20, abs=1.5)
+    seen.clear()
+    train(x, y, steps=5, batch_size=16, lr=1e-3, device="cpu", progress=False)
+    assert seen == [1e-3] * 5
+
+
+def test_label_smoothing_changes_the_loss_and_matches_for_soft_targets():
+    x, y = tiny()
+    kwargs = dict(steps=3, batch_size=16, seed=4, device="cpu", progress=False)
+    plain, h_plain = train(x, y, **kwargs)
+    smooth, h_smooth = train(x, y, label_smoothing=0.2, **kwargs)
+    assert not same_state(state(plain), state(smooth))
+    # smoothing a one-hot soft target is the same loss as smoothing the hard label
+    soft, h_soft = train(x, np.eye(10, dtype=np.float32)[y], label_smoothing=0.2, **kwargs)
+    assert h_soft[-1]["loss"] == pytest.approx(h_smooth[-1]["loss"], rel=1e-4)
+
+
+def test_bf16_on_cpu_trains_and_predicts_close_to_fp32():
+    x, y = tiny()
+    kwargs = dict(steps=4, batch_size=16, seed=3, device="cpu", progress=False)
+    fp32, _ = train(x, y, precision="fp32", **kwargs)
+    bf16, history = train(x, y, precision="bf16", **kwargs)
+    assert np.isfinite(history[-1]["loss"])
+    assert not same_state(state(fp32), state(bf16))  # bf16 really ran
+    p32 = predict_proba(fp32, x, device="cpu")
+    p16 = predict_proba(fp32, x, device="cpu", precision="bf16")
+    assert np.abs(p32 - p16).max() < 0.05 and not np.array_equal(p32, p16)

@@ -208,3 +208,29 @@ def test_cached_inference_reads_back_without_recomputing(tmp_path, monkeypatch):
     with pytest.raises(pytest.fail.Exception):
         labels.infer_labels_cached("logreg", x, known + 1, y[known + 1], key={"f": 1},
                                    cache_dir=tmp_path)
+
+
+def test_expected_calibration_error_by_hand():
+    from semisup_utils.labels import expected_calibration_error
+
+    # two bins: confidence 0.9 right half the time (gap 0.4), 0.3 never right (gap 0.3)
+    confidence = np.array([0.9, 0.9, 0.3, 0.3])
+    correct = np.array([1, 0, 0, 0])
+    assert expected_calibration_error(confidence, correct, bins=10) == pytest.approx(0.35)
+    assert expected_calibration_error(np.ones(5), np.ones(5)) == 0
+
+
+def test_calibrated_logreg_keeps_accuracy_and_lowers_calibration_error():
+    """Few known points and many features make logistic regression overconfident;
+    temperature scaling on out-of-fold predictions fixes the confidences, not the labels."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 4000)
+    x = rng.normal(size=(4000, 200))
+    x[:, :10] += np.eye(10)[y] * 1.5
+    known = np.arange(300)
+    plain = label_report(infer_labels("logreg", x, known, y[known]), y)
+    calibrated = label_report(infer_labels("logreg-cal", x, known, y[known]), y)
+    assert abs(calibrated["accuracy"] - plain["accuracy"]) < 0.03
+    assert calibrated["ece"] < plain["ece"] / 2
+    with pytest.raises(ValueError, match="2 known points of every class"):
+        infer_labels("logreg-cal", x, np.arange(10), np.arange(10))

@@ -99,3 +99,74 @@ def test_every_named_recipe_is_valid():
     assert {"A", "ceiling", "B-report", "C-report"} <= set(RECIPES)
     for recipe in RECIPES.values():
         assert recipe.key()["teacher"] == recipe.teacher
+
+
+def test_budget_key_keeps_stored_runs_and_separates_new_settings(synthetic):
+    """Fields added to Budget later are left out of the key at their defaults (so the runs
+    stored before them still match) and are in it otherwise (so a bf16 or one-cycle run is
+    never mistaken for the report's)."""
+    old = {"steps": 4, "batch_size": 64, "lr": 1e-3, "arch": "report"}
+    assert rec._budget_key(BUDGET) == old
+    fast = Budget(steps=4, batch_size=64, precision="bf16", schedule="onecycle",
+                  label_smoothing=0.1)
+    assert rec._budget_key(fast) == {**old, "precision": "bf16", "schedule": "onecycle",
+                                     "label_smoothing": 0.1}
+    recipe = get_recipe("A")
+    assert rec.run_key(synthetic, 100, 0, recipe, BUDGET) != \
+        rec.run_key(synthetic, 100, 0, recipe, fast)
+    for bad, match in [({"precision": "fp8"}, "precision"), ({"schedule": "x"}, "schedule"),
+                       ({"label_smoothing": -0.1}, "label_smoothing")]:
+        with pytest.raises(ValueError, match=match):
+            Budget(steps=4, **bad)
+
+
+def test_extra_views_concatenate_embeddings(synthetic, ctx, monkeypatch):
+    sizes = {}
+
+    def fake_embed(images, backbone, size, **kwargs):
+        sizes[size] = True
+        rng = np.random.default_rng(size)
+        return rng.normal(size=(len(images), 8 if size == 96 else 5)).astype(np.float32)
+
+    seen = {}
+
+    def fake_infer(method, features, known, labels, **kwargs):
+        seen["shape"], seen["key"] = features.shape, kwargs["key"]
+        return infer_labels(method, features, known, labels), 0.0
+
+    monkeypatch.setattr(rec, "embed", fake_embed)
+    monkeypatch.setattr(rec, "infer_labels_cached", fake_infer)
+    recipe = Recipe("two", teacher="logreg", extra_views=(("effnet-lite0", 64),))
+    known = np.arange(0, 300, 3)
+    proba = rec.teacher_probabilities(synthetic, known, recipe, BUDGET, 100, 0, ctx)
+    assert seen["shape"] == (300, 13) and set(sizes) == {96, 64}
+    assert seen["key"]["views"] == [["effnet-lite0", 96], ["effnet-lite0", 64]]
+    assert proba.shape == (200, 10)
+    assert "extra_views" not in get_recipe("logreg").key()
+    assert recipe.key()["extra_views"] == [["effnet-lite0", 64]]
+    with pytest.raises(ValueError, match="extra_views"):
+        Recipe("x", teacher="cnn", extra_views=(("effnet-lite0", 64),))
+    with pytest.raises(KeyError, match="unknown backbone|known"):
+        Recipe("x", teacher="logreg", extra_views=(("resnet-9000", 64),))
+
+
+def test_model_a_is_trained_once_for_a_c_and_the_plus_a_recipes(synthetic, ctx, monkeypatch):
+    calls = []
+    real_train = rec.train
+
+    def counting(images, *args, **kwargs):
+        calls.append(len(images))
+        return real_train(images, *args, **kwargs)
+
+    monkeypatch.setattr(rec, "train", counting)
+    run_recipe(synthetic, 100, 0, "A", BUDGET, ctx)
+    run_recipe(synthetic, 100, 0, "C-report", BUDGET, ctx)
+    assert calls == [100, 300]  # A on its 100 known images, then C's student on all 300
+
+
+def test_compare_runs_seed_major(synthetic, ctx, monkeypatch):
+    order = []
+    monkeypatch.setattr(rec, "run_recipe", lambda data, m, seed, recipe, budget, ctx: (
+        order.append((seed, m)) or {"test_acc": 0.5}))
+    rec.compare(synthetic, [50, 100], [0, 1], ["A"], BUDGET, ctx)
+    assert order == [(0, 50), (0, 100), (1, 50), (1, 100)]
