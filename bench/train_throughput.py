@@ -80,13 +80,14 @@ def report_pipeline(images, labels, device, n_timed, warmup, batch_size, workers
     return n_timed * batch_size / seconds
 
 
-def project_loop(images, labels, device, n_timed, warmup, batch_size, augment, seed) -> float:
+def project_loop(images, labels, device, n_timed, warmup, batch_size, augment, seed,
+                 precision="auto") -> float:
     """images/s of semisup_utils.train.train: (seconds for warmup + n_timed steps) minus
     (seconds for warmup steps), both from train()'s own history clock, which starts after the
     model is built and the data is on the device."""
     def seconds(steps):
         _, history = train(images, labels, steps=steps, batch_size=batch_size, seed=seed,
-                           device=device, augment=augment, progress=False)
+                           device=device, augment=augment, progress=False, precision=precision)
         return history[-1]["seconds"]
 
     return n_timed * batch_size / (seconds(warmup + n_timed) - seconds(warmup))
@@ -130,6 +131,11 @@ def main(argv=None):
                             lambda d=device, a=augment: project_loop(
                                 images, labels, d, n_timed, args.warmup, args.batch_size, a,
                                 args.seed)))
+        if device.type == "cpu":  # on CUDA the default already runs under bf16 autocast
+            configs.append(("project loop, bf16 autocast, augment=True", device,
+                            lambda d=device: project_loop(
+                                images, labels, d, n_timed, args.warmup, args.batch_size, True,
+                                args.seed, precision="bf16")))
     rates = {i: [] for i in range(len(configs))}
     for _ in range(args.repeats):  # interleaved, so background load hits every config alike
         for i, (_, _, measure) in enumerate(configs):
@@ -159,6 +165,13 @@ def main(argv=None):
         lines.append(f"{device}: project loop (augment=True) / report pipeline (workers="
                      f"{args.workers[0]}) = {ratio:.2f}x  [target >= {TARGET_RATIO:g}x: "
                      f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}]")
+        fast = frame.loc[here & (frame.pipeline == "project loop, bf16 autocast, augment=True"),
+                         "images/s"]
+        if len(fast):
+            fast_ratio = float(fast.iloc[0]) / base
+            lines.append(f"{device}: project loop in bf16 (chapter 10's precision) / report "
+                         f"pipeline = {fast_ratio:.2f}x  [target >= {TARGET_RATIO:g}x: "
+                         f"{'met' if fast_ratio >= TARGET_RATIO else 'NOT met'}]")
         lines.append(f"{device}: augmentation overhead = {overhead:+.1%} of the no-aug time per "
                      f"image  [target <= {TARGET_OVERHEAD:.0%}: "
                      f"{'met' if overhead <= TARGET_OVERHEAD else 'NOT met'}]")

@@ -23,7 +23,9 @@ from .features import check_input_size, embed, get_backbone
 from .labels import METHODS, N_CLASSES, infer_labels_cached, probabilities
 from .train import PRECISIONS, SCHEDULES, predict_proba, train
 
-TEACHERS = ("none", "truth", "cnn", *[m for m in METHODS if m != "cnn"])
+# fixmatch: no teacher; the student labels the unknown images itself as it trains (weak view,
+# confidence >= threshold) and learns those labels on strong views, weighted by `weight`
+TEACHERS = ("none", "truth", "cnn", "fixmatch", *[m for m in METHODS if m != "cnn"])
 SELECTIONS = ("all", "threshold", "topk")
 
 
@@ -98,7 +100,11 @@ class Recipe:
             raise ValueError(f"rounds={self.rounds!r}: must be a whole number >= 1")
         if self.extra_views and not self.uses_embeddings:
             raise ValueError(f"extra_views={self.extra_views!r}: only a teacher on embeddings "
-                             "(not none, truth or cnn) has features to concatenate")
+                             "(not none, truth, cnn or fixmatch) has features to concatenate")
+        if self.teacher == "fixmatch" and (self.selection != "threshold" or self.soft
+                                           or self.rounds != 1 or self.with_model_a):
+            raise ValueError("teacher='fixmatch' keeps pseudo-labels by confidence: use "
+                             "selection='threshold', hard labels, one round, no Model A")
         for backbone, size in self.views if self.uses_embeddings else ():
             get_backbone(backbone)
             check_input_size(size)
@@ -110,7 +116,7 @@ class Recipe:
 
     @property
     def uses_embeddings(self) -> bool:
-        return self.teacher not in ("none", "truth", "cnn")
+        return self.teacher not in ("none", "truth", "cnn", "fixmatch")
 
     def key(self) -> dict:
         fields = asdict(self)
@@ -138,6 +144,7 @@ RECIPES = {r.name: r for r in [
     Recipe("spread", teacher="spread"),
     Recipe("self-train-2", teacher="logreg", with_model_a=True, soft=True, rounds=2),
     Recipe("logreg-cal-soft", teacher="logreg-cal", soft=True),
+    Recipe("fixmatch", teacher="fixmatch", selection="threshold", threshold=0.95),
     Recipe("multiscale-soft", teacher="logreg-cal", soft=True,
            extra_views=(("effnet-lite0", 64),)),
     Recipe("multiscale+A-soft", teacher="logreg-cal", soft=True, with_model_a=True,
@@ -257,16 +264,22 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
     start = time.perf_counter()
     label_acc = kept_acc = None
     n_used = 0
+    consistency = {}  # the FixMatch arguments of train(), for that recipe only
     if recipe.teacher == "none":
         index, targets, weights = known, data.y_train[known], None
     elif recipe.teacher == "truth":
         index, targets, weights = np.arange(data.n_train), data.y_train, None
+    elif recipe.teacher == "fixmatch":
+        index, targets, weights = known, data.y_train[known], None
+        consistency = {"unlabeled": data.x_train[unknown], "threshold": recipe.threshold,
+                       "unlabeled_weight": recipe.weight}
+        n_used = len(unknown)
     else:
         proba = teacher_probabilities(data, known, recipe, budget, m, seed, ctx)
-    rounds = 1 if recipe.teacher in ("none", "truth") else recipe.rounds
+    rounds = 1 if recipe.teacher in ("none", "truth", "fixmatch") else recipe.rounds
     history = []
     for round_ in range(rounds):
-        if recipe.teacher not in ("none", "truth"):
+        if recipe.teacher not in ("none", "truth", "fixmatch"):
             index, targets, weights, keep = training_set(data, known, unknown, proba, recipe)
             truth = data.y_train[unknown]
             label_acc = float((proba.argmax(1) == truth).mean())
@@ -276,7 +289,7 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
                                seed=seed + 1000 * round_, device=ctx.device,
                                test=(data.x_test, data.y_test), progress=ctx.progress,
                                desc=f"{recipe.name}, M={m}, round {round_ + 1}/{rounds}",
-                               **budget.train_kwargs())
+                               **consistency, **budget.train_kwargs())
         if recipe.teacher == "none":  # Model A: the teacher of C and of the "+A" recipes
             cache = ArrayCache(ctx.cache_dir)
             if cache.load("models", _model_a_key(data, m, seed, budget)) is None:

@@ -72,6 +72,35 @@ def autocast_enabled(precision: str, device: torch.device) -> bool:
     return precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
 
+def strong_augment(x: torch.Tensor, generator: torch.Generator, degrees: float = 15.0,
+                   shift: float = 0.125, jitter: float = 0.4, cutout: int = 12) -> torch.Tensor:
+    """FixMatch's strong view, as whole-batch tensor ops: flip, rotation up to ``degrees``,
+    translation up to ``shift`` of the side, brightness and contrast up to ``jitter``, and a
+    ``cutout``-pixel square blanked at a random place of every image."""
+    n, _, h, w = x.shape
+    device = x.device
+
+    def uniform(*shape):
+        return torch.rand(*shape, generator=generator, device=device) * 2 - 1
+
+    x = augment_batch(x, generator, flip=True, brightness=jitter, contrast=jitter,
+                      rotate_degrees=0)
+    angle = uniform(n) * math.radians(degrees)
+    tx, ty = uniform(n) * 2 * shift, uniform(n) * 2 * shift  # affine_grid spans [-1, 1]
+    theta = torch.stack([torch.stack([angle.cos(), -angle.sin(), tx], 1),
+                         torch.stack([angle.sin(), angle.cos(), ty], 1)], 1).to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if cutout:
+        cy = torch.randint(0, h, (n, 1, 1), generator=generator, device=device)
+        cx = torch.randint(0, w, (n, 1, 1), generator=generator, device=device)
+        rows = torch.arange(h, device=device).view(1, h, 1)
+        cols = torch.arange(w, device=device).view(1, 1, w)
+        hole = ((rows - cy).abs() <= cutout // 2) & ((cols - cx).abs() <= cutout // 2)
+        x = x.masked_fill(hole.unsqueeze(1), 0.5)
+    return x
+
+
 def _check_positive(name, value):
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                               or value <= 0):
@@ -105,7 +134,9 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
           batch_size: int = 128, lr: float = 1e-3, seed: int = 0, device=None,
           augment: bool = True, test: tuple[np.ndarray, np.ndarray] | None = None,
           progress: bool | None = None, desc: str = "training", max_evals: int = 50,
-          precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0):
+          precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0,
+          unlabeled: np.ndarray | None = None, threshold: float = 0.95,
+          unlabeled_weight: float = 1.0, unlabeled_ratio: int = 1):
     """Train a fresh CNN; returns ``(model, history)``.
 
     ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
@@ -127,6 +158,10 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
         raise ValueError(f"schedule={schedule!r}: expected one of {', '.join(SCHEDULES)}")
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing={label_smoothing!r}: must lie in [0, 1)")
+    if unlabeled is not None:
+        _check_positive("unlabeled_ratio", unlabeled_ratio)
+        if len(unlabeled) == 0:
+            raise ValueError("unlabeled=: no images; give None to train without consistency")
     device = pick_device(device)
     amp = autocast_enabled(precision, device)
     torch.manual_seed(seed)
@@ -146,6 +181,8 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     w_all = torch.from_numpy(np.ones(n, np.float32) if weights is None
                              else np.asarray(weights, np.float32)).to(device)
 
+    u_all = None if unlabeled is None else _to_device_images(unlabeled, device)
+    u_gen = torch.Generator(device=device).manual_seed(seed + 1)
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps if steps is not None else epochs * steps_per_epoch
     total_epochs = math.ceil(total_steps / steps_per_epoch)
@@ -172,9 +209,22 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
             x = x_all[idx].float().div_(255)
             if augment:
                 x = augment_batch(x, generator)
+            if u_all is not None:  # FixMatch: pseudo-label the weak view, learn the strong
+                pick = torch.randint(0, len(u_all), (unlabeled_ratio * len(idx),),
+                                     generator=u_gen, device=device)
+                u = u_all[pick].float().div_(255)
+                with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16,
+                                                     enabled=amp):
+                    guess = model(augment_batch(u, generator)).float().softmax(1)
+                confidence, pseudo = guess.max(1)
+                x = torch.cat([x, strong_augment(u, generator)])
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(x)
             logits = logits.float()
+            if u_all is not None:
+                logits, u_logits = logits[:len(idx)], logits[len(idx):]
+                u_loss = (F.cross_entropy(u_logits, pseudo, reduction="none")
+                          * (confidence >= threshold)).mean()
             if soft:
                 target = y_all[idx]
                 if label_smoothing:
@@ -184,6 +234,8 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
                 per_sample = F.cross_entropy(logits, y_all[idx], reduction="none",
                                              label_smoothing=label_smoothing)
             loss = (per_sample * w_all[idx]).mean()
+            if u_all is not None:
+                loss = loss + unlabeled_weight * u_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -216,7 +268,11 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     ``batch_size``, ``lr`` (Adam), ``seed``, ``device``, ``augment``, ``test`` (images, labels)
     for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 | bf16,
     see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or onecycle: warm-up
-    to 4x ``lr`` and annealing), ``label_smoothing``. Same seed and device, same result.
+    to 4x ``lr`` and annealing), ``label_smoothing``; ``unlabeled`` images switch on a
+    FixMatch-style consistency loss (each step also draws ``unlabeled_ratio`` x batch unlabeled
+    images, labels them by the model's prediction on a weak view where its confidence reaches
+    ``threshold``, and learns those labels on a strong view, weighted ``unlabeled_weight``;
+    a step then costs about 2.5x). Same seed and device, same result.
     ``history`` holds one dict per epoch (loss, train accuracy on the augmented batches, test
     accuracy when ``test`` is given, seconds so far). A GPU out-of-memory error is re-raised
     as :class:`DeviceMemoryError` saying how to lower the batch size.

@@ -9,7 +9,7 @@ from semisup_utils import device as device_mod
 from semisup_utils.cnn import (ARCHITECTURES, UnknownArchitectureError, build_cnn,
                                count_parameters, summary)
 from semisup_utils.device import pick_device
-from semisup_utils.train import augment_batch, evaluate, predict_proba, train
+from semisup_utils.train import augment_batch, evaluate, predict_proba, strong_augment, train
 
 
 # ----------------------------------------------------------------------------- the network
@@ -271,3 +271,33 @@ def test_bf16_on_cpu_trains_and_predicts_close_to_fp32():
     p32 = predict_proba(fp32, x, device="cpu")
     p16 = predict_proba(fp32, x, device="cpu", precision="bf16")
     assert np.abs(p32 - p16).max() < 0.05 and not np.array_equal(p32, p16)
+
+
+def test_strong_augment_keeps_shape_range_and_blanks_a_square():
+    x = torch.rand(6, 3, 32, 32)
+    gen = torch.Generator().manual_seed(0)
+    out = strong_augment(x, gen, degrees=0, shift=0, jitter=0, cutout=8)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    blank = (out == 0.5).all(1)  # the cutout square, grey in every channel
+    assert blank.flatten(1).sum(1).min() >= 4 * 4  # at least a corner-clipped square each
+    # a vertical ramp, mirror-symmetric, so flips do not count: strong moves pixels much more
+    ramp = torch.linspace(0.2, 0.8, 32).view(1, 1, 32, 1).expand(6, 3, 32, 32).contiguous()
+    strong = strong_augment(ramp, torch.Generator().manual_seed(0))
+    weak = augment_batch(ramp, torch.Generator().manual_seed(0))
+    x = ramp
+    assert (strong - x).abs().mean() > 2 * (weak - x).abs().mean()
+
+
+def test_fixmatch_consistency_uses_the_unlabeled_images(monkeypatch):
+    x, y = tiny()
+    u = np.random.default_rng(1).integers(0, 255, (40, 32, 32, 3), dtype=np.uint8)
+    kwargs = dict(steps=3, batch_size=16, seed=0, device="cpu", progress=False)
+    # the same random draws in all three runs: only the consistency term differs
+    ignored, _ = train(x, y, unlabeled=u, threshold=0.0, unlabeled_weight=0.0, **kwargs)
+    # threshold 1.01: no pseudo-label is ever confident enough, the term is zero
+    never, _ = train(x, y, unlabeled=u, threshold=1.01, **kwargs)
+    assert same_state(state(ignored), state(never))
+    always, history = train(x, y, unlabeled=u, threshold=0.0, **kwargs)
+    assert not same_state(state(ignored), state(always)) and np.isfinite(history[-1]["loss"])
+    with pytest.raises(ValueError, match="no images"):
+        train(x, y, unlabeled=u[:0], **kwargs)

@@ -170,3 +170,20 @@ def test_compare_runs_seed_major(synthetic, ctx, monkeypatch):
         order.append((seed, m)) or {"test_acc": 0.5}))
     rec.compare(synthetic, [50, 100], [0, 1], ["A"], BUDGET, ctx)
     assert order == [(0, 50), (0, 100), (1, 50), (1, 100)]
+
+
+def test_fixmatch_recipe_trains_on_known_labels_plus_consistency(synthetic, ctx, monkeypatch):
+    seen = {}
+    real_train = rec.train
+
+    def spy(images, labels, weights, **kwargs):
+        seen.update(n=len(images), unlabeled=len(kwargs.get("unlabeled", [])),
+                    threshold=kwargs.get("threshold"))
+        return real_train(images, labels, weights, **kwargs)
+
+    monkeypatch.setattr(rec, "train", spy)
+    row = run_recipe(synthetic, 100, 0, "fixmatch", BUDGET, ctx)
+    assert seen == {"n": 100, "unlabeled": 200, "threshold": 0.95}
+    assert row["n_inferred"] == 200 and 0 <= row["test_acc"] <= 1
+    with pytest.raises(ValueError, match="fixmatch"):
+        Recipe("x", teacher="fixmatch", selection="all")

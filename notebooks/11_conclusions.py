@@ -36,6 +36,11 @@ recipes = None
 budget_epochs = None
 beyond_seeds = None
 beyond_size = None
+sweep_recipes = None
+sweep_seeds = None
+sweep_epochs = None
+precision = None
+schedule = None
 
 # %%
 import pandas as pd
@@ -53,7 +58,9 @@ from semisup_utils.store import ResultsStore
 P = resolve(profile, M=M, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test,
             epochs=epochs, batch_size=batch_size, weight=weight, method=method,
             backbone=backbone, input_size=input_size, arch=arch, recipes=recipes,
-            budget_epochs=budget_epochs, beyond_seeds=beyond_seeds, beyond_size=beyond_size)
+            budget_epochs=budget_epochs, beyond_seeds=beyond_seeds, beyond_size=beyond_size,
+            sweep_recipes=sweep_recipes, sweep_seeds=sweep_seeds, sweep_epochs=sweep_epochs,
+            precision=precision, schedule=schedule)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 protocol = notebook.protocol(P)
@@ -189,3 +196,46 @@ if found:
     display(Markdown("\n".join(lines) if lines else "No recipe runs are stored yet."))
 else:
     print("no runs of chapter 9 are stored for this profile yet: run chapter 9 first")
+
+# %% [markdown]
+# ## 6. The best methods over M and seeds, against the targets (chapter 10)
+
+# %%
+from semisup_utils.report import TARGETS
+
+sweep_budget = notebook.sweep_budget(P, data.n_train)
+swept = []
+for recipe in notebook.sweep_recipes(P):
+    for m in P["M_list"]:
+        for s in P["sweep_seeds"]:
+            row = store.find(recipe_key(data, m, s, recipe, sweep_budget))
+            if row is not None:
+                swept.append({"m": m, "seed": s, "recipe": recipe.name,
+                              "test_acc": 100 * row["test_acc"]})
+if swept:
+    swept = pd.DataFrame(swept)
+    lines = []
+    for m, part in swept.groupby("m"):
+        means = part.groupby("recipe")["test_acc"].agg(["mean", "std", "count"])
+        others = means.drop(index=[r for r in ("A", "ceiling") if r in means.index])
+        if others.empty or "A" not in means.index:
+            continue
+        best = others["mean"].idxmax()
+        target = TARGETS.get(m)
+        lines.append(
+            f"- **M={m}**: `{best}` {means.loc[best, 'mean']:.1f}% (sd "
+            f"{means.loc[best, 'std']:.1f}, {int(means.loc[best, 'count'])} seeds) against "
+            f"Model A's {means.loc['A', 'mean']:.1f}% with the same {sweep_budget.steps} steps"
+            + (f"; the report's best was {max(TEST_ACCURACY[m].values())}%"
+               if m in TEST_ACCURACY else "")
+            + ("" if target is None else
+               f"; target {target:.0f}% " + ("met" if means.loc[best, "mean"] >= target else
+                                             f"missed by {target - means.loc[best, 'mean']:.1f} "
+                                             "points")) + ".")
+    display(Markdown(
+        "\n".join(lines) + f"\n\nThese models had {sweep_budget.steps} steps each "
+        f"({P['sweep_epochs']} passes over {data.n_train:,} images), {P['sweep_epochs'] / 50:.0%} of the "
+        "report's compute for B and C; the targets allow the report's full compute. "
+        + notebook.JPEG_NOTE))
+else:
+    print("no runs of chapter 10 are stored for this profile yet: run chapter 10 first")
