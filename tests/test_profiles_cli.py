@@ -190,3 +190,26 @@ def test_console_script_exit_status(tmp_path, tiny_python_folder):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     assert "M=0" in result.stderr and "1..49999" in result.stderr
+
+
+def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
+    from semisup_utils import notebook
+
+    monkeypatch.setattr(notebook, "load_cifar10", lambda *a, **k: pytest.fail("data loaded"))
+    status, _, err = run_cli(capsys, "compare", "--profile", "smoke", "-p", "sweep_recipes",
+                             "[A, magic]", "--quiet")
+    assert status == 2 and "sweep_recipes[1]='magic'" in err and "fixmatch" in err
+
+
+def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data):
+    from semisup_utils.store import ResultsStore
+
+    args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "sweep_seeds",
+            "[0]", "-p", "sweep_recipes", "[A, ceiling]", "-p", "sweep_epochs", "1", "--quiet"]
+    status, out, _ = run_cli(capsys, *args)
+    assert status == 0 and "precision='bf16'" in out and "schedule='onecycle'" in out
+    rows = ResultsStore().rows()
+    assert sorted(r["name"] for r in rows) == ["A", "ceiling"]
+    status, again, _ = run_cli(capsys, *args)  # stored: read, not retrained
+    assert status == 0 and len(ResultsStore().rows()) == 2
+    assert again.splitlines()[-2:] == out.splitlines()[-2:]
