@@ -239,3 +239,30 @@ if swept:
         + notebook.JPEG_NOTE))
 else:
     print("no runs of chapter 10 are stored for this profile yet: run chapter 10 first")
+
+# %% [markdown]
+# Runs of the same comparison at the report's full compute (the `paper` profile's budget), where
+# the store has them:
+
+# %%
+from semisup_utils.profiles import PROFILES
+
+full_params = {**P, "sweep_epochs": PROFILES["paper"]["sweep_epochs"]}
+full_budget = notebook.sweep_budget(full_params, data.n_train)
+full = [(recipe.name, m, s, store.find(recipe_key(data, m, s, recipe, full_budget)))
+        for recipe in notebook.sweep_recipes(P) for m in P["M_list"] for s in P["sweep_seeds"]]
+full = [(name, m, s, row) for name, m, s, row in full if row is not None]
+seen_ceiling = set()
+lines = []
+for name, m, s, row in full:
+    if name == "ceiling":  # one run whatever M is
+        if s in seen_ceiling:
+            continue
+        seen_ceiling.add(s)
+        where = "all 50,000 true labels"
+    else:
+        where = f"M={m}"
+    lines.append(f"- `{name}`, {where}, seed {s}: {100 * row['test_acc']:.1f}% after "
+                 f"{full_budget.steps} steps ({row['wall_s'] / 60:.0f} min on {row['device']})")
+display(Markdown("\n".join(lines) if lines else
+                 f"None stored yet ({full_budget.steps} steps per model)."))

@@ -98,6 +98,7 @@ def _cmd_list(args) -> int:
     from .features import BACKBONES
     from .labels import METHODS
     from .profiles import PROFILES
+    from .recipes import RECIPES
     from .runner import chapters
 
     print("chapters:", ", ".join(p.stem for p in chapters()))
@@ -106,6 +107,7 @@ def _cmd_list(args) -> int:
     print("methods:", ", ".join(METHODS))
     print("backbones:", ", ".join(BACKBONES))
     print("architectures:", ", ".join(ARCHITECTURES))
+    print("recipes (chapters 9-10):", ", ".join(RECIPES))
     return 0
 
 

@@ -166,6 +166,9 @@ def test_list(capsys):
 
     assert lines["backbones"].split(", ") == list(BACKBONES)
     assert lines["methods"].split(", ") == list(METHODS)
+    from semisup_utils.recipes import RECIPES
+
+    assert lines["recipes (chapters 9-10)"].split(", ") == list(RECIPES)
     assert "chapters" in lines and "models" in lines
 
 
