@@ -20,6 +20,7 @@ MODEST = {
     "train_throughput": ["--images", "10000", "--repeats", "3", "--workers", "0", "2"],
     "embed_throughput": ["--n", "512", "--sizes", "32", "64", "96", "--repeats", "3"],
     "chapters": ["--profile", "smoke"],
+    "precision_schedule": ["--steps", "2000"],
     "scaling": ["--n-unknown", "1000", "5000", "20000", "--m", "500", "5000",
                 "--train-sizes", "1000", "5000", "20000"],
 }
@@ -28,6 +29,7 @@ QUICK = {
                          "--data-size", "5000"],
     "embed_throughput": ["--n", "256", "--sizes", "32", "64", "--repeats", "1"],
     "chapters": ["--profile", "smoke", "--chapters", "01"],
+    "precision_schedule": ["--steps", "20", "--n-train", "2000"],
     "scaling": ["--n-unknown", "500", "1000", "2000", "--m", "100", "500",
                 "--train-sizes", "500", "1000", "2000"],
 }

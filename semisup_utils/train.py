@@ -188,10 +188,12 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     total_epochs = math.ceil(total_steps / steps_per_epoch)
     # a step budget over few images makes many short epochs: test at most max_evals times
     eval_stride = max(1, math.ceil(total_epochs / max_evals))
-    # onecycle: warm up over the first 20% of the steps to 4x lr, then anneal to ~0
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4 * lr,
-                                                     total_steps=total_steps, pct_start=0.2)
-                 if schedule == "onecycle" else None)
+    # onecycle: warm up over the first 20% of the steps to 4x lr, then anneal to ~0 (a very
+    # short run warms up for at least 1.5 steps, so both phases exist; one step stays constant)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=4 * lr, total_steps=total_steps,
+        pct_start=max(0.2, 1.5 / total_steps)) if schedule == "onecycle" and total_steps > 1
+        else None)
     history, step, start = [], 0, time.perf_counter()
     bar = progress_bar(total=total_steps, show=progress, desc=desc, unit="step", leave=False)
     epoch = 0

@@ -248,6 +248,11 @@ def test_onecycle_schedule_warms_up_then_anneals(monkeypatch):
     seen.clear()
     train(x, y, steps=5, batch_size=16, lr=1e-3, device="cpu", progress=False)
     assert seen == [1e-3] * 5
+    for steps in (1, 2, 3, 7):  # very short runs still get a valid schedule
+        seen.clear()
+        train(x, y, steps=steps, batch_size=16, schedule="onecycle", device="cpu",
+              progress=False)
+        assert len(seen) == steps and max(seen) <= 4e-3 + 1e-12
 
 
 def test_label_smoothing_changes_the_loss_and_matches_for_soft_targets():
