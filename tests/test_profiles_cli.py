@@ -204,8 +204,10 @@ def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
     assert status == 2 and "sweep_recipes[1]='magic'" in err and "fixmatch" in err
 
 
-def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data):
+def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp_path):
     from semisup_utils.store import ResultsStore
+
+    monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
 
     args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "sweep_seeds",
             "[0]", "-p", "sweep_recipes", "[A, ceiling]", "-p", "sweep_epochs", "1", "--quiet"]
