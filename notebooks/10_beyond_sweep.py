@@ -208,14 +208,17 @@ print(f"Profile {P['profile']!r}: {budget.steps} steps per model, {budget.schedu
 #   drags the mixture down.
 # - **The report's B and C do not survive equal compute.** Once Model A gets as many steps as
 #   they do (and a schedule that uses them well), K-means labels that are mostly wrong cost
-#   accuracy even at weight 0.1; Model A's own predictions add little.
+#   accuracy even at weight 0.1, and Model A's own predictions (C) add little at small M and
+#   cost accuracy where Model A is already good.
 # - **Where the known labels are many, inferred labels matter less.** With 40,000 true labels
-#   only 10,000 images get inferred labels, so every method stays near Model A; the ceiling
-#   bounds all of them, and it rises with the training budget, not with the labels.
+#   only 10,000 images get inferred labels, Model A is already close to the ceiling, and every
+#   method stays close to both. What bounds them there is the ceiling itself, which rises with
+#   the training budget, not with the labels.
 #
 # The targets were set for the report's full compute (50 passes over 50,000 images per model);
 # the default profile gives each model a fifth of that. `semisup compare --profile paper` (or
-# this chapter under the `paper` profile) trains the same comparison at full compute.
+# this chapter under the `paper` profile) trains the same comparison at full compute; the runs
+# of it that are stored are listed in the conclusions.
 
 # %% [markdown]
 # Training cost per run (seconds on the device named; the teachers' embeddings and classifiers
