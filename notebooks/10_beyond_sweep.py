@@ -134,7 +134,7 @@ summary = (runs.groupby(["m", "recipe"])["test accuracy (%)"]
            .agg(mean="mean", std="std", n="count").reset_index())
 cells = summary.assign(cell=summary["mean"].map("{:.1f}".format)
                        + summary["std"].map(lambda s: "" if pd.isna(s) else f" ± {s:.1f}"))
-table = cells.pivot(index="recipe", columns="m", values="cell").reindex(order)
+table = cells.pivot(index="recipe", columns="m", values="cell").reindex(order).astype(object)
 table.columns = [f"M={m}" for m in table.columns]
 report_names = {"A": "A", "B-report": "B", "C-report": "C"}
 for m in P["M_list"]:
