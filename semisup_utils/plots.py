@@ -121,13 +121,32 @@ def training_curves(histories: dict, title: str = "Test accuracy during training
     return fig
 
 
+def model_colours(models) -> dict:
+    """A, B and C keep their colours in every figure; any other model gets a colour of the
+    tab10 cycle that none of them uses, so no two lines of a figure share one."""
+    from matplotlib.colors import to_hex
+
+    models = list(dict.fromkeys(models))
+    taken = {to_hex(MODEL_COLOURS[m]) for m in models if m in MODEL_COLOURS}
+    spare = [c for c in map(to_hex, plt.get_cmap("tab10").colors) if c not in taken]
+    colours, k = {}, 0
+    for model in models:
+        if model in MODEL_COLOURS:
+            colours[model] = MODEL_COLOURS[model]
+        else:
+            colours[model] = spare[k % len(spare)]
+            k += 1
+    return colours
+
+
 def accuracy_vs_m(summary, report=None, title: str = "Test accuracy vs M"):
     """summary: rows with m, model, mean, std, n (accuracy in %); report: m, model, test_acc."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    colours = model_colours(summary["model"])
     for model, part in summary.groupby("model"):
         part = part.sort_values("m")
         ax.errorbar(part["m"], part["mean"], yerr=part["std"].fillna(0), marker="o", capsize=3,
-                    color=MODEL_COLOURS.get(model),
+                    color=colours[model],
                     label=f"Model {model} (mean ± sd over {int(part['n'].max())} seeds)")
     if report is not None:
         for model, part in report.groupby("model"):
