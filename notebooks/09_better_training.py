@@ -32,7 +32,7 @@
 # | `logreg+A-soft` | logistic regression averaged with Model A | soft targets |
 # | `spread` | label spreading on embeddings | hard labels |
 # | `self-train-2` | as `logreg+A-soft`, then the student relabels | two rounds (twice the compute) |
-# | `fixmatch` | the student's own prediction on a weakly augmented view, where its confidence is at least 0.95 | learnt on a strongly augmented view (rotation, shift, colour, cutout), weight 1; every step also draws a batch of unknown images, so a step costs about 2.5x |
+# | `fixmatch` | the student's own prediction on a weakly augmented view, where its confidence is at least 0.95 | learnt on a strongly augmented view (rotation, shift, colour, cutout), weight 1; every step also passes a weak and a strong view of a batch of unknown images, so a step costs more (see the cost table) |
 # | `ceiling` | the true labels | the upper bound for this CNN and budget |
 
 # %% tags=["parameters"]

@@ -274,7 +274,8 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     FixMatch-style consistency loss (each step also draws ``unlabeled_ratio`` x batch unlabeled
     images, labels them by the model's prediction on a weak view where its confidence reaches
     ``threshold``, and learns those labels on a strong view, weighted ``unlabeled_weight``;
-    a step then costs about 2.5x). Same seed and device, same result.
+    a step then runs three batches forward and two backward instead of one each). Same seed
+    and device, same result.
     ``history`` holds one dict per epoch (loss, train accuracy on the augmented batches, test
     accuracy when ``test`` is given, seconds so far). A GPU out-of-memory error is re-raised
     as :class:`DeviceMemoryError` saying how to lower the batch size.
