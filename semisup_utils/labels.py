@@ -267,18 +267,23 @@ def probabilities(inferred: InferredLabels) -> np.ndarray:
 
 
 def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: dict,
-                        seed: int = 0, cache_dir=None, **options) -> tuple[InferredLabels, float]:
+                        seed: int = 0, cache_dir=None, n: int | None = None,
+                        **options) -> tuple[InferredLabels, float]:
     """:func:`infer_labels` through the on-disk cache; also returns the seconds the inference
     took when it was computed. ``key`` names the features (e.g. data fingerprint, backbone,
-    input size); the known indices themselves are hashed into the cache key."""
+    input size); the known indices themselves are hashed into the cache key. ``features`` may
+    also be a function returning them, called only when the labels are not cached (so a cache
+    hit loads no embeddings); then give their number of rows as ``n``."""
     import hashlib
     import time
 
     from .cache import ArrayCache
 
     known_idx = np.asarray(known_idx)
+    if callable(features) and n is None:
+        raise ValueError("features given as a function: give their number of rows as n=")
     full_key = {**key, "method": check_method(method), "seed": int(seed), "options": options,
-                "n": len(features), "labels_version": 1,
+                "n": len(features) if n is None else int(n), "labels_version": 1,
                 "known": hashlib.sha256(known_idx.astype(np.int64).tobytes()).hexdigest()}
     cache = ArrayCache(cache_dir)
     stored = cache.load("labels", full_key)
@@ -287,6 +292,8 @@ def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: 
         guess = InferredLabels(stored["indices"], stored["labels"], stored["confidence"], method,
                                proba if proba is not None and proba.size else None)
         return guess, float(stored["seconds"])
+    if callable(features):
+        features = features()
     start = time.perf_counter()
     guess = infer_labels(method, features, known_idx, known_labels, seed=seed, **options)
     seconds = time.perf_counter() - start

@@ -27,6 +27,7 @@ from .train import PRECISIONS, SCHEDULES, predict_proba, train
 # confidence >= threshold) and learns those labels on strong views, weighted by `weight`
 TEACHERS = ("none", "truth", "cnn", "fixmatch", *[m for m in METHODS if m != "cnn"])
 SELECTIONS = ("all", "threshold", "topk")
+NO_TEACHER_LABELS = ("none", "truth", "fixmatch")  # no inferred labels to select or relabel
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Recipe:
 
     @property
     def uses_embeddings(self) -> bool:
-        return self.teacher not in ("none", "truth", "cnn", "fixmatch")
+        return self.teacher not in (*NO_TEACHER_LABELS, "cnn")
 
     def key(self) -> dict:
         fields = asdict(self)
@@ -226,13 +227,15 @@ def teacher_probabilities(data, known, recipe, budget, m, seed, ctx) -> np.ndarr
     """(n_unknown, 10) probabilities of the recipe's teacher for the unknown images."""
     parts = []
     if recipe.uses_embeddings:
-        features = np.concatenate([
-            embed(data.x_train, backbone, size, device=ctx.device, cache_dir=ctx.cache_dir,
-                  fingerprint=data.fingerprint, progress=ctx.progress)
-            for backbone, size in recipe.views], axis=1)
+        def features():  # loaded only when the teacher's labels are not cached
+            return np.concatenate([
+                embed(data.x_train, backbone, size, device=ctx.device, cache_dir=ctx.cache_dir,
+                      fingerprint=data.fingerprint, progress=ctx.progress)
+                for backbone, size in recipe.views], axis=1)
+
         guess, _ = infer_labels_cached(
             recipe.teacher, features, known, data.y_train[known], seed=seed,
-            cache_dir=ctx.cache_dir,
+            cache_dir=ctx.cache_dir, n=data.n_train,
             key={"data": data.fingerprint, "views": [list(v) for v in recipe.views]})
         parts.append(probabilities(guess))
     if recipe.teacher == "cnn" or recipe.with_model_a:
@@ -276,10 +279,10 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
         n_used = len(unknown)
     else:
         proba = teacher_probabilities(data, known, recipe, budget, m, seed, ctx)
-    rounds = 1 if recipe.teacher in ("none", "truth", "fixmatch") else recipe.rounds
+    rounds = 1 if recipe.teacher in NO_TEACHER_LABELS else recipe.rounds
     history = []
     for round_ in range(rounds):
-        if recipe.teacher not in ("none", "truth", "fixmatch"):
+        if recipe.teacher not in NO_TEACHER_LABELS:
             index, targets, weights, keep = training_set(data, known, unknown, proba, recipe)
             truth = data.y_train[unknown]
             label_acc = float((proba.argmax(1) == truth).mean())
@@ -291,9 +294,8 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
                                desc=f"{recipe.name}, M={m}, round {round_ + 1}/{rounds}",
                                **consistency, **budget.train_kwargs())
         if recipe.teacher == "none":  # Model A: the teacher of C and of the "+A" recipes
-            cache = ArrayCache(ctx.cache_dir)
-            if cache.load("models", _model_a_key(data, m, seed, budget)) is None:
-                cache.save("models", _model_a_key(data, m, seed, budget), _state_to_arrays(model))
+            ArrayCache(ctx.cache_dir).save("models", _model_a_key(data, m, seed, budget),
+                                           _state_to_arrays(model))
         if round_ + 1 < rounds:  # the student becomes the teacher
             proba = predict_proba(model, data.x_train[unknown], device=ctx.device)
     result = {

@@ -234,3 +234,26 @@ def test_calibrated_logreg_keeps_accuracy_and_lowers_calibration_error():
     assert calibrated["ece"] < plain["ece"] / 2
     with pytest.raises(ValueError, match="2 known points of every class"):
         infer_labels("logreg-cal", x, np.arange(10), np.arange(10))
+
+
+def test_cached_labels_load_lazy_features_only_on_a_miss(tmp_path):
+    from semisup_utils.labels import infer_labels_cached
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 300)
+    x = rng.normal(size=(300, 8)) + np.eye(10)[y][:, :8] * 3
+    calls = []
+
+    def features():
+        calls.append(1)
+        return x
+
+    args = dict(key={"what": "test"}, cache_dir=tmp_path, n=300)
+    first, _ = infer_labels_cached("logreg", features, np.arange(50), y[:50], **args)
+    again, _ = infer_labels_cached("logreg", features, np.arange(50), y[:50], **args)
+    assert len(calls) == 1 and np.array_equal(first.labels, again.labels)
+    direct, _ = infer_labels_cached("logreg", x, np.arange(50), y[:50], key={"what": "test"},
+                                    cache_dir=tmp_path)
+    assert np.array_equal(direct.labels, first.labels) and len(calls) == 1  # same key
+    with pytest.raises(ValueError, match="n="):
+        infer_labels_cached("logreg", features, np.arange(50), y[:50], key={}, cache_dir=tmp_path)

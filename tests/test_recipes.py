@@ -131,6 +131,7 @@ def test_extra_views_concatenate_embeddings(synthetic, ctx, monkeypatch):
     seen = {}
 
     def fake_infer(method, features, known, labels, **kwargs):
+        features = features() if callable(features) else features  # loaded lazily on a miss
         seen["shape"], seen["key"] = features.shape, kwargs["key"]
         return infer_labels(method, features, known, labels), 0.0
 
