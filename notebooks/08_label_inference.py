@@ -31,7 +31,6 @@ label_sizes = None  # backbone input sizes compared
 backbone = None
 
 # %%
-
 import pandas as pd
 
 from semisup_utils import notebook, plots

@@ -59,7 +59,7 @@ from semisup_utils import notebook, plots
 from semisup_utils.data import split_known
 from semisup_utils.labels import expected_calibration_error
 from semisup_utils.profiles import resolve
-from semisup_utils.recipes import compare, get_recipe, teacher_probabilities
+from semisup_utils.recipes import at_input_size, compare, get_recipe, teacher_probabilities
 from semisup_utils.report import TARGETS, TEST_ACCURACY
 
 P = resolve(profile, M_list=M_list, n_train=n_train, n_test=n_test, sweep_recipes=sweep_recipes,
@@ -107,7 +107,7 @@ schedule_table
 
 # %%
 teachers = [r for r in chosen if r.teacher not in ("none", "truth")]
-plain = replace(get_recipe("logreg-soft"), input_size=P["beyond_size"])
+plain = at_input_size(get_recipe("logreg-soft"), P["beyond_size"])
 rows = []
 for m in P["M_list"]:
     known, unknown = split_known(data.y_train, m, seed0)
