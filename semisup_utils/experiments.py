@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .cache import ArrayCache
 from .cnn import build_cnn, check_arch
@@ -139,8 +140,11 @@ def _train_and_score(data, images, labels, weights, protocol, seed, ctx, desc):
 
 
 def _provenance(data: CIFAR10, ctx: Context) -> dict:
+    """Where a row came from. CPU runs are bit-for-bit repeatable only for the same thread
+    count and torch build, so both are recorded beside the device."""
     return {"device": str(pick_device(ctx.device)), "data_source": data.source,
             "git_rev": git_revision(), "profile": ctx.profile,
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from semisup_utils import experiments as exp
 from semisup_utils.cache import ArrayCache
@@ -61,6 +62,7 @@ def test_models_abc_rows(synthetic, ctx, monkeypatch):
         assert row["key"]["epochs"] == 1 and row["key"]["data"] == synthetic.fingerprint
         assert row["device"] == "cpu" and row["profile"] == "test"
         assert row["data_source"] == synthetic.source and row["git_rev"]
+        assert row["threads"] == torch.get_num_threads() and row["torch"] == torch.__version__
         assert len(row["history"]) == 1 and row["wall_s"] >= 0
     a, b, c = rows
     assert a["label_acc"] is None and a["n_inferred"] == 0
