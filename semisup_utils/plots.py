@@ -2,6 +2,8 @@
 title, axis labels and, where there is more than one series, a legend."""
 from __future__ import annotations
 
+from itertools import cycle
+
 import numpy as np
 import matplotlib.pyplot as plt
 
@@ -128,15 +130,8 @@ def model_colours(models) -> dict:
 
     models = list(dict.fromkeys(models))
     taken = {to_hex(MODEL_COLOURS[m]) for m in models if m in MODEL_COLOURS}
-    spare = [c for c in map(to_hex, plt.get_cmap("tab10").colors) if c not in taken]
-    colours, k = {}, 0
-    for model in models:
-        if model in MODEL_COLOURS:
-            colours[model] = MODEL_COLOURS[model]
-        else:
-            colours[model] = spare[k % len(spare)]
-            k += 1
-    return colours
+    spare = cycle(c for c in map(to_hex, plt.get_cmap("tab10").colors) if c not in taken)
+    return {m: MODEL_COLOURS[m] if m in MODEL_COLOURS else next(spare) for m in models}
 
 
 def accuracy_vs_m(summary, report=None, title: str = "Test accuracy vs M"):
