@@ -13,7 +13,7 @@ export SEMISUP_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: book test execute html setup clean-book references bench
+.PHONY: book test test-kernels execute html setup clean-book references bench
 
 setup: $(VENV)/.installed
 
@@ -35,9 +35,21 @@ html: setup
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
+NBVAL := --nbval --nbval-sanitize-with tests/nbval/sanitize.cfg --nbval-current-env
+
 test: setup
-	$(BIN)/python -m pytest tests --nbval --nbval-sanitize-with tests/nbval/sanitize.cfg \
-		--nbval-current-env
+	$(BIN)/python -m pytest tests $(NBVAL)
+
+# The nbval references again under other CPU kernel settings than they were made with (another
+# thread count, AVX2 kernels only, no vectorised ATen kernels): what another machine does.
+# KERNEL_SETTINGS holds one setting per word, its variables joined by commas.
+KERNEL_SETTINGS ?= OMP_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2,ONEDNN_MAX_CPU_ISA=AVX2 \
+	ATEN_CPU_CAPABILITY=default
+test-kernels: setup
+	@set -e; for setting in $(KERNEL_SETTINGS); do \
+		echo "== nbval references under $$setting"; \
+		env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest tests/nbval $(NBVAL) -q; \
+	done
 
 # Re-execute the nbval reference notebooks at the smoke profile (on purpose, after a change
 # that is meant to alter printed results); review `git diff tests/nbval` before committing.

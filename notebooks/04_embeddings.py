@@ -68,7 +68,7 @@ def embedding(name, size):
 # %% [markdown]
 # ## Backbones at the report's input size (32x32)
 
-# %%
+# %% tags=["nbval-tolerance-2"]
 rows, missing, timings = [], [], []
 _, pca_features = fit_pca(data.x_train, 0.8, whiten=True, seed=P["seed"])
 rows.append({"features": "PCA (80%, whitened)", "dimensions": pca_features.shape[1],
@@ -99,7 +99,7 @@ pd.DataFrame(missing) if missing else print("every listed backbone was available
 # (bilinear) gives the network more resolution to work with, at a cost that grows with the
 # number of pixels.
 
-# %%
+# %% tags=["nbval-tolerance-2"]
 name = P["backbone"]
 size_rows = []
 for size in sorted(set(P["input_sizes"]) | {P["input_size"]}):
@@ -142,7 +142,7 @@ fig = plots.bars(by_size.assign(size=by_size["input size"].astype(str)), x="size
 # embedding costs a minute or two on a laptop CPU. Larger inputs give better labels; the
 # chapters after the report's six use them.
 
-# %%
+# %% tags=["nbval-tolerance-2"]
 chosen = by_size[by_size["input size"] == P["input_size"]].iloc[0]
 print(f"Later chapters: {get_backbone(P['backbone']).description}, input {P['input_size']}x"
       f"{P['input_size']}, K-means label accuracy {chosen['K-means label accuracy (%)']:.1f}% "

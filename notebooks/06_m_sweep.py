@@ -70,7 +70,7 @@ fig = plots.accuracy_vs_m(summary, report if len(report) else None,
 # Error bars are one standard deviation across seeds; crosses are the report's single runs
 # (50 epochs, original CIFAR-10), shown where the sweep has the same M.
 
-# %%
+# %% tags=["nbval-tolerance-8"]
 wide = summary.pivot(index="m", columns="model", values="mean").round(1)
 spread = summary.pivot(index="m", columns="model", values="std").round(1)
 table = wide.astype(str) + " ± " + spread.astype(str)
@@ -89,7 +89,7 @@ table
 # %% [markdown]
 # Per seed, every run of the sweep:
 
-# %%
+# %% tags=["nbval-tolerance-8"]
 runs[["m", "model", "seed", "epochs", "label accuracy (%)", "test accuracy (%)"]].sort_values(
     ["m", "model", "seed"]).round(1).reset_index(drop=True)
 

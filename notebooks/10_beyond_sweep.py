@@ -84,7 +84,7 @@ print(f"budget: {budget.steps} steps of batch {budget.batch_size} per model "
 # Model A and the ceiling for the first seed, trained with the same steps and precision, once
 # with the report's constant rate and once with the one-cycle schedule:
 
-# %%
+# %% tags=["nbval-tolerance-10"]
 seed0 = P["sweep_seeds"][0]
 constant = replace(budget, schedule="constant")
 schedule_runs = pd.concat([
@@ -105,7 +105,7 @@ schedule_table
 # with plain (uncalibrated) logistic regression for contrast, first seed. Soft targets pass the
 # confidences on to the CNN, so their calibration matters.
 
-# %%
+# %% tags=["nbval-tolerance-8"]
 teachers = [r for r in chosen if r.teacher not in ("none", "truth")]
 plain = at_input_size(get_recipe("logreg-soft"), P["beyond_size"])
 rows = []
@@ -127,7 +127,7 @@ teacher_table.reindex([plain.name, *[r.name for r in teachers]])
 # standard deviation over the seeds of the test accuracy (%), the report's numbers (50 epochs,
 # constant rate, original CIFAR-10) and this project's targets beside them:
 
-# %%
+# %% tags=["nbval-tolerance-8"]
 runs = compare(data, P["M_list"], P["sweep_seeds"], chosen, budget, ctx)
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
 summary = (runs.groupby(["m", "recipe"])["test accuracy (%)"]
@@ -145,7 +145,7 @@ table.loc["target (best method)"] = [TARGETS.get(int(c.split("=")[1].split()[0])
 table.columns.name = f"test acc. (%), {len(P['sweep_seeds'])} seeds"
 table
 
-# %%
+# %% tags=["nbval-ignore-output"]
 gap = (100 * runs.groupby(["recipe", "m"])["gap_closed"].agg(["mean", "std"])).round(0)
 label_acc = (100 * runs.groupby(["recipe", "m"])["label_acc"].mean()).round(1)
 details = pd.DataFrame({"gap closed (%)": gap["mean"], "gap sd": gap["std"],
@@ -175,7 +175,7 @@ _ = ax.legend(fontsize=7, ncol=2)
 # Per seed, the best method against Model A trained with the same steps (a paired difference:
 # the same known images for both), and the distance to the target:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 contenders = summary[~summary["recipe"].isin(["A", "ceiling"])]
 best = contenders.loc[contenders.groupby("m")["mean"].idxmax()].set_index("m")["recipe"]
 lines = []
@@ -192,6 +192,8 @@ for m, name in best.items():
                  f"difference {diff.mean():+.1f} points (sd {diff.std():.1f} over "
                  f"{len(diff)} seeds, beats A in {(diff > 0).sum()} of {len(diff)})" + verdict)
 print("\n".join(lines))
+
+# %%
 print(f"Profile {P['profile']!r}: {budget.steps} steps per model, {budget.schedule} rate, "
       f"precision {budget.precision}. " + notebook.JPEG_NOTE)
 

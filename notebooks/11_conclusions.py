@@ -76,7 +76,7 @@ if missing:
 # %% [markdown]
 # ## 1. Pixels give poor labels; pretrained embeddings give better ones (chapters 3 and 4)
 
-# %%
+# %% tags=["nbval-tolerance-2"]
 known, _ = split_known(data.y_train, P["M"], P["seed"])
 
 
@@ -100,7 +100,7 @@ display(Markdown(
 # %% [markdown]
 # ## 2. Models A, B and C across M (chapter 6)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 if len(runs):
     mean = (100 * runs.groupby(["m", "model"])["test_acc"].mean()).unstack()
     sd = (100 * runs.groupby(["m", "model"])["test_acc"].std()).unstack()
@@ -163,7 +163,7 @@ display(Markdown(
 # %% [markdown]
 # ## 5. Better labels, used better, at equal compute (chapters 8 and 9)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from semisup_utils.recipes import Budget, add_gap_closed, at_input_size, get_recipe
 from semisup_utils.recipes import run_key as recipe_key
 
@@ -200,7 +200,7 @@ else:
 # %% [markdown]
 # ## 6. The best methods over M and seeds, against the targets (chapter 10)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from semisup_utils.report import TARGETS
 
 sweep_budget = notebook.sweep_budget(P, data.n_train)

@@ -23,7 +23,7 @@ from .device import pick_device
 from .features import embed, fit_pca, get_backbone
 from .labels import InferredLabels, check_method, infer_labels, label_report
 from .store import ResultsStore, rows_frame  # noqa: F401  (rows_frame: re-exported)
-from .train import train
+from .train import PRECISIONS, train
 
 MODELS = {
     "A": "CNN on the M known labels only",
@@ -58,6 +58,7 @@ class Protocol:
     input_size: int = 32
     arch: str = "report"
     lr: float = 1e-3
+    precision: str = "auto"  # auto: fp32 on the CPU, bf16 on CUDA (see train.autocast_enabled)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -69,6 +70,9 @@ class Protocol:
                              "in (0, 1]")
         check_method(self.method)
         check_arch(self.arch)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}: expected one of "
+                             f"{', '.join(PRECISIONS)}")
         if self.backbone != "pca":
             get_backbone(self.backbone)
 
@@ -104,6 +108,8 @@ def run_key(data: CIFAR10, m: int, seed: int, model: str, protocol: Protocol) ->
         "arch": protocol.arch, "seed": int(seed), "epochs": protocol.epochs,
         "batch_size": protocol.batch_size, "lr": protocol.lr,
         "weight": protocol.weight if model != "A" else 1.0,
+        # left out at its default, so the runs stored before the field existed still match
+        **({"precision": protocol.precision} if protocol.precision != "auto" else {}),
     }
 
 
@@ -131,6 +137,7 @@ def _train_and_score(data, images, labels, weights, protocol, seed, ctx, desc):
     start = time.perf_counter()
     model, history = train(images, labels, weights, arch=protocol.arch, epochs=protocol.epochs,
                            batch_size=protocol.batch_size, lr=protocol.lr, seed=seed,
+                           precision=protocol.precision,
                            device=ctx.device, test=(data.x_test, data.y_test),
                            progress=ctx.progress, desc=desc)
     seconds = time.perf_counter() - start

@@ -53,7 +53,7 @@ def protocol(params: dict) -> Protocol:
     return Protocol(epochs=params["epochs"], batch_size=params["batch_size"],
                     weight=params["weight"], method=params["method"],
                     backbone=params["backbone"], input_size=params["input_size"],
-                    arch=params["arch"])
+                    arch=params["arch"], precision=params["report_precision"])
 
 
 def context(params: dict, progress: bool | None = None) -> Context:

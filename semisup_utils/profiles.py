@@ -18,16 +18,19 @@ from .train import PRECISIONS, SCHEDULES
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
         "n_train": 2000, "n_test": 1000,  # a class-stratified subset
-        "M": 500, "M_list": [200, 1000], "seeds": [0, 1], "seed": 0,
-        "epochs": 3, "batch_size": 64, "weight": 0.1,
+        # enough steps that every model learns (Model A at M=500: ~25%, not chance), so the
+        # tests' tolerance on trained numbers can catch a real regression (README, "Tests")
+        "M": 500, "M_list": [500, 1000], "seeds": [0, 1], "seed": 0,
+        "epochs": 12, "batch_size": 64, "weight": 0.1,
         "backbone": "effnet-lite0", "input_size": 32, "input_sizes": [32, 48],
         "backbones": ["effnet-lite0"], "method": "kmeans", "models": ["A", "B", "C"],
         "arch": "report", "device": "cpu",
         "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
         "recipes": ["A", "B-report", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
-        "budget_epochs": 2, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
+        "budget_epochs": 4, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
         "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "ceiling"],
-        "sweep_seeds": [0, 1], "sweep_epochs": 2, "precision": "bf16", "schedule": "onecycle",
+        "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16", "schedule": "onecycle",
+        "report_precision": "auto",
     },
     "default": {
         "n_train": None, "n_test": None,  # all 60,000 images
@@ -43,7 +46,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
                           "ceiling"],
         "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
-        "schedule": "onecycle",
+        "schedule": "onecycle", "report_precision": "auto",
     },
     "paper": {
         "n_train": None, "n_test": None,
@@ -62,7 +65,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
                           "ceiling"],
         "sweep_seeds": [0, 1, 2], "sweep_epochs": 50, "precision": "bf16",
-        "schedule": "onecycle",
+        "schedule": "onecycle", "report_precision": "bf16",
     },
 }
 
@@ -169,6 +172,8 @@ VALIDATORS = {
     "sweep_epochs": lambda n, v: _positive_int(n, v, 1000),
     "precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
     "schedule": lambda n, v: _choice(n, v, list(SCHEDULES)),
+    # Models A/B/C of chapters 5-6 (the report's constant rate); "precision" is chapter 10's
+    "report_precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
 }
 
 

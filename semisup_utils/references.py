@@ -18,7 +18,7 @@ def make_references(output_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="semisup-refs-") as tmp:
         os.environ["SEMISUP_RESULTS"] = str(Path(tmp) / "results")
         os.environ["SEMISUP_CACHE"] = str(Path(tmp) / "cache")
-        os.environ["OMP_NUM_THREADS"] = "1"  # as in `make test` (tests/conftest.py)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # as `make test` (tests/conftest.py)
         run([], "smoke", {}, output_dir)
 
 
