@@ -130,7 +130,7 @@ fig = plots.bars(by_size.assign(size=by_size["input size"].astype(str)), x="size
                  f"input size (M={P['M']})", xlabel="input size (pixels)",
                  ylabel="label accuracy on unknown images (%)",
                  reference={"PCA": float(at_32.iloc[0]["K-means label accuracy (%)"]),
-                            "chance": 10.0})
+                            "chance": data.chance})
 
 # %% [markdown]
 # ## The backbone the later chapters use

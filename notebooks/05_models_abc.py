@@ -43,17 +43,17 @@ device = None      # None: CUDA when present, else the CPU
 # %%
 import pandas as pd
 
-from semisup_utils import notebook, plots
+from semisup_utils import notebook, plots, report
 from semisup_utils.cnn import build_cnn, count_parameters, summary
 from semisup_utils.experiments import MODELS, rows_frame, run_models
 from semisup_utils.profiles import resolve
-from semisup_utils.report import TEST_ACCURACY
 
 P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, epochs=epochs,
             batch_size=batch_size, weight=weight, method=method, backbone=backbone,
             input_size=input_size, arch=arch, device=device)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
+TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
 print(notebook.data_note(data))
 protocol = notebook.protocol(P)
 protocol

@@ -60,7 +60,7 @@ runs["label accuracy (%)"] = 100 * runs["label_acc"].astype(float)
 # %%
 summary = (runs.groupby(["m", "model"])["test accuracy (%)"]
            .agg(mean="mean", std="std", n="count").reset_index())
-report = report_frame()
+report = report_frame(data)
 report = report[report["m"].isin(P["M_list"])]
 fig = plots.accuracy_vs_m(summary, report if len(report) else None,
                           title=f"Test accuracy vs M ({P['epochs']} epochs, profile "
@@ -89,7 +89,7 @@ table
 # %% [markdown]
 # Per seed, every run of the sweep:
 
-# %% tags=["nbval-tolerance-8"]
+# %% tags=["nbval-tolerance-10"]
 runs[["m", "model", "seed", "epochs", "label accuracy (%)", "test accuracy (%)"]].sort_values(
     ["m", "model", "seed"]).round(1).reset_index(drop=True)
 

@@ -88,7 +88,7 @@ for size in sorted({min(P["label_sizes"]), best_size}):
     fig = plots.bars(part, x="M ", y="label accuracy (%)", hue="method",
                      title=f"Label accuracy on the unknown images, {P['backbone']} at "
                            f"{size}x{size}", xlabel="M (known labels)",
-                     ylabel="label accuracy (%)", reference={"chance": 10.0})
+                     ylabel="label accuracy (%)", reference={"chance": data.chance})
 
 # %% [markdown]
 # The cost of each method (wall seconds to label every unknown image, measured when the labels

@@ -23,8 +23,12 @@ def _cmd_abc(args) -> int:
     from .profiles import validate
     from .store import ResultsStore
 
-    validate("M", args.m)  # refuse a bad M before loading anything
+    validate("M", args.m)  # refuse bad values before loading anything
     validate("seed", args.seed)
+    validate("device", args.device)
+    for name in ("n_train", "n_test"):  # 0 would silently mean "all of them"
+        if getattr(args, name) is not None:
+            validate(name, getattr(args, name))
     check_models(args.models)
     protocol = Protocol(epochs=args.epochs, batch_size=args.batch_size, weight=args.weight,
                         method=args.method, backbone=args.backbone, input_size=args.input_size,

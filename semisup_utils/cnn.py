@@ -38,8 +38,11 @@ def check_arch(name: str) -> str:
     return name
 
 
-def build_cnn(arch: str = "report") -> nn.Module:
-    return ARCHITECTURES[check_arch(arch)]()
+def build_cnn(arch: str = "report", n_classes: int = 10) -> nn.Module:
+    """A fresh network with one output per class (CIFAR-10: 10)."""
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"n_classes={n_classes!r}: a classifier needs at least 2 classes")
+    return ARCHITECTURES[check_arch(arch)](n_classes=n_classes)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,9 +1,11 @@
-"""CIFAR-10 as uint8 arrays, from whichever copy is at hand, and the known/unknown split.
+"""CIFAR-10 (or the reader's own labelled images) as uint8 arrays, and the known/unknown split.
 
 Sources, tried in this order:
 1. a path given by the caller, else the ``SEMISUP_DATA`` environment variable: the original
    ``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``, an ImageFolder tree
-   (``train/<class>/*``, ``test/<class>/*``) or a ``.tar.gz`` of one (the JPEG copy);
+   (``train/<class>/*``, ``test/<class>/*``) or a ``.tar.gz`` of one (the JPEG copy of
+   CIFAR-10, or any dataset: class names come from the folders, images of another size or
+   mode are converted to the 32x32 RGB the report's CNN takes);
 2. the original download through torchvision into the cache folder.
 Decoded arrays are cached (see :mod:`semisup_utils.cache`), so a second load is fast.
 """
@@ -28,13 +30,14 @@ IMAGE_SHAPE = (32, 32, 3)
 ACCEPTED_FORMATS = (
     "the original 'cifar-10-batches-py' folder (or a folder holding it), "
     "the original 'cifar-10-python.tar.gz', an ImageFolder tree with train/<class>/ and "
-    "test/<class>/ folders, or a .tar.gz of such a tree (the JPEG copy)"
+    "test/<class>/ folders of images (any class names, at least two classes), or a .tar.gz "
+    "of such a tree (e.g. the JPEG copy of CIFAR-10)"
 )
-DECODE_VERSION = 1
+DECODE_VERSION = 2  # 2: any class names, images converted to 32x32 RGB
 
 
 class DataError(ValueError):
-    """A dataset path is missing, unreadable or not CIFAR-10."""
+    """A dataset path is missing, unreadable or not in an accepted layout."""
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -43,7 +46,11 @@ class DataNotFoundError(FileNotFoundError):
 
 @dataclass(frozen=True, eq=False)
 class CIFAR10:
-    """The train and test images (N, 32, 32, 3) uint8 with int64 labels."""
+    """The train and test images (N, 32, 32, 3) uint8 with int64 labels in 0..n_classes-1.
+
+    Named after the study's dataset; any labelled image folder loads into it too, with its own
+    ``classes``, and ``conversion`` saying how its images were brought to 32x32 RGB.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -52,22 +59,41 @@ class CIFAR10:
     source: str
     fingerprint: str
     classes: tuple = CLASSES
+    conversion: str = ""  # e.g. "resized to 32x32 RGB from 28x28 L"; empty when none was needed
 
     @property
     def n_train(self) -> int:
         return len(self.y_train)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def is_cifar10(self) -> bool:
+        """CIFAR-10 (or a subset of it): the report's numbers apply."""
+        return tuple(self.classes) == CLASSES
+
+    @property
+    def chance(self) -> float:
+        """Accuracy of a constant guess among equally likely classes, in %."""
+        return 100 / self.n_classes
 
     def __repr__(self) -> str:
         return (f"CIFAR10(train={self.n_train}, test={len(self.y_test)}, "
                 f"source={self.source!r}, fingerprint={self.fingerprint[:12]})")
 
 
-def fingerprint_arrays(*arrays: np.ndarray) -> str:
-    """Content hash: the cache key of everything computed from these images."""
+def fingerprint_arrays(*arrays: np.ndarray, classes=CLASSES) -> str:
+    """Content hash: the cache key of everything computed from these images. Class names other
+    than CIFAR-10's are hashed too, so two datasets never share caches or stored runs (CIFAR-10's
+    fingerprint is what it always was, so its stored runs keep their keys)."""
     digest = hashlib.blake2b(digest_size=16)
     for array in arrays:
         digest.update(str(array.shape).encode())
         digest.update(np.ascontiguousarray(array).data)
+    if tuple(classes) != CLASSES:
+        digest.update(("classes:" + "\n".join(classes)).encode())
     return digest.hexdigest()
 
 
@@ -122,18 +148,23 @@ def _read_python_tarball(path: Path, members: dict[str, tarfile.TarInfo],
     return _assemble_batches(lambda name: tar.extractfile(by_name[name]).read())
 
 
-def _decode_image(blob: bytes, where: str) -> np.ndarray:
+def _decode_image(blob: bytes, where: str) -> tuple[np.ndarray, str | None]:
+    """The image as 32x32 RGB uint8, and what it was when it had to be converted (else None).
+
+    Grey, palette and RGBA images become RGB (transparency dropped); other sizes are resized
+    with PIL's antialiased bicubic filter, aspect ratio not kept (the CNN takes 32x32)."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(blob)) as image:
-            array = np.asarray(image.convert("RGB"))
+            original = f"{image.width}x{image.height} {image.mode}"
+            rgb = image.convert("RGB")
+            if rgb.size != IMAGE_SHAPE[1::-1]:
+                rgb = rgb.resize(IMAGE_SHAPE[1::-1], Image.Resampling.BICUBIC)
+            array = np.asarray(rgb)
     except Exception as error:  # PIL raises many types for a bad file
         raise DataError(f"cannot decode image {where}: {error}") from error
-    if array.shape != IMAGE_SHAPE:
-        raise DataError(f"image {where} is {array.shape[1]}x{array.shape[0]}, "
-                        "CIFAR-10 images are 32x32 RGB")
-    return array
+    return array, (None if original == "32x32 RGB" else original)
 
 
 def _sort_key(name: str):
@@ -141,42 +172,87 @@ def _sort_key(name: str):
     return (0, int(stem), name) if stem.isdigit() else (1, 0, name)
 
 
+def folder_classes(files: dict[tuple[str, str], list[str]], where: str) -> tuple[str, ...]:
+    """The class names of an ImageFolder tree: CIFAR-10's order when its folders are CIFAR-10's
+    ten, else sorted by name (torchvision's ImageFolder order). Every class needs images in both
+    train/ and test/, and there must be at least two."""
+    train = {c for split, c in files if split == "train"}
+    test = {c for split, c in files if split == "test"}
+    problems = []
+    for split, there, other in (("test", train, test), ("train", test, train)):
+        if there - other:
+            problems.append(f"{', '.join(sorted(there - other))} (no images in {split}/)")
+    if problems:
+        raise DataError(f"{where}: train/ and test/ must hold the same class folders; missing: "
+                        f"{'; '.join(problems)}. Add the images or remove the class from both")
+    if len(train) < 2:
+        raise DataError(f"{where} holds {len(train)} class folder(s) ({', '.join(sorted(train))})"
+                        "; classification needs at least two")
+    return CLASSES if train == set(CLASSES) else tuple(sorted(train))
+
+
+def _conversion_note(originals: dict[str, int], total: int) -> str:
+    if not originals:
+        return ""
+    seen = ", ".join(f"{what} ({count:,})" for what, count in
+                     sorted(originals.items(), key=lambda kv: -kv[1])[:3])
+    more = f" and {len(originals) - 3} other kinds" if len(originals) > 3 else ""
+    return (f"{sum(originals.values()):,} of {total:,} images converted to 32x32 RGB, from "
+            f"{seen}{more}")
+
+
 def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where: str):
     """files maps (split, class) to member names; read(name) gives the bytes."""
     from .progress import bar as progress_bar
 
-    out = {}
+    classes = folder_classes(files, where)
+    out, originals, total = {}, {}, 0
     for split in ("train", "test"):
-        missing = [c for c in CLASSES if not files.get((split, c))]
-        if missing:
-            raise DataError(f"{where} has no images in {split}/{'{'}{','.join(missing)}{'}'}: "
-                            f"an ImageFolder copy of CIFAR-10 needs all ten class folders")
         images, labels = [], []
-        total = sum(len(files[(split, c)]) for c in CLASSES)
-        with progress_bar(total=total, desc=f"decoding {split}", leave=False) as bar:
-            for label, name in enumerate(CLASSES):
+        count = sum(len(files[(split, c)]) for c in classes)
+        with progress_bar(total=count, desc=f"decoding {split}", leave=False) as bar:
+            for label, name in enumerate(classes):
                 for member in sorted(files[(split, name)], key=_sort_key):
-                    images.append(_decode_image(read(member), f"{where}:{member}"))
+                    image, original = _decode_image(read(member), f"{where}:{member}")
+                    if original:
+                        originals[original] = originals.get(original, 0) + 1
+                    images.append(image)
                     labels.append(label)
                     bar.update()
         out[f"x_{split}"] = np.stack(images)
         out[f"y_{split}"] = np.asarray(labels, dtype=np.int64)
+        total += count
+    out["classes"] = np.array(classes)
+    out["conversion"] = np.array(_conversion_note(originals, total))
     return out
 
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 def _classify_members(names) -> dict[tuple[str, str], list[str]]:
+    """(split, class) -> image members ``.../train/<class>/<file>``; hidden files skipped."""
     files: dict[tuple[str, str], list[str]] = {}
     for name in names:
         parts = Path(name).parts
-        if len(parts) < 3 or Path(name).suffix.lower() not in _IMAGE_SUFFIXES:
+        if len(parts) < 3 or Path(name).suffix.lower() not in _IMAGE_SUFFIXES or \
+                any(p.startswith(".") for p in parts[-3:]):
             continue
         split, cls = parts[-3], parts[-2]
-        if split in ("train", "test") and cls in CLASSES:
+        if split in ("train", "test"):
             files.setdefault((split, cls), []).append(name)
     return files
+
+
+def _what_is_there(names) -> str:
+    """A short account of a tree that is not in an accepted layout, for the error message."""
+    names = list(names)
+    images = [n for n in names if Path(n).suffix.lower() in _IMAGE_SUFFIXES]
+    tops = sorted({Path(n).parts[0] for n in names if Path(n).parts})
+    shown = ", ".join(tops[:8]) + (", ..." if len(tops) > 8 else "")
+    example = f"; e.g. {images[0]}" if images else ""
+    return (f"found {len(names):,} files, {len(images):,} of them images{example}; top level: "
+            f"{shown or 'nothing'}")
 
 
 def _read_image_folder(root: Path) -> dict[str, np.ndarray]:
@@ -200,8 +276,9 @@ def _read_tarball(path: Path) -> tuple[str, dict[str, np.ndarray]]:
             return "cifar-python-tarball", _read_python_tarball(path, members, tar)
         files = _classify_members(members)
         if not files:
-            raise DataError(f"{path} holds neither CIFAR-10 python batches nor train/<class>/ "
-                            f"image folders; accepted: {ACCEPTED_FORMATS}")
+            raise DataError(f"{path} holds neither CIFAR-10 python batches nor images under "
+                            f"train/<class>/ and test/<class>/ ({_what_is_there(members)}); "
+                            f"accepted: {ACCEPTED_FORMATS}")
         try:
             return "imagefolder-tarball", _assemble_folder_images(
                 files, lambda n: tar.extractfile(members[n]).read(), str(path))
@@ -220,18 +297,23 @@ def _detect_and_read(path: Path) -> tuple[str, dict[str, np.ndarray]]:
         return "cifar-python-folder", _read_python_folder(path / "cifar-10-batches-py")
     if (path / "train").is_dir() and (path / "test").is_dir():
         return "imagefolder", _read_image_folder(path)
+    names = [str(p.relative_to(path)) for p in path.glob("*/*/*") if p.is_file()]
     raise DataError(f"{path} is a folder but holds neither CIFAR-10 python batches nor "
-                    f"train/ and test/ image folders; accepted: {ACCEPTED_FORMATS}")
+                    f"train/ and test/ image folders ({_what_is_there(names)}); accepted: "
+                    f"{ACCEPTED_FORMATS}")
 
 
 def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
+    n_classes = len(arrays.get("classes", CLASSES))
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE or x.dtype != np.uint8 or len(x) != len(y):
             raise DataError(f"{where}: {split} images have shape {x.shape} {x.dtype}, "
                             "expected (N, 32, 32, 3) uint8 with one label each")
-        if y.min() < 0 or y.max() >= len(CLASSES):
-            raise DataError(f"{where}: {split} labels outside 0..9")
+        if len(y) == 0:
+            raise DataError(f"{where}: no {split} images")
+        if y.min() < 0 or y.max() >= n_classes:
+            raise DataError(f"{where}: {split} labels outside 0..{n_classes - 1}")
 
 
 def _source_key(path: Path) -> dict:
@@ -258,14 +340,18 @@ def _load_from_path(path: Path, cache: ArrayCache) -> CIFAR10:
     def compute():
         kind, arrays = _detect_and_read(path)
         _check_arrays(arrays, str(path))
+        classes = tuple(str(c) for c in arrays.get("classes", CLASSES))
         fp = fingerprint_arrays(arrays["x_train"], arrays["y_train"],
-                                arrays["x_test"], arrays["y_test"])
-        return {**arrays, "fingerprint": np.array(fp), "kind": np.array(kind)}
+                                arrays["x_test"], arrays["y_test"], classes=classes)
+        return {"conversion": np.array(""), **arrays, "classes": np.array(classes),
+                "fingerprint": np.array(fp), "kind": np.array(kind)}
 
     arrays = cache.get_or_compute("data", key, compute)
     return CIFAR10(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
                    source=f"{arrays['kind']}:{path.resolve()}",
-                   fingerprint=str(arrays["fingerprint"]))
+                   fingerprint=str(arrays["fingerprint"]),
+                   classes=tuple(str(c) for c in arrays["classes"]),
+                   conversion=str(arrays["conversion"]))
 
 
 def _download(root: Path) -> Path:
@@ -306,18 +392,26 @@ def load_cifar10(path: str | os.PathLike | None = None, cache_dir=None,
 def subsample(data: CIFAR10, n_train: int | None, n_test: int | None, seed: int = 0) -> CIFAR10:
     """A class-stratified random subset (the smoke profile's small data)."""
     rng = np.random.default_rng(seed)
+    k = data.n_classes
 
-    def pick(y, n):
+    def pick(y, n, split):
         if n is None or n >= len(y):
             return np.arange(len(y))
-        if n < len(CLASSES):
-            raise ValueError(f"a subset needs at least {len(CLASSES)} images, got {n}")
-        per_class = [rng.permutation(np.flatnonzero(y == c)) for c in range(len(CLASSES))]
-        counts = np.full(len(CLASSES), n // len(CLASSES))
-        counts[: n % len(CLASSES)] += 1
-        return np.sort(np.concatenate([idx[:k] for idx, k in zip(per_class, counts)]))
+        if n < k:
+            raise ValueError(f"a stratified subset of {split} images needs at least one per "
+                             f"class ({k} classes), got n_{split}={n}")
+        per_class = [rng.permutation(np.flatnonzero(y == c)) for c in range(k)]
+        counts = np.full(k, n // k)
+        counts[: n % k] += 1
+        short = [f"{data.classes[c]!r} has {len(idx)}" for c, (idx, want)
+                 in enumerate(zip(per_class, counts)) if len(idx) < want]
+        if short:
+            raise ValueError(f"a stratified subset of {n} {split} images takes {n // k}-"
+                             f"{-(-n // k)} per class, but {'; '.join(short)}: lower n_{split} "
+                             "or add images to those classes")
+        return np.sort(np.concatenate([idx[:c] for idx, c in zip(per_class, counts)]))
 
-    tr, te = pick(data.y_train, n_train), pick(data.y_test, n_test)
+    tr, te = pick(data.y_train, n_train, "train"), pick(data.y_test, n_test, "test")
     if len(tr) == data.n_train and len(te) == len(data.y_test):
         return data
     fp = hashlib.blake2b(f"{data.fingerprint}:{n_train}:{n_test}:{seed}".encode(),

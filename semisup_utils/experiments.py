@@ -128,7 +128,10 @@ def _state_to_arrays(model) -> dict[str, np.ndarray]:
 def _model_from_arrays(arrays: dict[str, np.ndarray], arch: str, device):
     import torch
 
-    model = build_cnn(arch)
+    # the output layer is the last 2-D weight of the Sequential ("13.weight"): one row per class
+    last = max((k for k in arrays if k.endswith("weight") and np.ndim(arrays[k]) == 2),
+               key=lambda k: [int(p) if p.isdigit() else 0 for p in k.split(".")])
+    model = build_cnn(arch, n_classes=int(np.shape(arrays[last])[0]))
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()})
     return model.to(device).eval()
 
@@ -137,7 +140,7 @@ def _train_and_score(data, images, labels, weights, protocol, seed, ctx, desc):
     start = time.perf_counter()
     model, history = train(images, labels, weights, arch=protocol.arch, epochs=protocol.epochs,
                            batch_size=protocol.batch_size, lr=protocol.lr, seed=seed,
-                           precision=protocol.precision,
+                           precision=protocol.precision, n_classes=data.n_classes,
                            device=ctx.device, test=(data.x_test, data.y_test),
                            progress=ctx.progress, desc=desc)
     seconds = time.perf_counter() - start
@@ -204,7 +207,8 @@ def run_models(data: CIFAR10, m: int, seed: int = 0, models=("A", "B", "C"),
             continue
         if name == "B":
             features = label_features(data, protocol, ctx, seed)
-            guess = infer_labels(protocol.method, features, known, data.y_train[known], seed=seed)
+            guess = infer_labels(protocol.method, features, known, data.y_train[known], seed=seed,
+                                 n_classes=data.n_classes)
         else:
             guess = infer_labels("cnn", data.x_train, known, data.y_train[known], seed=seed,
                                  model=teacher)

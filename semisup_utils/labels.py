@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-N_CLASSES = 10
+N_CLASSES = 10  # CIFAR-10's; every method takes ``n_classes`` for other datasets
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class InferredLabels:
     labels: np.ndarray
     confidence: np.ndarray
     method: str
-    probabilities: np.ndarray | None = None  # (n_unknown, 10) where the method has them
+    probabilities: np.ndarray | None = None  # (n_unknown, n_classes) where the method has them
+    n_classes: int = N_CLASSES
 
 
 class UnknownMethodError(KeyError):
@@ -35,20 +36,26 @@ def _unknown_indices(n: int, known_idx: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _check_inputs(features, known_idx, known_labels):
+def _check_inputs(features, known_idx, known_labels, n_classes=None):
+    """(known indices, known labels, number of classes): the dataset's when given, else one
+    more than the largest known label."""
     known_idx = np.asarray(known_idx)
     known_labels = np.asarray(known_labels)
     if len(known_idx) != len(known_labels):
         raise ValueError(f"{len(known_idx)} known indices but {len(known_labels)} known labels")
     if len(known_idx) == 0 or len(known_idx) >= len(features):
         raise ValueError(f"need 1..{len(features) - 1} known points, got {len(known_idx)}")
-    return known_idx, known_labels
+    n_classes = int(n_classes or known_labels.max() + 1)
+    if known_labels.min() < 0 or known_labels.max() >= n_classes:
+        raise ValueError(f"known labels must lie in 0..{n_classes - 1} ({n_classes} classes)")
+    return known_idx, known_labels, n_classes
 
 
 # ----------------------------------------------------------------------------- cluster maps
-def contingency(clusters: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+def contingency(clusters: np.ndarray, labels: np.ndarray, n_clusters: int,
+                n_classes: int = N_CLASSES) -> np.ndarray:
     """counts[c, y]: how many points of cluster c carry label y."""
-    counts = np.zeros((n_clusters, N_CLASSES), dtype=np.int64)
+    counts = np.zeros((n_clusters, n_classes), dtype=np.int64)
     np.add.at(counts, (clusters, labels), 1)
     return counts
 
@@ -92,74 +99,87 @@ def _kmeans(features, n_clusters, seed):
     return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit(features)
 
 
-def _cluster_guess(features, known_idx, known_labels, km, mapping: str, method: str):
+def _cluster_guess(features, known_idx, known_labels, km, mapping: str, method: str,
+                   n_classes: int):
     if mapping not in CLUSTER_MAPS:
         raise ValueError(f"unknown cluster map {mapping!r}; known: {', '.join(CLUSTER_MAPS)}")
     unknown = _unknown_indices(len(features), known_idx)
     known_clusters = km.predict(features[known_idx])
-    counts = contingency(known_clusters, known_labels, km.n_clusters)
+    counts = contingency(known_clusters, known_labels, km.n_clusters, n_classes)
     cluster_to_label = CLUSTER_MAPS[mapping](counts)
     clusters = km.predict(features[unknown])
     labels = cluster_to_label[clusters]
     # confidence: the share of the cluster's known points that carry the mapped label
     totals = np.maximum(counts.sum(axis=1), 1)
     purity = counts[np.arange(len(counts)), cluster_to_label] / totals
-    return InferredLabels(unknown, labels, purity[clusters].astype(np.float32), method)
+    return InferredLabels(unknown, labels, purity[clusters].astype(np.float32), method,
+                          n_classes=n_classes)
 
 
-def kmeans_known(features, known_idx, known_labels, seed: int = 0, n_clusters: int = 10,
-                 mapping: str = "majority") -> InferredLabels:
-    """The report's way: K-means fit on the known points, clusters mapped to labels."""
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
-    n_clusters = min(n_clusters, len(known_idx))
+def kmeans_known(features, known_idx, known_labels, seed: int = 0,
+                 n_clusters: int | None = None, mapping: str = "majority",
+                 n_classes: int | None = None) -> InferredLabels:
+    """The report's way: K-means fit on the known points (one cluster per class unless
+    ``n_clusters`` says otherwise), clusters mapped to labels."""
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
+    n_clusters = min(n_clusters or n_classes, len(known_idx))
     km = _kmeans(features[known_idx], n_clusters, seed)
-    return _cluster_guess(features, known_idx, known_labels, km, mapping, f"kmeans-{mapping}")
+    return _cluster_guess(features, known_idx, known_labels, km, mapping, f"kmeans-{mapping}",
+                          n_classes)
 
 
 def kmeans_all(features, known_idx, known_labels, seed: int = 0, n_clusters: int = 100,
-               mapping: str = "majority") -> InferredLabels:
+               mapping: str = "majority", n_classes: int | None = None) -> InferredLabels:
     """K-means on all points (known and unknown), any number of clusters."""
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
     from sklearn.cluster import MiniBatchKMeans
 
-    km = MiniBatchKMeans(n_clusters=n_clusters, n_init=3, random_state=seed,
-                         batch_size=4096).fit(features)
-    return _cluster_guess(features, known_idx, known_labels, km, mapping, "kmeans-all")
+    km = MiniBatchKMeans(n_clusters=min(n_clusters, len(features)), n_init=3,
+                         random_state=seed, batch_size=4096).fit(features)
+    return _cluster_guess(features, known_idx, known_labels, km, mapping, "kmeans-all",
+                          n_classes)
 
 
-def _from_classifier(classifier, features, known_idx, known_labels, method) -> InferredLabels:
+def _from_classifier(classifier, features, known_idx, known_labels, method,
+                     n_classes) -> InferredLabels:
     unknown = _unknown_indices(len(features), known_idx)
     classifier.fit(features[known_idx], known_labels)
-    proba = np.zeros((len(unknown), N_CLASSES), dtype=np.float32)
+    proba = np.zeros((len(unknown), n_classes), dtype=np.float32)
     proba[:, classifier.classes_] = classifier.predict_proba(features[unknown])
-    return InferredLabels(unknown, proba.argmax(1), proba.max(1), method, proba)
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), method, proba, n_classes)
 
 
-def knn(features, known_idx, known_labels, seed: int = 0, k: int = 10) -> InferredLabels:
+def knn(features, known_idx, known_labels, seed: int = 0, k: int = 10,
+        n_classes: int | None = None) -> InferredLabels:
     """k-nearest known neighbours by cosine distance, distance-weighted vote."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
     classifier = KNeighborsClassifier(n_neighbors=min(k, len(known_idx)), weights="distance",
                                       metric="cosine")
-    return _from_classifier(classifier, features, known_idx, known_labels, "knn")
+    return _from_classifier(classifier, features, known_idx, known_labels, "knn", n_classes)
 
 
 def logistic(features, known_idx, known_labels, seed: int = 0, C: float = 1.0,
-             max_iter: int = 300) -> InferredLabels:
+             max_iter: int = 300, n_classes: int | None = None) -> InferredLabels:
     """Multinomial logistic regression on standardised features."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
     classifier = make_pipeline(StandardScaler(),
                                LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
-    return _from_classifier(classifier, features, known_idx, known_labels, "logreg")
+    return _from_classifier(classifier, features, known_idx, known_labels, "logreg", n_classes)
 
 
 def logistic_calibrated(features, known_idx, known_labels, seed: int = 0, C: float = 1.0,
-                        max_iter: int = 300, folds: int = 5) -> InferredLabels:
+                        max_iter: int = 300, folds: int = 5,
+                        n_classes: int | None = None) -> InferredLabels:
     """:func:`logistic` with its confidences calibrated by temperature scaling, the temperature
     fit on ``folds``-fold out-of-fold predictions of the known points (scikit-learn's
     CalibratedClassifierCV). Same labels, confidences that mean what they say: the basis of
@@ -169,14 +189,16 @@ def logistic_calibrated(features, known_idx, known_labels, seed: int = 0, C: flo
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
     folds = int(min(folds, np.bincount(known_labels).min()))
     if folds < 2:
         raise ValueError("logreg-cal needs at least 2 known points of every class")
     base = make_pipeline(StandardScaler(),
                          LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
     classifier = CalibratedClassifierCV(base, method="temperature", cv=folds, ensemble=False)
-    return _from_classifier(classifier, features, known_idx, known_labels, "logreg-cal")
+    return _from_classifier(classifier, features, known_idx, known_labels, "logreg-cal",
+                            n_classes)
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
@@ -195,7 +217,8 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
 
 
 def label_spreading(features, known_idx, known_labels, seed: int = 0, k: int = 10,
-                    alpha: float = 0.2, max_iter: int = 30, dims: int = 128) -> InferredLabels:
+                    alpha: float = 0.2, max_iter: int = 30, dims: int = 128,
+                    n_classes: int | None = None) -> InferredLabels:
     """Graph-based: known labels diffuse over a k-nearest-neighbour graph of all points
     (scikit-learn's LabelSpreading), on L2-normalised features reduced to ``dims`` by PCA
     (cosine neighbours; the reduction keeps the graph affordable for 50,000 points)."""
@@ -203,8 +226,10 @@ def label_spreading(features, known_idx, known_labels, seed: int = 0, k: int = 1
     from sklearn.preprocessing import normalize
     from sklearn.semi_supervised import LabelSpreading
 
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
     x = normalize(np.asarray(features, dtype=np.float32))
+    dims = min(dims, len(x) - 1) if dims else dims  # PCA keeps at most n - 1 components
     if dims and x.shape[1] > dims:
         x = normalize(PCA(dims, random_state=seed, svd_solver="randomized").fit_transform(x))
     y = np.full(len(x), -1)
@@ -212,24 +237,24 @@ def label_spreading(features, known_idx, known_labels, seed: int = 0, k: int = 1
     model = LabelSpreading(kernel="knn", n_neighbors=k, alpha=alpha, max_iter=max_iter,
                            n_jobs=-1).fit(x, y)
     unknown = _unknown_indices(len(x), known_idx)
-    proba = np.zeros((len(unknown), N_CLASSES), dtype=np.float32)
+    proba = np.zeros((len(unknown), n_classes), dtype=np.float32)
     dist = model.label_distributions_[unknown]
     dist = np.nan_to_num(dist / np.maximum(dist.sum(1, keepdims=True), 1e-12))
     proba[:, model.classes_] = dist
-    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "spread", proba)
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "spread", proba, n_classes)
 
 
 def cnn(features, known_idx, known_labels, seed: int = 0, model=None,
-        device=None) -> InferredLabels:
+        device=None, n_classes: int | None = None) -> InferredLabels:
     """The predictions of a trained CNN (Model C's labels); ``features`` are the images."""
     from .train import predict_proba
 
     if model is None:
         raise ValueError("method 'cnn' needs model=<a trained CNN>")
-    known_idx, known_labels = _check_inputs(features, known_idx, known_labels)
+    known_idx, known_labels, _ = _check_inputs(features, known_idx, known_labels, n_classes)
     unknown = _unknown_indices(len(features), known_idx)
-    proba = predict_proba(model, features[unknown], device=device)
-    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "cnn", proba)
+    proba = predict_proba(model, features[unknown], device=device)  # the network's width
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "cnn", proba, proba.shape[1])
 
 
 METHODS = {
@@ -258,10 +283,10 @@ def infer_labels(method: str, features, known_idx, known_labels, seed: int = 0,
 
 
 def probabilities(inferred: InferredLabels) -> np.ndarray:
-    """(n_unknown, 10) class probabilities; one-hot scaled by confidence for cluster methods."""
+    """(n_unknown, n_classes) class probabilities; one-hot for cluster methods."""
     if inferred.probabilities is not None:
         return inferred.probabilities
-    proba = np.zeros((len(inferred.labels), N_CLASSES), dtype=np.float32)
+    proba = np.zeros((len(inferred.labels), inferred.n_classes), dtype=np.float32)
     proba[np.arange(len(proba)), inferred.labels] = 1.0
     return proba
 
@@ -282,15 +307,22 @@ def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: 
     known_idx = np.asarray(known_idx)
     if callable(features) and n is None:
         raise ValueError("features given as a function: give their number of rows as n=")
-    full_key = {**key, "method": check_method(method), "seed": int(seed), "options": options,
+    # the number of classes follows from the data fingerprint in ``key``: not part of the key,
+    # so the labels cached before it was an option still match
+    n_classes = options.get("n_classes")
+    key_options = {k: v for k, v in options.items() if k != "n_classes"}
+    full_key = {**key, "method": check_method(method), "seed": int(seed),
+                "options": key_options,
                 "n": len(features) if n is None else int(n), "labels_version": 1,
                 "known": hashlib.sha256(known_idx.astype(np.int64).tobytes()).hexdigest()}
     cache = ArrayCache(cache_dir)
     stored = cache.load("labels", full_key)
     if stored is not None:
         proba = stored.get("probabilities")
+        proba = proba if proba is not None and proba.size else None
+        width = n_classes or (proba.shape[1] if proba is not None else N_CLASSES)
         guess = InferredLabels(stored["indices"], stored["labels"], stored["confidence"], method,
-                               proba if proba is not None and proba.size else None)
+                               proba, width)
         return guess, float(stored["seconds"])
     if callable(features):
         features = features()
@@ -300,7 +332,7 @@ def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: 
     cache.save("labels", full_key, {
         "indices": guess.indices, "labels": guess.labels, "confidence": guess.confidence,
         "probabilities": guess.probabilities if guess.probabilities is not None
-        else np.zeros((0, N_CLASSES), np.float32), "seconds": np.array(seconds)})
+        else np.zeros((0, guess.n_classes), np.float32), "seconds": np.array(seconds)})
     return guess, seconds
 
 
@@ -314,5 +346,6 @@ def label_report(inferred: InferredLabels, true_labels: np.ndarray) -> dict:
         "ece": expected_calibration_error(inferred.confidence, truth == inferred.labels),
         "labels_used": int(len(np.unique(inferred.labels))),
         "n_inferred": int(len(inferred.labels)),
-        "confusion": confusion_matrix(truth, inferred.labels, labels=np.arange(N_CLASSES)),
+        "confusion": confusion_matrix(truth, inferred.labels, labels=np.arange(
+            max(inferred.n_classes, int(truth.max()) + 1))),
     }

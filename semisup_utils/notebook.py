@@ -42,9 +42,15 @@ def load_data(params: dict) -> CIFAR10:
 
 
 def data_note(data: CIFAR10) -> str:
-    """One line naming the data source; the JPEG caveat whenever it applies."""
+    """One line naming the data source; the JPEG caveat whenever it applies; for a dataset
+    other than CIFAR-10 its classes, and how its images were converted to 32x32 RGB."""
     line = f"Data source: {data.source}; {data.n_train} training and {len(data.y_test)} test images."
-    if "imagefolder" in data.source or ".jpg" in data.source or "jpeg" in data.source.lower():
+    if not data.is_cifar10:
+        line += (f" Not CIFAR-10: {data.n_classes} classes ({', '.join(data.classes)}), chance "
+                 f"{data.chance:.1f}%; the report's CIFAR-10 numbers are not shown.")
+        if data.conversion:
+            line += f" {data.conversion[0].upper()}{data.conversion[1:]}."
+    elif "imagefolder" in data.source or ".jpg" in data.source or "jpeg" in data.source.lower():
         line += " " + JPEG_NOTE
     return line
 

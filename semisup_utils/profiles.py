@@ -97,6 +97,10 @@ def _list_of(name, value, check):
         raise ParameterError(f"parameter {name}=[] is not allowed: expected a non-empty list")
     for i, item in enumerate(value):
         check(f"{name}[{i}]", item)
+    repeated = sorted({repr(v) for i, v in enumerate(value) if v in value[:i]})
+    if repeated:  # a repeated seed or M would be counted twice in every mean and sd
+        raise ParameterError(f"parameter {name}={value!r} is not allowed: "
+                             f"{', '.join(repeated)} repeated; list each value once")
     return value
 
 

@@ -20,7 +20,7 @@ from .data import CIFAR10, check_m, split_known
 from .device import pick_device
 from .experiments import Context, _model_from_arrays, _provenance, _state_to_arrays
 from .features import check_input_size, embed, get_backbone
-from .labels import METHODS, N_CLASSES, infer_labels_cached, probabilities
+from .labels import METHODS, infer_labels_cached, probabilities
 from .train import PRECISIONS, SCHEDULES, predict_proba, train
 
 # fixmatch: no teacher; the student labels the unknown images itself as it trains (weak view,
@@ -186,7 +186,7 @@ def training_set(data: CIFAR10, known: np.ndarray, unknown: np.ndarray, proba: n
     chosen = unknown[keep]
     index = np.concatenate([known, chosen])
     if recipe.soft:
-        targets = np.zeros((len(index), N_CLASSES), dtype=np.float32)
+        targets = np.zeros((len(index), proba.shape[1]), dtype=np.float32)
         targets[np.arange(len(known)), data.y_train[known]] = 1.0
         targets[len(known):] = proba[keep] / proba[keep].sum(1, keepdims=True).clip(1e-12)
     else:
@@ -217,6 +217,7 @@ def _cached_model_a(data, known, m, seed, budget, ctx):
     if stored is not None:
         return _model_from_arrays(stored, budget.arch, pick_device(ctx.device))
     model, _ = train(data.x_train[known], data.y_train[known], None, seed=seed,
+                     n_classes=data.n_classes,
                      device=ctx.device, progress=ctx.progress, desc=f"Model A, M={m}",
                      **budget.train_kwargs())
     cache.save("models", key, _state_to_arrays(model))
@@ -236,7 +237,8 @@ def teacher_probabilities(data, known, recipe, budget, m, seed, ctx) -> np.ndarr
         guess, _ = infer_labels_cached(
             recipe.teacher, features, known, data.y_train[known], seed=seed,
             cache_dir=ctx.cache_dir, n=data.n_train,
-            key={"data": data.fingerprint, "views": [list(v) for v in recipe.views]})
+            key={"data": data.fingerprint, "views": [list(v) for v in recipe.views]},
+            n_classes=data.n_classes)
         parts.append(probabilities(guess))
     if recipe.teacher == "cnn" or recipe.with_model_a:
         model_a = _cached_model_a(data, known, m, seed, budget, ctx)
@@ -290,6 +292,7 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
             n_used = int(keep.sum())
         model, history = train(data.x_train[index], targets, weights,
                                seed=seed + 1000 * round_, device=ctx.device,
+                               n_classes=data.n_classes,
                                test=(data.x_test, data.y_test), progress=ctx.progress,
                                desc=f"{recipe.name}, M={m}, round {round_ + 1}/{rounds}",
                                **consistency, **budget.train_kwargs())

@@ -13,13 +13,35 @@ CNN = ("conv 3-16-32 (3x3), max-pool, conv 32-32-16, max-pool, dropout 0.5, "
        "linear 400-32-10; Adam 1e-3, 50 epochs; flip, colour jitter, small affine")
 
 
-def report_frame():
-    """The report's test accuracies as a long DataFrame (m, model, test_acc in %)."""
+def report_frame(data=None):
+    """The report's test accuracies as a long DataFrame (m, model, test_acc in %); empty for
+    a dataset other than CIFAR-10, where they mean nothing."""
     import pandas as pd
 
     return pd.DataFrame([{"m": m, "model": model, "test_acc": acc}
-                         for m, row in TEST_ACCURACY.items() for model, acc in row.items()])
+                         for m, row in test_accuracy(data).items() for model, acc in row.items()],
+                        columns=["m", "model", "test_acc"])
+
+
+def _is_cifar10(data) -> bool:
+    return data is None or getattr(data, "is_cifar10", True)
+
+
+def test_accuracy(data=None) -> dict:
+    """The report's test accuracies by M, for CIFAR-10 only (else empty): chapters show them
+    beside their own numbers only when the data is the report's."""
+    return TEST_ACCURACY if _is_cifar10(data) else {}
+
+
+def label_accuracy(data=None) -> dict:
+    """The report's K-means label accuracies, for CIFAR-10 only (else empty)."""
+    return LABEL_ACCURACY if _is_cifar10(data) else {}
 
 # not the report's: this project's targets for the best method beyond it (test accuracy %,
 # mean of three seeds, at most the paper profile's compute per model)
 TARGETS = {500: 60.0, 5000: 66.0, 40000: 72.0}
+
+
+def targets(data=None) -> dict:
+    """This project's targets, set for CIFAR-10 only (else empty)."""
+    return TARGETS if _is_cifar10(data) else {}

@@ -136,7 +136,8 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
           progress: bool | None = None, desc: str = "training", max_evals: int = 50,
           precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0,
           unlabeled: np.ndarray | None = None, threshold: float = 0.95,
-          unlabeled_weight: float = 1.0, unlabeled_ratio: int = 1):
+          unlabeled_weight: float = 1.0, unlabeled_ratio: int = 1,
+          n_classes: int | None = None):
     """Train a fresh CNN; returns ``(model, history)``.
 
     ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
@@ -168,13 +169,15 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    model = build_cnn(arch).to(device)
+    labels = np.asarray(labels)
+    if n_classes is None:  # the dataset's, where the caller knows it; else what the labels show
+        n_classes = labels.shape[1] if labels.ndim == 2 else max(int(labels.max()) + 1, 2)
+    model = build_cnn(arch, n_classes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator(device=device).manual_seed(seed)
     shuffle_gen = torch.Generator().manual_seed(seed)
 
     x_all = _to_device_images(images, device)
-    labels = np.asarray(labels)
     soft = labels.ndim == 2
     y_all = torch.from_numpy(labels.astype(np.float32 if soft else np.int64)).to(device)
     hard_all = y_all.argmax(1) if soft else y_all
@@ -264,15 +267,16 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
 def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, **kwargs):
     """Train a fresh CNN; returns ``(model, history)``.
 
-    ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
+    ``labels`` are ints (N,) or soft targets (N, n_classes); ``weights`` scale each sample's
     cross-entropy, averaged over the batch as Keras' ``sample_weight`` does. Keyword arguments:
     ``arch``, ``epochs`` (passes over the data) or ``steps`` (optimizer updates),
     ``batch_size``, ``lr`` (Adam), ``seed``, ``device``, ``augment``, ``test`` (images, labels)
     for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 | bf16,
     see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or onecycle: warm-up
-    to 4x ``lr`` and annealing), ``label_smoothing``; ``unlabeled`` images switch on a
-    FixMatch-style consistency loss (each step also draws ``unlabeled_ratio`` x batch unlabeled
-    images, labels them by the model's prediction on a weak view where its confidence reaches
+    to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the network's outputs; by
+    default the soft targets' width, or one more than the largest label); ``unlabeled`` images
+    switch on a FixMatch-style consistency loss (each step also draws ``unlabeled_ratio`` x
+    batch unlabeled images, labels them by the model's prediction on a weak view where its confidence reaches
     ``threshold``, and learns those labels on a strong view, weighted ``unlabeled_weight``;
     a step then runs three batches forward and two backward instead of one each). Same seed
     and device, same result.

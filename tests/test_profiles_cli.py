@@ -44,6 +44,9 @@ def test_resolve_applies_overrides():
     ("smoke", {"M_list": [200, "many"]}, "M_list[1]='many'"),
     ("smoke", {"M_list": "500"}, "M_list='500'"),
     ("smoke", {"M_list": []}, "M_list=[]"),
+    ("smoke", {"M_list": [200, 200]}, "200 repeated"),
+    ("smoke", {"seeds": [0, 1, 0]}, "0 repeated"),
+    ("smoke", {"recipes": ["A", "A"]}, "'A' repeated"),
     ("smoke", {"M_list": [200, 5000]}, "M=5000"),
     ("smoke", {"models": ["A", "D"]}, "models[1]='D'"),
     ("smoke", {"method": "magic"}, "method='magic'"),
@@ -116,6 +119,9 @@ def test_abc_refuses_m_beyond_the_data(capsys, tmp_path, tiny_python_folder):
     (["--weight", "0"], "weight=0"),
     (["--method", "magic"], "magic"),
     (["--backbone", "alexnet"], "alexnet"),
+    (["--device", "foo"], "device='foo'"),
+    (["--n-train", "0"], "n_train=0"),
+    (["--n-test", "-3"], "n_test=-3"),
 ])
 def test_abc_refuses_bad_protocol_before_loading_data(capsys, monkeypatch, args, named):
     from semisup_utils import data

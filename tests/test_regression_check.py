@@ -34,8 +34,8 @@ BREAKAGES = {
         """),
     "cluster-to-label map off by one": ("03_clustering", """
         import semisup_utils.labels as labels
-        original = labels.majority_map
-        labels.majority_map = lambda counts: (original(counts) + 1) % counts.shape[1]
+        original = labels.CLUSTER_MAPS["majority"]
+        labels.CLUSTER_MAPS["majority"] = lambda counts: (original(counts) + 1) % counts.shape[1]
         """),
     "teacher fitted on shuffled labels": ("08_label_inference", """
         import numpy as np
