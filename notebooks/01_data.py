@@ -76,8 +76,8 @@ fig = plots.class_balance(data.y_train[known], data.classes,
 
 # %%
 counts = pd.DataFrame({
-    "known": np.bincount(data.y_train[known], minlength=10),
-    "unknown": np.bincount(data.y_train[unknown], minlength=10),
+    "known": np.bincount(data.y_train[known], minlength=data.n_classes),
+    "unknown": np.bincount(data.y_train[unknown], minlength=data.n_classes),
 }, index=list(data.classes))
 counts["known share (%)"] = (100 * counts["known"] / counts["known"].sum()).round(1)
 counts

@@ -256,15 +256,17 @@ def test_tarball_with_a_missing_class_folder(tmp_path, fake):
     assert not list((tmp_path / "cache").rglob("*.npz"))
 
 
-def test_image_of_the_wrong_size(tmp_path, fake):
+def test_image_of_another_size_is_resized_and_said(tmp_path, fake):
     arrays = fake.arrays(per_batch=4, n_test=10)
     root = fake.write_tree(tmp_path / "tree", arrays, "png")
     from PIL import Image
 
-    Image.new("RGB", (31, 32)).save(root / "test" / "cat" / "5.png")
-    with pytest.raises(DataError) as info:
-        load(root, tmp_path)
-    assert "cat/5.png" in str(info.value) and "32x32" in str(info.value)
+    Image.new("RGB", (31, 32), (200, 10, 10)).save(root / "test" / "cat" / "5.png")
+    data = load(root, tmp_path)
+    assert data.x_test.shape[1:] == (32, 32, 3) and data.is_cifar10
+    assert data.conversion == "1 of 31 images converted to 32x32 RGB, from 31x32 RGB (1)"
+    cat = data.x_test[data.y_test == 3]
+    assert (cat[..., 0] == 200).all(axis=(1, 2)).sum() == 1  # the red one, resized
 
 
 def test_undecodable_image(tmp_path, fake):
