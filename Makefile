@@ -13,7 +13,7 @@ export SEMISUP_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: book test test-kernels execute html setup clean-book references bench
+.PHONY: book test test-kernels execute html setup clean-book references bench report-runs
 
 setup: $(VENV)/.installed
 
@@ -55,6 +55,17 @@ test-kernels: setup
 # that is meant to alter printed results); review `git diff tests/nbval` before committing.
 references: setup
 	$(BIN)/python -m semisup_utils.references tests/nbval
+
+# The report's protocol (50 epochs, 7 values of M, Models A, B and C) for the published book, in
+# the background: two one-thread jobs at low priority (one per core), each finished run appended
+# to results/runs.jsonl; rerun to resume (stored runs are skipped). Progress: logs/report-*.log.
+SEEDS ?= [0]
+report-runs: setup
+	@mkdir -p logs
+	OMP_NUM_THREADS=1 nohup nice -n 19 $(BIN)/semisup sweep --profile paper -p seeds '$(SEEDS)' \
+		-p M_list '[500, 5000, 40000, 1000]' > logs/report-a.log 2>&1 &
+	OMP_NUM_THREADS=1 nohup nice -n 19 $(BIN)/semisup sweep --profile paper -p seeds '$(SEEDS)' \
+		-p M_list '[20000, 10000, 2000]' > logs/report-b.log 2>&1 &
 
 bench: setup
 	$(BIN)/python bench/run_all.py
