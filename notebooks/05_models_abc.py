@@ -66,7 +66,7 @@ protocol
 # 32,122 parameters, small enough to train on a CPU.
 
 # %%
-print(summary(build_cnn(P["arch"])))
+print(summary(build_cnn(P["arch"], data.n_classes)))
 
 # %% [markdown]
 # Training uses Adam (learning rate 10⁻³) and a cross-entropy weighted per sample, averaged
