@@ -345,7 +345,7 @@ def test_subsample_is_stratified_and_seeded(fake):
     assert not np.array_equal(small.x_train, other.x_train)
     assert small.fingerprint not in (full.fingerprint, other.fingerprint)
     assert subsample(full, None, None) is full
-    with pytest.raises(ValueError, match="at least 10"):
+    with pytest.raises(ValueError, match=r"at least one per class \(10 classes\)"):
         subsample(full, 5, None)
 
 
