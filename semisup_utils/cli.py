@@ -183,6 +183,13 @@ def main(argv=None) -> int:
     except (ValueError, KeyError, FileNotFoundError) as error:
         print(f"semisup: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if type(error).__name__ != "PapermillExecutionError":
+            raise
+        # the useful line first, not after papermill's traceback of the whole cell
+        print(f"semisup: error: a chapter failed in cell {error.exec_count}: {error.ename}: "
+              f"{error.evalue}", *getattr(error, "__notes__", []), sep="\n", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

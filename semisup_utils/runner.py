@@ -7,6 +7,7 @@ kernelspec, so papermill needs no ``-k``). Parameter names are checked against t
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,22 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 class ChapterError(ValueError):
     pass
+
+
+PATH_VARIABLES = ("SEMISUP_DATA", "SEMISUP_RESULTS", "SEMISUP_CACHE")
+
+
+def absolute_paths(environ=os.environ) -> dict:
+    """Make the relative paths in $SEMISUP_DATA/RESULTS/CACHE absolute, from the caller's folder.
+
+    A chapter's kernel runs in the project root, so a relative path there would name another
+    folder than the one the user meant (two stores, or data "missing"). Returns what changed."""
+    changed = {}
+    for name in PATH_VARIABLES:
+        value = environ.get(name)
+        if value and not os.path.isabs(os.path.expanduser(value)):
+            environ[name] = changed[name] = str(Path(value).expanduser().resolve())
+    return changed
 
 
 def chapters(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
@@ -89,14 +106,29 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
             return execute(chapter, profile, parameters, output_dir, Path(tmp), progress)
     source_nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
     check_parameters(source_nb, profile, parameters)
+    absolute_paths()
     output = output_dir / f"{chapter.stem}.ipynb"
+    # executed into a temporary file, moved into place only when the whole chapter ran: an
+    # interrupted or failed run never replaces the last good chapter of the book
+    partial = work_dir / f"{chapter.stem}.executing.ipynb"
     start = time.perf_counter()
-    papermill.execute_notebook(str(source_nb), str(output),
-                               parameters={"profile": profile, **parameters},
-                               cwd=str(PROJECT_ROOT), progress_bar=progress,
-                               report_mode=False)
+    try:
+        papermill.execute_notebook(str(source_nb), str(partial),
+                                   parameters={"profile": profile, **parameters},
+                                   cwd=str(PROJECT_ROOT), progress_bar=progress,
+                                   report_mode=False)
+    except BaseException as error:  # a failed cell, a timeout, Ctrl-C
+        kept = Path(tempfile.gettempdir()) / f"semisup-failed-{chapter.stem}.ipynb"
+        if partial.exists():
+            shutil.copyfile(partial, kept)
+            note = f"{chapter.stem} did not finish; {output} is unchanged; the partial " \
+                   f"notebook is kept at {kept}"
+            if hasattr(error, "add_note"):
+                error.add_note(note)
+        raise
     seconds = time.perf_counter() - start
-    hide_parameter_cells(output)
+    hide_parameter_cells(partial)
+    shutil.move(str(partial), output)
     return output, seconds
 
 
@@ -125,7 +157,8 @@ def parse_value(text: str):
 def run(names, profile: str, parameters: dict, output_dir, data: str | None = None,
         progress: bool = True) -> list[tuple[Path, float]]:
     if data is not None:
-        os.environ["SEMISUP_DATA"] = str(Path(data).resolve())
+        os.environ["SEMISUP_DATA"] = str(Path(data).expanduser().resolve())
+    absolute_paths()
     selected = find_chapters(names)
     with tempfile.TemporaryDirectory(prefix="semisup-run-") as tmp:
         return _run(selected, profile, parameters, output_dir, Path(tmp), progress)

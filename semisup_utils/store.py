@@ -46,10 +46,16 @@ class ResultsStore:
                 if not line.strip():
                     continue
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError:
                     warnings.warn(f"{self.path}:{number} is not a complete row (a run "
                                   "interrupted while writing?); skipping it", stacklevel=2)
+                    continue
+                if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
+                    warnings.warn(f"{self.path}:{number} is JSON but not a run's row (no 'key' "
+                                  "object); skipping it", stacklevel=2)
+                    continue
+                rows.append(row)
         return rows
 
     def find(self, key: dict) -> dict | None:

@@ -95,3 +95,51 @@ def test_parameter_cells_are_collapsed_in_the_book(tmp_path):
     cells = nbformat.read(path, as_version=4).cells
     assert "hide-cell" in cells[0].metadata.tags and "hide-cell" in cells[1].metadata.tags
     assert "tags" not in cells[2].metadata or "hide-cell" not in cells[2].metadata.tags
+
+
+def test_relative_paths_become_absolute_from_the_callers_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = {"SEMISUP_RESULTS": "relres", "SEMISUP_CACHE": "/abs/cache",
+           "SEMISUP_DATA": "data/cifar.tar.gz"}
+    changed = runner.absolute_paths(env)
+    assert env["SEMISUP_RESULTS"] == str(tmp_path / "relres")
+    assert env["SEMISUP_DATA"] == str(tmp_path / "data" / "cifar.tar.gz")
+    assert env["SEMISUP_CACHE"] == "/abs/cache" and "SEMISUP_CACHE" not in changed
+
+
+def test_a_failed_chapter_leaves_the_last_good_one_in_place(tmp_path, monkeypatch):
+    import papermill
+
+    good = tmp_path / "book" / "01_data.ipynb"
+    good.parent.mkdir()
+    good.write_text("the last good chapter")
+
+    def fail_halfway(source, output, **kwargs):
+        with open(output, "w") as handle:
+            handle.write("half a notebook")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", fail_halfway)
+    with pytest.raises(KeyboardInterrupt) as info:
+        runner.run(["01"], "smoke", {}, tmp_path / "book", progress=False)
+    assert good.read_text() == "the last good chapter"
+    note = " ".join(getattr(info.value, "__notes__", []))
+    assert "01_data.ipynb is unchanged" in note and "semisup-failed-01_data.ipynb" in note
+
+
+def test_a_failing_chapter_is_reported_in_one_line_first(tmp_path, monkeypatch, capsys):
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    def fail(source, output, **kwargs):
+        raise PapermillExecutionError(3, 4, "P = resolve(...)", "ValueError",
+                                      "M=70000 is outside the allowed range",
+                                      ["long", "traceback"])
+
+    monkeypatch.setattr(papermill, "execute_notebook", fail)
+    status = cli.main(["run", "01", "--profile", "smoke", "--output-dir", str(tmp_path),
+                       "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.splitlines()[0] == ("semisup: error: a chapter failed in cell 4: ValueError: "
+                                   "M=70000 is outside the allowed range")

@@ -172,3 +172,19 @@ def test_two_processes_append_concurrently(tmp_path):
     for r in rows:
         assert r["writer"] in ((0,) if r["key"]["i"] < 25 else (25,) if r["key"]["i"] >= 50
                                else (0, 25))
+
+
+@pytest.mark.parametrize("line", ['{"foo": 1}', "null", "[1, 2]", '{"key": 3}'])
+def test_json_that_is_not_a_row_is_skipped_with_a_warning(tmp_path, line):
+    from semisup_utils.store import ResultsStore
+
+    store = ResultsStore(tmp_path)
+    store.add({"m": 1}, {"test_acc": 0.5})
+    with open(store.path, "a") as handle:
+        handle.write(line + "\n")
+    with pytest.warns(UserWarning, match=":2 is JSON but not a run's row"):
+        assert store.find({"m": 1})["test_acc"] == 0.5
+    with pytest.warns(UserWarning):
+        store.add({"m": 2}, {"test_acc": 0.6})
+    with pytest.warns(UserWarning):
+        assert [r["key"]["m"] for r in store.rows()] == [1, 2]
