@@ -165,8 +165,9 @@ def test_every_chapter_runs_at_smoke_on_a_dataset_that_is_not_cifar(tmp_path, mo
                             own_dataset(per_class_train=40, per_class_test=10))
     monkeypatch.setenv("SEMISUP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("SEMISUP_DATA", str(tarball))  # restored afterwards, unlike run(data=)
     done = runner.run([], "smoke", {"M": 30, "M_list": [30, 60]}, tmp_path / "book",
-                      data=str(tarball), progress=False)
+                      progress=False)
     assert len(done) == len(runner.chapters())
     text = {path.stem: json.dumps([cell.get("outputs", []) for cell in
                                    json.loads(path.read_text())["cells"]]) for path, _ in done}
