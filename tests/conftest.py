@@ -190,14 +190,18 @@ class FakeCIFAR:
     @classmethod
     def write_tree_tarball(cls, path: Path, arrays: dict, fmt: str = "png", skip=(),
                            prefix: str = "cifar10/", extra: dict | None = None) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        files = {**cls.tree_files(arrays, fmt, skip), **(extra or {})}
-        with tarfile.open(path, "w:gz") as tar:
-            for name, blob in files.items():
-                info = tarfile.TarInfo(prefix + name)
-                info.size = len(blob)
-                tar.addfile(info, io.BytesIO(blob))
-        return path
+        return write_tar(path, {**cls.tree_files(arrays, fmt, skip), **(extra or {})}, prefix)
+
+
+def write_tar(path: Path, files: dict[str, bytes], prefix: str = "") -> Path:
+    """A .tar.gz holding each ``name: bytes`` of ``files`` as ``prefix + name``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name, blob in files.items():
+            info = tarfile.TarInfo(prefix + name)
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    return path
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import write_tar
 from semisup_utils.data import CLASSES, DataError, load_cifar10, split_known, subsample
 
 SHAPES = ("circle", "square", "triangle")
@@ -37,13 +37,8 @@ def own_dataset(per_class_train=20, per_class_test=6, classes=SHAPES, size=28, m
     return files
 
 
-def write_tarball(path: Path, files: dict[str, bytes], prefix="mydata/") -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, blob in files.items():
-            info = tarfile.TarInfo(prefix + name)
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
-    return path
+def write_tarball(path: Path, files: dict[str, bytes]) -> Path:
+    return write_tar(path, files, prefix="mydata/")
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:
