@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PROFILE ?= default
+PROFILE ?= published
 EXTRAS ?= dev
 
 # Offline, the JPEG copy of CIFAR-10 beside the project is the data source (see README).

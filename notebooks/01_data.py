@@ -49,7 +49,7 @@ print(f"profile {P['profile']!r}: M={P['M']}, seed={P['seed']}")
 
 # %%
 data = notebook.load_data(P)
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 print("train:", data.x_train.shape, data.x_train.dtype, "| test:", data.x_test.shape)
 print("classes:", ", ".join(data.classes))
 

@@ -38,7 +38,7 @@ from semisup_utils.profiles import resolve
 P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 
 # %% [markdown]
 # ## Pixel normalisation

@@ -44,7 +44,7 @@ P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 LABEL_ACCURACY = report.label_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 _, features = fit_pca(data.x_train, n_components=0.8, whiten=True, seed=P["seed"])
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
 print(f"M={P['M']}, seed {P['seed']}: {features.shape[1]} PCA components, "

@@ -50,7 +50,7 @@ P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, backbones=b
             input_sizes=input_sizes, backbone=backbone, input_size=input_size)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
 
 

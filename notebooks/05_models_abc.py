@@ -54,7 +54,7 @@ P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, epochs=epoc
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 protocol = notebook.protocol(P)
 protocol
 

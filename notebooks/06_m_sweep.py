@@ -35,10 +35,13 @@ device = None
 executor = None    # local (one run after another) or ray (a Ray cluster: $RAY_ADDRESS)
 
 # %%
+from dataclasses import replace
+
 import pandas as pd
+from IPython.display import Markdown, display
 
 from semisup_utils import notebook, plots
-from semisup_utils.experiments import sweep
+from semisup_utils.experiments import stored_runs, sweep
 from semisup_utils.profiles import resolve
 from semisup_utils.report import report_frame
 
@@ -47,7 +50,7 @@ P = resolve(profile, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test,
             input_size=input_size, arch=arch, device=device, executor=executor)
 notebook.setup(P["seeds"][0])
 data = notebook.load_data(P)
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 print(f"M in {P['M_list']}, seeds {P['seeds']}, {P['epochs']} epochs, batch {P['batch_size']}, "
       f"Model B labels: {P['method']} on {P['backbone']}@{P['input_size']}")
 
@@ -82,25 +85,67 @@ table["C label acc. (%)"] = labels.get("C")
 for model in ["A", "B", "C"]:
     table[f"report {model} (%)"] = [dict(zip(report[report["model"] == model]["m"],
                                              report[report["model"] == model]["test_acc"]))
-                                    .get(m, float("nan")) for m in table.index]
+                                    .get(m, "–") for m in table.index]
 table.index.name = "M"
 table
+
+# %% [markdown]
+# ### bfloat16 against float32
+#
+# Where the profile trains these models under bfloat16 autocast (faster on CPUs that support it,
+# and the usual precision on GPUs), Model A was also trained in float32 at some values of M with
+# the same seeds. The table compares the two; a difference well inside the spread across seeds
+# means the precision does not change the comparison. Only stored runs are shown (nothing is
+# trained here for it: `semisup sweep --profile paper -p report_precision fp32 -p models '["A"]'`
+# stores them).
+
+# %% tags=["nbval-ignore-output"]
+protocol = notebook.protocol(P)
+if protocol.precision == "bf16":
+    fp32 = stored_runs(data, P["M_list"], P["seeds"], ["A"], replace(protocol, precision="fp32"),
+                       notebook.context(P).store)
+    bf16 = runs[runs["model"] == "A"]
+    lines = []
+    for m in sorted(set(fp32["m"]) if len(fp32) else []):
+        low = 100 * bf16[bf16["m"] == m].set_index("seed")["test_acc"]
+        full = 100 * fp32[fp32["m"] == m].set_index("seed")["test_acc"]
+        both = low.index.intersection(full.index)
+        diff = low[both] - full[both]
+        lines.append({
+            "M": m, "seeds": len(both),
+            "bf16 (%)": f"{low[both].mean():.1f} ± {low[both].std():.1f}",
+            "fp32 (%)": f"{full[both].mean():.1f} ± {full[both].std():.1f}",
+            "bf16 − fp32, paired (points)": f"{diff.mean():+.1f} ± {diff.std():.1f}",
+            "devices, bf16 / fp32": " / ".join(", ".join(sorted(set(f[f["m"] == m]["device"])))
+                                               for f in (bf16, fp32))})
+    display(pd.DataFrame(lines) if lines else
+            Markdown("No float32 runs of Model A are stored for this data and profile."))
+else:
+    print(f"Precision {protocol.precision!r}: no bfloat16 on the CPU, nothing to compare.")
 
 # %% [markdown]
 # Per seed, every run of the sweep:
 
 # %% tags=["nbval-tolerance-10"]
-runs[["m", "model", "seed", "epochs", "label accuracy (%)", "test accuracy (%)"]].sort_values(
-    ["m", "model", "seed"]).round(1).reset_index(drop=True)
+per_seed = runs.pivot_table(index=["m", "seed"], columns="model",
+                            values=["test accuracy (%)", "label accuracy (%)"]).round(1)
+per_seed.columns = [f"{model}: {what}" for what, model in per_seed.columns]
+per_seed.index.names = ["M", "seed"]
+per_seed[sorted(per_seed.columns, key=lambda c: (c[0], "label" in c))]
 
 # %% [markdown]
-# What the sweep cost: training seconds per run (measured when the run was trained), summed
-# over seeds, by M and model. Stored runs cost nothing to re-execute.
+# What the sweep cost: training seconds (measured when each run was trained), summed over seeds,
+# by M, device and model. Stored runs cost nothing to re-execute. Seconds on different devices
+# (and, on a GPU, with other runs sharing it) are not comparable with each other.
 
 # %% tags=["nbval-ignore-output"]
-cost = runs.pivot_table(index="m", columns="model", values="wall_s", aggfunc="sum").round(0)
-cost.columns = [f"Model {c} (s)" for c in cost.columns]
-print("devices:", ", ".join(sorted(runs["device"].unique())))
+cost = runs.pivot_table(index=["m", "device"], columns="model", values="wall_s",
+                       aggfunc=["sum", "count"])
+cost = pd.DataFrame({f"Model {model}": [
+    "" if pd.isna(n) else f"{total:,.0f} s ({n:.0f} run{'s' if n != 1 else ''})"
+    for total, n in zip(cost[("sum", model)], cost[("count", model)])]
+    for model in ["A", "B", "C"] if ("sum", model) in cost}, index=cost.index)
+cost.index.names = ["M", "device"]
 cost
 
 # %%

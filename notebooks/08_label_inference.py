@@ -22,7 +22,7 @@
 
 # %% tags=["parameters"]
 profile = "default"
-M_list = None       # values of M
+beyond_M_list = None  # values of M (a screening chapter: the default profile's)
 seed = None
 n_train = None
 n_test = None
@@ -39,12 +39,12 @@ from semisup_utils.features import embed
 from semisup_utils.labels import infer_labels_cached, label_report
 from semisup_utils.profiles import resolve
 
-P = resolve(profile, M_list=M_list, seed=seed, n_train=n_train, n_test=n_test, methods=methods,
-            label_sizes=label_sizes, backbone=backbone)
+P = resolve(profile, beyond_M_list=beyond_M_list, seed=seed, n_train=n_train, n_test=n_test,
+            methods=methods, label_sizes=label_sizes, backbone=backbone)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-print(notebook.data_note(data))
-print(f"methods {P['methods']}, input sizes {P['label_sizes']}, M in {P['M_list']}, "
+print(notebook.data_note(data, P["profile"]))
+print(f"methods {P['methods']}, input sizes {P['label_sizes']}, M in {P['beyond_M_list']}, "
       f"seed {P['seed']}, backbone {P['backbone']}")
 
 # %% [markdown]
@@ -62,7 +62,7 @@ rows = []
 for size in P["label_sizes"]:
     features = embed(data.x_train, P["backbone"], size, device=P.get("device"),
                      fingerprint=data.fingerprint)
-    for m in P["M_list"]:
+    for m in P["beyond_M_list"]:
         known, _ = split_known(data.y_train, m, P["seed"])
         for method in P["methods"]:
             # cached: a re-execution reads the labels (and the seconds they took) back
@@ -101,7 +101,7 @@ results.pivot_table(index=["M", "method"], columns="input size", values="seconds
 best = results.loc[results.groupby("M")["label accuracy (%)"].idxmax()]
 report_best = {m: results[(results["M"] == m) & (results["method"] == "kmeans") &
                           (results["input size"] == min(P["label_sizes"]))]
-               ["label accuracy (%)"].iloc[0] for m in P["M_list"]}
+               ["label accuracy (%)"].iloc[0] for m in P["beyond_M_list"]}
 for _, row in best.iterrows():
     print(f"M={row['M']}: best {row['method']} at {row['input size']}x{row['input size']}, "
           f"{row['label accuracy (%)']:.1f}% correct (the report's way, K-means at "

@@ -19,6 +19,10 @@
 # (known labels only) and the **ceiling** (the same CNN and budget on all 50,000 true labels),
 # each recipe is scored by the share of that gap it closes.
 #
+# This is a **screening** chapter: it picks which recipes are worth full compute, so it runs at
+# a small budget (`budget_epochs` passes' worth of steps, printed below) and a few values of M
+# (`beyond_M_list`). Chapter 10 takes the chosen recipes to the report's full compute.
+#
 # The recipes (`semisup_utils.recipes`):
 #
 # | recipe | labels of the unknown images | how they are used |
@@ -37,7 +41,7 @@
 
 # %% tags=["parameters"]
 profile = "default"
-M_list = None
+beyond_M_list = None  # values of M (a screening chapter)
 beyond_seeds = None   # seeds of this chapter's comparison
 n_train = None
 n_test = None
@@ -55,21 +59,22 @@ from semisup_utils import notebook, plots, report
 from semisup_utils.profiles import resolve
 from semisup_utils.recipes import Budget, at_input_size, compare, get_recipe
 
-P = resolve(profile, M_list=M_list, beyond_seeds=beyond_seeds, n_train=n_train, n_test=n_test,
-            recipes=recipes, budget_epochs=budget_epochs, beyond_size=beyond_size,
+P = resolve(profile, beyond_M_list=beyond_M_list, beyond_seeds=beyond_seeds, n_train=n_train,
+            n_test=n_test, recipes=recipes, budget_epochs=budget_epochs, beyond_size=beyond_size,
             batch_size=batch_size, backbone=backbone, device=device)
 notebook.setup(P["beyond_seeds"][0])
 data = notebook.load_data(P)
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
-print(notebook.data_note(data))
+print(notebook.data_note(data, P["profile"]))
 budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
 chosen = [at_input_size(get_recipe(name), P["beyond_size"]) for name in P["recipes"]]
 print(f"budget: {budget.steps} steps of batch {budget.batch_size} per model "
-      f"(= {P['budget_epochs']} epochs over {data.n_train} images); M in {P['M_list']}; "
+      f"(= {P['budget_epochs']} epochs over {data.n_train} images); M in {P['beyond_M_list']}; "
       f"seeds {P['beyond_seeds']}; embedding teachers at {P['beyond_size']}x{P['beyond_size']}")
 
 # %%
-runs = compare(data, P["M_list"], P["beyond_seeds"], chosen, budget, notebook.context(P))
+runs = compare(data, P["beyond_M_list"], P["beyond_seeds"], chosen, budget,
+               notebook.context(P))
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
 
 # %% tags=["nbval-tolerance-10"]

@@ -22,6 +22,7 @@
 profile = "default"
 M = None
 M_list = None
+beyond_M_list = None
 seeds = None
 n_train = None
 n_test = None
@@ -48,13 +49,14 @@ from IPython.display import Markdown, display
 
 from semisup_utils import notebook, report
 from semisup_utils.data import split_known
-from semisup_utils.experiments import run_key, rows_frame
+from semisup_utils.experiments import stored_runs
 from semisup_utils.features import embed, fit_pca
 from semisup_utils.labels import infer_labels, label_report
 from semisup_utils.profiles import resolve
+from semisup_utils.stats import paired_gains
 from semisup_utils.store import ResultsStore
 
-P = resolve(profile, M=M, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test,
+P = resolve(profile, M=M, M_list=M_list, beyond_M_list=beyond_M_list, seeds=seeds, n_train=n_train, n_test=n_test,
             epochs=epochs, batch_size=batch_size, weight=weight, method=method,
             backbone=backbone, input_size=input_size, arch=arch, recipes=recipes,
             budget_epochs=budget_epochs, beyond_seeds=beyond_seeds, beyond_size=beyond_size,
@@ -62,15 +64,15 @@ P = resolve(profile, M=M, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_
             precision=precision, schedule=schedule)
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
+print(notebook.data_note(data, P["profile"]))
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
 TARGETS = report.targets(data)
 protocol = notebook.protocol(P)
 store = ResultsStore()
-stored = [store.find(run_key(data, m, s, model, protocol))
-          for m in P["M_list"] for s in P["seeds"] for model in "ABC"]
-missing = sum(row is None for row in stored)
-runs = rows_frame([row for row in stored if row is not None])
-print(f"profile {P['profile']!r}: {len(runs)} stored runs of the sweep, {missing} missing")
+runs = stored_runs(data, P["M_list"], P["seeds"], ["A", "B", "C"], protocol,
+                   store)
+missing = 3 * len(P["M_list"]) * len(P["seeds"]) - len(runs)
+print(f"profile {P['profile']!r}: {len(runs)} stored runs of chapter 6's sweep, {missing} missing")
 if missing:
     print("run chapter 06 first: the statements below use only the stored runs")
 
@@ -101,59 +103,61 @@ display(Markdown(
     "markedly better labels (chapter 4's bar chart)."))
 
 # %% [markdown]
-# ## 2. Models A, B and C across M (chapter 6)
+# ## 2. Where the report's findings hold (chapter 6)
+#
+# The report's claims are differences: Model B (K-means labels added) against Model A (known
+# labels only), and Model C (A's predictions added) against A. Below, each difference is taken
+# seed by seed (the same known images and initialisation for both models), then averaged; a
+# gain is called clear when a paired t-test over the seeds rejects zero at 5% (with three seeds:
+# a mean beyond 4.3 standard errors), and the report's finding *holds* when the gain is clear
+# and has the report's sign. With two or three seeds only large, steady gains are clear.
 
 # %% tags=["nbval-ignore-output"]
-if len(runs):
+gains = paired_gains(runs, TEST_ACCURACY) if len(runs) else pd.DataFrame()
+if len(gains):
     mean = (100 * runs.groupby(["m", "model"])["test_acc"].mean()).unstack()
     sd = (100 * runs.groupby(["m", "model"])["test_acc"].std()).unstack()
+    shown = gains.assign(
+        **{"gain (points)": gains["gain"].map("{:+.1f}".format)
+           + gains["sd"].map(lambda v: "" if pd.isna(v) else f" ± {v:.1f}"),
+           "report's gain": gains["report gain"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
+           "seeds better": gains["seeds better"].astype(str) + " of " + gains["seeds"].astype(str)})
+    shown = shown.pivot(index="m", columns="model",
+                        values=["gain (points)", "seeds better", "report's gain", "verdict"])
+    shown.columns = [f"{model} − A: {what}" for what, model in shown.columns]
+    shown.index.name = "M"
+    display(shown[sorted(shown.columns, key=lambda c: c[0])])
     lines = []
-    for m in mean.index:
-        best = mean.loc[m].idxmax()
-        parts = ", ".join(f"{model} {mean.loc[m, model]:.1f}%" +
-                          (f" (sd {sd.loc[m, model]:.1f})" if pd.notna(sd.loc[m, model]) else "")
-                          for model in mean.columns)
-        report = TEST_ACCURACY.get(m)
-        ref = (" Report: " + ", ".join(f"{k} {v}%" for k, v in report.items()) + ".") \
-            if report else ""
-        gain_b = mean.loc[m, "B"] - mean.loc[m, "A"] if "B" in mean and "A" in mean else None
-        gain_c = mean.loc[m, "C"] - mean.loc[m, "A"] if "C" in mean and "A" in mean else None
-        lines.append(f"- **M={m}**: {parts}; best: Model {best}. B − A = {gain_b:+.1f} points, "
-                     f"C − A = {gain_c:+.1f} points.{ref}")
-    display(Markdown("\n".join(lines)))
-
-# %% [markdown]
-# ## 3. The report's own protocol, where it was run
-#
-# Runs with the report's settings (50 epochs, Model B's K-means labels from 32x32 embeddings)
-# are stored by `semisup abc --m 5000 --epochs 50 --input-size 32` (see the README); they are
-# shown here when the store has them for this data.
-
-# %%
-from semisup_utils.experiments import Protocol
-
-paper_protocol = Protocol(epochs=50, batch_size=128, weight=0.1, method="kmeans",
-                          backbone="effnet-lite0", input_size=32)
-paper_rows = [(m, s, model, store.find(run_key(data, m, s, model, paper_protocol)))
-              for m in (500, 5000, 40000) for s in (0, 1, 2) for model in "ABC"]
-paper_rows = [(m, s, model, row) for m, s, model, row in paper_rows if row is not None]
-if paper_rows:
-    lines = []
-    for m in sorted({r[0] for r in paper_rows}):
-        for s in sorted({r[1] for r in paper_rows if r[0] == m}):
-            got = {model: row for mm, ss, model, row in paper_rows if mm == m and ss == s}
-            parts = ", ".join(f"{model} {100 * got[model]['test_acc']:.1f}%" for model in sorted(got))
-            report = TEST_ACCURACY.get(m, {})
-            lines.append(f"- **M={m}, seed {s}**: {parts} (report: " +
-                         ", ".join(f"{k} {v}%" for k, v in report.items()) + ")" +
-                         (f"; Model B's K-means labels were {100 * got['B']['label_acc']:.1f}% "
-                          "correct" if "B" in got else "") + ".")
-    display(Markdown("\n".join(lines)))
+    for model, part in gains.groupby("model"):
+        held = part[part["verdict"] == "holds"]["m"].tolist()
+        reversed_ = part[part["verdict"] == "reversed"]["m"].tolist()
+        noise = part[part["verdict"] == "within seed noise"]["m"].tolist()
+        other = part[part["verdict"].isin(["gain", "loss"])]
+        lines.append(
+            f"- **{model} against A** ({int(part['seeds'].max())} seeds per M): "
+            + "; ".join(x for x in [
+                f"the report's sign holds at M = {', '.join(map(str, held))}" if held else "",
+                f"reversed at M = {', '.join(map(str, reversed_))}" if reversed_ else "",
+                f"within seed noise at M = {', '.join(map(str, noise))}" if noise else "",
+                ", ".join(f"{'+' if r.gain > 0 else '−'}{abs(r.gain):.1f} points at M = {r.m} "
+                          "(no report figure)" for r in other.itertuples())] if x)
+            + f". Largest mean gain {part['gain'].max():+.1f} points (M = "
+            f"{int(part.loc[part['gain'].idxmax(), 'm'])}), smallest {part['gain'].min():+.1f} "
+            f"(M = {int(part.loc[part['gain'].idxmin(), 'm'])}).")
+    best = mean.idxmax(axis=1)
+    lines.append("- **Best model per M**: " + ", ".join(
+        f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f} ± {sd.loc[m, best[m]]:.1f}%)"
+        for m in mean.index) + ".")
+    display(Markdown("\n".join(lines) + f"\n\nProtocol: {P['epochs']} epochs, batch "
+                     f"{P['batch_size']}, constant learning rate {protocol.lr}, precision "
+                     f"{protocol.precision}, Model B's labels {protocol.method} on "
+                     f"{protocol.backbone}@{protocol.input_size}; devices: "
+                     f"{', '.join(sorted(runs['device'].unique()))}."))
 else:
-    print("no run with the report's protocol is stored for this data")
+    print("no runs of chapter 6 are stored for this profile yet: run chapter 6 first")
 
 # %% [markdown]
-# ## 4. What the comparison does and does not show
+# ## 3. What the comparison does and does not show
 
 # %%
 display(Markdown(
@@ -164,7 +168,7 @@ display(Markdown(
     "at equal compute. " + notebook.JPEG_NOTE))
 
 # %% [markdown]
-# ## 5. Better labels, used better, at equal compute (chapters 8 and 9)
+# ## 4. Better labels, used better, at equal compute (chapters 8 and 9)
 
 # %% tags=["nbval-ignore-output"]
 from semisup_utils.recipes import Budget, add_gap_closed, at_input_size, get_recipe
@@ -174,7 +178,7 @@ budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_
 found = []
 for name in P["recipes"]:
     recipe = at_input_size(get_recipe(name), P["beyond_size"])
-    for m in P["M_list"]:
+    for m in P["beyond_M_list"]:
         for s in P["beyond_seeds"]:
             row = store.find(recipe_key(data, m, s, recipe, budget))
             if row is not None:
@@ -201,7 +205,7 @@ else:
     print("no runs of chapter 9 are stored for this profile yet: run chapter 9 first")
 
 # %% [markdown]
-# ## 6. The best methods over M and seeds, against the targets (chapter 10)
+# ## 5. The best methods over M and seeds, against the targets (chapter 10)
 
 # %% tags=["nbval-ignore-output"]
 
@@ -243,17 +247,23 @@ else:
     print("no runs of chapter 10 are stored for this profile yet: run chapter 10 first")
 
 # %% [markdown]
-# Runs of the same comparison at the report's full compute (the `paper` profile's budget), where
-# the store has them:
+# When the sweep above ran at less than the report's compute, the runs of the same comparison
+# at full compute (the `paper` profile's budget) are listed here, where the store has them:
 
 # %%
 from semisup_utils.profiles import PROFILES
 
 full_params = {**P, "sweep_epochs": PROFILES["paper"]["sweep_epochs"]}
 full_budget = notebook.sweep_budget(full_params, data.n_train)
-full = [(recipe.name, m, s, store.find(recipe_key(data, m, s, recipe, full_budget)))
-        for recipe in notebook.sweep_recipes(P) for m in P["M_list"] for s in P["sweep_seeds"]]
-full = [(name, m, s, row) for name, m, s, row in full if row is not None]
+if full_budget.steps == sweep_budget.steps:
+    full = []
+    print(f"The sweep above is at the report's full compute ({full_budget.steps} steps per "
+          "model); chapter 10 shows every run of it.")
+else:
+    full = [(recipe.name, m, s, store.find(recipe_key(data, m, s, recipe, full_budget)))
+            for recipe in notebook.sweep_recipes(P) for m in P["M_list"]
+            for s in P["sweep_seeds"]]
+    full = [(name, m, s, row) for name, m, s, row in full if row is not None]
 seen_ceiling = set()
 lines = []
 for name, m, s, row in full:
@@ -266,5 +276,6 @@ for name, m, s, row in full:
         where = f"M={m}"
     lines.append(f"- `{name}`, {where}, seed {s}: {100 * row['test_acc']:.1f}% after "
                  f"{full_budget.steps} steps ({row['wall_s'] / 60:.0f} min on {row['device']})")
-display(Markdown("\n".join(lines) if lines else
-                 f"None stored yet ({full_budget.steps} steps per model)."))
+if full_budget.steps != sweep_budget.steps:
+    display(Markdown("\n".join(lines) if lines else
+                     f"None stored yet ({full_budget.steps} steps per model)."))

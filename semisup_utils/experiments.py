@@ -86,6 +86,33 @@ class Context:
     device: object = None
     profile: str = "custom"
     progress: bool | None = None  # None: bars on a terminal only
+    # False: a run missing from the store is not trained (MissingRunError); sweeps leave it out
+    # with a warning. The published book renders from the committed store this way.
+    train_missing: bool = True
+
+
+class MissingRunError(LookupError):
+    """A run is not in the results store and this context does not train."""
+
+
+class MissingRunWarning(UserWarning):
+    """A sweep left out runs that are not in the results store."""
+
+
+def refuse_missing(ctx: "Context", what: str, command: str) -> None:
+    """Raise MissingRunError for a run this context may not train, naming how to compute it."""
+    if not ctx.train_missing:
+        raise MissingRunError(f"{what} is not in the results store ({ctx.store.path}) and this "
+                              f"profile trains nothing (train_missing=False); compute it with "
+                              f"`{command}`, or rerun with -p train_missing true")
+
+
+def warn_left_out(missing: list[str]) -> None:
+    if missing:
+        import warnings
+
+        warnings.warn(f"{len(missing)} run(s) not in the results store were left out: "
+                      f"{'; '.join(missing)}", MissingRunWarning, stacklevel=3)
 
 
 def git_revision() -> str:
@@ -197,6 +224,11 @@ def run_models(data: CIFAR10, m: int, seed: int = 0, models=("A", "B", "C"),
         row = ctx.store.find(run_key(data, m, seed, name, protocol))
         if row is not None:
             rows[name] = row
+    for name in models:
+        if name not in rows:
+            refuse_missing(ctx, f"Model {name} at M={m}, seed {seed}",
+                           f"semisup sweep --profile {ctx.profile} -p M_list '[{m}]' "
+                           f"-p seeds '[{seed}]'")
     teacher = None
     if "A" in models and "A" not in rows or "C" in models and "C" not in rows:
         teacher, rows_a = model_a(data, m, seed, protocol, ctx)
@@ -223,6 +255,13 @@ def run_models(data: CIFAR10, m: int, seed: int = 0, models=("A", "B", "C"),
     return [rows[name] for name in models]
 
 
+def stored_runs(data: CIFAR10, ms, seeds, models, protocol: Protocol, store: ResultsStore):
+    """The stored rows of a grid, as a DataFrame; nothing is trained (missing runs are absent)."""
+    rows = [store.find(run_key(data, m, s, model, protocol))
+            for m in ms for s in seeds for model in check_models(models)]
+    return rows_frame([row for row in rows if row is not None])
+
+
 def sweep(data: CIFAR10, ms, seeds, models=("A", "B", "C"), protocol: Protocol | None = None,
           ctx: Context | None = None, executor: str = "local", address: str | None = None,
           resources: dict | None = None):
@@ -243,10 +282,18 @@ def sweep(data: CIFAR10, ms, seeds, models=("A", "B", "C"), protocol: Protocol |
 
         return rows_frame(ray_sweep(data, ms, seeds, models, protocol or Protocol(), ctx,
                                     address=address, resources=resources))
-    rows = []
+    rows, missing = [], []
     grid = [(m, s) for m in ms for s in seeds]
     for m, seed in bar(grid, show=ctx.progress, desc="sweep", unit="(M, seed)"):
-        rows += run_models(data, m, seed, models, protocol, ctx)
+        if ctx.train_missing:
+            rows += run_models(data, m, seed, models, protocol, ctx)
+            continue
+        for name in models:  # one by one, so that one missing model leaves out only itself
+            try:
+                rows += run_models(data, m, seed, [name], protocol, ctx)
+            except MissingRunError:
+                missing.append(f"Model {name}, M={m}, seed {seed}")
+    warn_left_out(missing)
     return rows_frame(rows)
 
 

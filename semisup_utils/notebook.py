@@ -41,10 +41,12 @@ def load_data(params: dict) -> CIFAR10:
     return subsample(data, params.get("n_train"), params.get("n_test"), seed=0)
 
 
-def data_note(data: CIFAR10) -> str:
-    """One line naming the data source; the JPEG caveat whenever it applies; for a dataset
-    other than CIFAR-10 its classes, and how its images were converted to 32x32 RGB."""
-    line = f"Data source: {data.source}; {data.n_train} training and {len(data.y_test)} test images."
+def data_note(data: CIFAR10, profile: str | None = None) -> str:
+    """One line naming the profile and the data source; the JPEG caveat whenever it applies; for
+    a dataset other than CIFAR-10 its classes, and how its images were converted to 32x32 RGB."""
+    line = f"Profile {profile!r}. " if profile else ""
+    line += (f"Data source: {data.source}; {data.n_train} training and {len(data.y_test)} test "
+             "images.")
     if not data.is_cifar10:
         line += (f" Not CIFAR-10: {data.n_classes} classes ({', '.join(data.classes)}), chance "
                  f"{data.chance:.1f}%; the report's CIFAR-10 numbers are not shown.")
@@ -64,7 +66,8 @@ def protocol(params: dict) -> Protocol:
 
 def context(params: dict, progress: bool | None = None) -> Context:
     return Context(store=ResultsStore(), device=params.get("device"),
-                   profile=params["profile"], progress=progress)
+                   profile=params["profile"], progress=progress,
+                   train_missing=params.get("train_missing", True))
 
 
 def sweep_budget(params: dict, n_train: int):

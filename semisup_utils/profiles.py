@@ -28,9 +28,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
         "recipes": ["A", "B-report", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
         "budget_epochs": 4, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
+        "beyond_M_list": [500, 1000], "schedule_epochs": 4,
         "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "ceiling"],
         "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16", "schedule": "onecycle",
-        "report_precision": "auto",
+        "report_precision": "auto", "train_missing": True,
     },
     "default": {
         "n_train": None, "n_test": None,  # all 60,000 images
@@ -43,10 +44,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "label_sizes": [32, 64, 96],
         "recipes": ["A", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
         "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96, "executor": "local",
+        "beyond_M_list": [500, 5000, 40000], "schedule_epochs": 10,
         "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
                           "ceiling"],
         "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
-        "schedule": "onecycle", "report_precision": "auto",
+        "schedule": "onecycle", "report_precision": "auto", "train_missing": True,
     },
     "paper": {
         "n_train": None, "n_test": None,
@@ -62,11 +64,23 @@ PROFILES: dict[str, dict[str, Any]] = {
                     "logreg-confweight", "logreg+A-soft", "spread", "self-train-2", "fixmatch",
                     "ceiling"],
         "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96, "executor": "local",
+        "beyond_M_list": [500, 1000, 2000, 5000, 10000, 20000, 40000], "schedule_epochs": 50,
         "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
                           "ceiling"],
         "sweep_seeds": [0, 1, 2], "sweep_epochs": 50, "precision": "bf16",
-        "schedule": "onecycle", "report_precision": "bf16",
+        "schedule": "onecycle", "report_precision": "bf16", "train_missing": True,
     },
+}
+
+# The published book (`make book`): the report's protocol (chapters 5, 6) and the beyond-the-report
+# sweep (chapter 10) at full compute, seven values of M and three seeds, read from the committed
+# store; the screening chapters (8, 9 and chapter 10's schedule and teacher sections) at the
+# default profile's smaller budgets and M in beyond_M_list, as their first paragraphs say.
+PROFILES["published"] = {
+    **PROFILES["default"],
+    "M_list": PROFILES["paper"]["M_list"], "seeds": [0, 1, 2], "epochs": 50,
+    "report_precision": "bf16", "sweep_epochs": 50, "sweep_seeds": [0, 1, 2],
+    "train_missing": False,  # render from the committed store; a missing run is left out
 }
 
 
@@ -167,6 +181,10 @@ VALIDATORS = {
     "label_sizes": lambda n, v: _list_of(n, v, _input_size),
     "recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(_recipes()))),
     "budget_epochs": lambda n, v: _positive_int(n, v, 1000),
+    # the values of M of the screening chapters (8, 9; chapter 10's schedule and teachers)
+    "beyond_M_list": lambda n, v: _list_of(n, v, _m),
+    # chapter 10's schedule comparison (constant vs one-cycle), in epochs' worth of steps
+    "schedule_epochs": lambda n, v: _positive_int(n, v, 1000),
     "beyond_seeds": lambda n, v: _list_of(n, v, _seed),
     "beyond_size": _input_size,
     "executor": lambda n, v: _choice(n, v, list(EXECUTORS)),
@@ -178,6 +196,8 @@ VALIDATORS = {
     "schedule": lambda n, v: _choice(n, v, list(SCHEDULES)),
     # Models A/B/C of chapters 5-6 (the report's constant rate); "precision" is chapter 10's
     "report_precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
+    # False: read runs from the store only; a missing run is left out (sweeps) or refused
+    "train_missing": lambda n, v: v if isinstance(v, bool) else _choice(n, v, [True, False]),
 }
 
 

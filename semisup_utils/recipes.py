@@ -18,7 +18,8 @@ from .cache import ArrayCache
 from .cnn import check_arch
 from .data import CIFAR10, check_m, split_known
 from .device import pick_device
-from .experiments import Context, _model_from_arrays, _provenance, _state_to_arrays
+from .experiments import (Context, MissingRunError, _model_from_arrays, _provenance,
+                          _state_to_arrays, refuse_missing, warn_left_out)
 from .features import check_input_size, embed, get_backbone
 from .labels import METHODS, infer_labels_cached, probabilities
 from .train import PRECISIONS, SCHEDULES, predict_proba, train
@@ -265,6 +266,9 @@ def run_recipe(data: CIFAR10, m: int, seed: int, recipe: Recipe | str, budget: B
     stored = ctx.store.find(key)
     if stored is not None:
         return stored
+    refuse_missing(ctx, f"recipe {recipe.name} at M={m}, seed {seed}, {budget.steps} steps",
+                   f"semisup compare --profile {ctx.profile} -p M_list '[{m}]' "
+                   f"-p sweep_seeds '[{seed}]'")
     known, unknown = split_known(data.y_train, m, seed)
     start = time.perf_counter()
     label_acc = kept_acc = None
@@ -325,13 +329,20 @@ def compare(data: CIFAR10, ms, seeds, recipes, budget: Budget, ctx: Context | No
     recipes = [get_recipe(r) if isinstance(r, str) else r for r in recipes]
     # seed-major: an interrupted sweep has every M for the first seeds, not all seeds of one M
     grid = [(m, s, r) for s in seeds for m in ms for r in recipes]
-    rows = []
+    rows, missing = [], []
     for m, seed, recipe in bar(grid, show=ctx.progress, desc="runs", unit="run"):
-        row = run_recipe(data, m, seed, recipe, budget, ctx)
+        try:
+            row = run_recipe(data, m, seed, recipe, budget, ctx)
+        except MissingRunError:
+            if ctx.train_missing:
+                raise
+            missing.append(f"{recipe.name}, M={m}, seed {seed}")
+            continue
         rows.append({"m": m, "seed": seed, "recipe": recipe.name, "test_acc": row["test_acc"],
                      "label_acc": row.get("label_acc"), "kept_label_acc": row.get("kept_label_acc"),
                      "n_inferred": row.get("n_inferred"), "total_steps": row.get("total_steps"),
                      "wall_s": row.get("wall_s"), "device": row.get("device")})
+    warn_left_out(missing)
     frame = pd.DataFrame(rows)
     return add_gap_closed(frame)
 

@@ -190,3 +190,32 @@ def test_protocol_validation(kwargs, match):
 def test_protocol_accepts_pca_and_defaults():
     assert Protocol(backbone="pca").backbone == "pca"
     assert Protocol().epochs == 50 and Protocol().weight == 0.1
+
+
+def test_stored_runs_reads_only_what_is_stored(synthetic, ctx, monkeypatch):
+    """Chapter 11 and chapter 6's precision check read the store and never train."""
+    sweep(synthetic, [50], [0, 1], models=["A"], protocol=PCA_PROTOCOL, ctx=ctx)
+    forbid_training(monkeypatch)
+    frame = exp.stored_runs(synthetic, [50, 120], [0, 1, 2], ["A", "C"], PCA_PROTOCOL, ctx.store)
+    assert sorted(zip(frame["m"], frame["seed"], frame["model"])) == [(50, 0, "A"), (50, 1, "A")]
+    other = exp.stored_runs(synthetic, [50], [0, 1], ["A"],
+                            Protocol(epochs=1, batch_size=64, method="logreg", backbone="pca",
+                                     precision="fp32"), ctx.store)
+    assert other.empty  # another precision is another run
+
+
+def test_a_context_that_does_not_train_leaves_missing_runs_out(synthetic, ctx, monkeypatch):
+    """The published profile renders from the store: a missing run is named, never trained."""
+    sweep(synthetic, [50], [0], models=["A"], protocol=PCA_PROTOCOL, ctx=ctx)
+    forbid_training(monkeypatch)
+    reader = Context(store=ctx.store, cache_dir=ctx.cache_dir, device="cpu", profile="published",
+                     progress=False, train_missing=False)
+    with pytest.warns(exp.MissingRunWarning,
+                      match=r"3 run\(s\).*Model C, M=50, seed 0; Model A, M=120"):
+        frame = sweep(synthetic, [50, 120], [0], models=["A", "C"], protocol=PCA_PROTOCOL,
+                      ctx=reader)
+    assert list(zip(frame["m"], frame["model"])) == [(50, "A")]
+    with pytest.raises(exp.MissingRunError, match=r"Model C at M=50, seed 0 is not in the "
+                       r"results store.*semisup sweep --profile published -p M_list '\[50\]'"):
+        run_models(synthetic, 50, 0, ["A", "C"], PCA_PROTOCOL, reader)
+    assert len(ctx.store.rows()) == 1  # nothing was added

@@ -188,3 +188,17 @@ def test_fixmatch_recipe_trains_on_known_labels_plus_consistency(synthetic, ctx,
     assert row["n_inferred"] == 200 and 0 <= row["test_acc"] <= 1
     with pytest.raises(ValueError, match="fixmatch"):
         Recipe("x", teacher="fixmatch", selection="all")
+
+
+def test_compare_without_training_leaves_missing_runs_out(synthetic, ctx, monkeypatch):
+    from semisup_utils.experiments import MissingRunError, MissingRunWarning
+
+    run_recipe(synthetic, 100, 0, "A", BUDGET, ctx)
+    monkeypatch.setattr(rec, "train", lambda *a, **k: pytest.fail("a missing run was trained"))
+    reader = Context(store=ctx.store, cache_dir=ctx.cache_dir, device="cpu", profile="published",
+                     progress=False, train_missing=False)
+    with pytest.warns(MissingRunWarning, match=r"1 run\(s\).*A, M=100, seed 1"):
+        frame = rec.compare(synthetic, [100], [0, 1], ["A"], BUDGET, reader)
+    assert list(zip(frame["m"], frame["seed"])) == [(100, 0)]
+    with pytest.raises(MissingRunError, match=r"recipe ceiling.*semisup compare --profile published"):
+        run_recipe(synthetic, 100, 0, "ceiling", BUDGET, reader)

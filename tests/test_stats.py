@@ -1,0 +1,56 @@
+"""Paired gains over seeds: the verdicts ch. 11 states must follow the numbers."""
+import math
+
+import pandas as pd
+import pytest
+
+from semisup_utils.stats import is_clear, paired_gains, verdict
+
+
+def runs_of(accs):
+    """accs: {(m, model): [test_acc per seed]}"""
+    return pd.DataFrame([{"m": m, "model": model, "seed": s, "test_acc": a}
+                         for (m, model), values in accs.items() for s, a in enumerate(values)])
+
+
+def test_gain_is_paired_by_seed():
+    # B beats A by exactly one point on every seed, while A itself varies a lot across seeds:
+    # paired, the gain is clear; unpaired, the spread of A would hide it
+    runs = runs_of({(500, "A"): [0.30, 0.40, 0.50], (500, "B"): [0.31, 0.41, 0.51]})
+    row = paired_gains(runs, {500: {"A": 35.0, "B": 36.0}}, models=["B"]).iloc[0]
+    assert row["gain"] == pytest.approx(1.0)
+    assert row["sd"] == pytest.approx(0.0, abs=1e-9)
+    assert row["seeds better"] == 3 and row["seeds"] == 3
+    assert row["report gain"] == pytest.approx(1.0)
+    assert row["verdict"] == "holds"
+
+
+def test_reversed_and_noise_verdicts():
+    runs = runs_of({(5000, "A"): [0.50, 0.51, 0.52], (5000, "B"): [0.45, 0.455, 0.47],
+                    (5000, "C"): [0.52, 0.49, 0.53]})
+    table = paired_gains(runs, {5000: {"A": 50.7, "B": 55.2, "C": 53.5}}).set_index("model")
+    assert table.loc["B", "verdict"] == "reversed"  # report: B > A; here B < A on every seed
+    assert table.loc["C", "verdict"] == "within seed noise"  # +2, -2, +1 points
+    assert table.loc["C", "seeds better"] == 2
+
+
+def test_missing_models_and_single_seed():
+    runs = runs_of({(500, "A"): [0.3], (500, "B"): [0.4]})
+    table = paired_gains(runs)  # no C, one seed, no report
+    assert list(table["model"]) == ["B"]
+    assert math.isnan(table.iloc[0]["sd"]) and table.iloc[0]["verdict"] == "within seed noise"
+
+
+@pytest.mark.parametrize("mean,report,expected", [
+    (3.0, 2.0, "holds"), (-3.0, 2.0, "reversed"), (1.5, 2.0, "within seed noise"),
+    (3.0, None, "gain"), (-3.0, float("nan"), "loss")])
+def test_verdict(mean, report, expected):
+    # three seeds, sd 1: a gain is clear beyond t(0.975, 2) * 1 / sqrt(3) = 2.48 points
+    assert verdict(mean, 1.0, 3, report) == expected
+
+
+def test_clear_is_a_paired_t_test():
+    assert is_clear(2.5, 1.0, 3) and not is_clear(2.4, 1.0, 3)
+    assert not is_clear(5.0, 1.0, 2) and is_clear(5.0, 0.1, 2)  # 1 degree of freedom: t=12.7
+    assert not is_clear(5.0, float("nan"), 1)
+    assert is_clear(0.1, 0.0, 3) and not is_clear(0.0, 0.0, 3)
