@@ -37,8 +37,21 @@ html: setup
 
 NBVAL := --nbval --nbval-sanitize-with tests/nbval/sanitize.cfg --nbval-current-env
 
+# Two processes side by side, one per core: the reference notebooks (in order, in one kernel
+# session per chapter) and every other test; their reports print one after the other, and the
+# target fails if either fails. SERIAL=1 runs them one after the other.
 test: setup
-	$(BIN)/python -m pytest tests $(NBVAL)
+	@mkdir -p logs
+	@if [ -n "$(SERIAL)" ]; then \
+		$(BIN)/python -m pytest tests $(NBVAL); \
+	else \
+		$(BIN)/python -m pytest tests/nbval $(NBVAL) > logs/nbval.log 2>&1 & nbval=$$!; \
+		$(BIN)/python -m pytest tests --ignore=tests/nbval; units=$$?; \
+		wait $$nbval; references=$$?; \
+		echo "== the reference notebooks (nbval; log: logs/nbval.log)"; tail -n 40 logs/nbval.log; \
+		echo "== unit tests: exit $$units; reference notebooks: exit $$references"; \
+		[ $$units -eq 0 ] && [ $$references -eq 0 ]; \
+	fi
 
 # The nbval references again under other CPU kernel settings than they were made with (another
 # thread count, AVX2 kernels only, no vectorised ATen kernels): what another machine does.
