@@ -39,7 +39,11 @@ NBVAL := --nbval --nbval-sanitize-with tests/nbval/sanitize.cfg --nbval-current-
 
 # Two processes side by side, one per core: the reference notebooks (in order, in one kernel
 # session per chapter) and every other test; their reports print one after the other, and the
-# target fails if either fails. SERIAL=1 runs them one after the other.
+# target fails if either fails. SERIAL=1 runs them one after the other, as does a thread count
+# above one (OMP_NUM_THREADS=2: two such processes on two cores would fight over them).
+ifneq ($(filter-out 1,$(OMP_NUM_THREADS)),)
+SERIAL ?= 1
+endif
 test: setup
 	@mkdir -p logs
 	@if [ -n "$(SERIAL)" ]; then \
