@@ -144,6 +144,10 @@ runs = compare(data, P["M_list"], P["sweep_seeds"], chosen, budget, ctx)
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
 summary = (runs.groupby(["m", "recipe"])["test accuracy (%)"]
            .agg(mean="mean", std="std", n="count").reset_index())
+short = summary[summary["n"] < len(P["sweep_seeds"])]
+if len(short):  # runs the store lacks (a profile that trains nothing leaves them out)
+    print("Fewer seeds than asked, runs not in the store: " + "; ".join(
+        f"{r.recipe} at M={r.m} ({r.n} of {len(P['sweep_seeds'])})" for r in short.itertuples()))
 cells = summary.assign(cell=summary["mean"].map("{:.1f}".format)
                        + summary["std"].map(lambda s: "" if pd.isna(s) else f" ± {s:.1f}"))
 table = cells.pivot(index="recipe", columns="m", values="cell").reindex(order).astype(object)
