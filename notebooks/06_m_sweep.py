@@ -90,7 +90,7 @@ table.index.name = "M"
 table
 
 # %% [markdown]
-# ### bfloat16 against float32
+# ## bfloat16 against float32
 #
 # Where the profile trains these models under bfloat16 autocast (faster on CPUs that support it,
 # and the usual precision on GPUs), Model A was also trained in float32 at some values of M with
