@@ -44,6 +44,7 @@ from semisup_utils import notebook, plots
 from semisup_utils.experiments import stored_runs, sweep
 from semisup_utils.profiles import resolve
 from semisup_utils.report import report_frame
+from semisup_utils.stats import paired_gains
 
 P = resolve(profile, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test, epochs=epochs,
             batch_size=batch_size, weight=weight, method=method, backbone=backbone,
@@ -104,20 +105,20 @@ protocol = notebook.protocol(P)
 if protocol.precision == "bf16":
     fp32 = stored_runs(data, P["M_list"], P["seeds"], ["A"], replace(protocol, precision="fp32"),
                        notebook.context(P).store)
-    bf16 = runs[runs["model"] == "A"]
     lines = []
-    for m in sorted(set(fp32["m"]) if len(fp32) else []):
-        low = 100 * bf16[bf16["m"] == m].set_index("seed")["test_acc"]
-        full = 100 * fp32[fp32["m"] == m].set_index("seed")["test_acc"]
-        both = low.index.intersection(full.index)
-        diff = low[both] - full[both]
-        lines.append({
-            "M": m, "seeds": len(both),
-            "bf16 (%)": f"{low[both].mean():.1f} ± {low[both].std():.1f}",
-            "fp32 (%)": f"{full[both].mean():.1f} ± {full[both].std():.1f}",
-            "bf16 − fp32, paired (points)": f"{diff.mean():+.1f} ± {diff.std():.1f}",
-            "devices, bf16 / fp32": " / ".join(", ".join(sorted(set(f[f["m"] == m]["device"])))
-                                               for f in (bf16, fp32))})
+    if len(fp32):
+        bf16 = runs[(runs["model"] == "A") & runs["m"].isin(fp32["m"])]
+        both = pd.concat([bf16.assign(model="bf16"), fp32.assign(model="fp32")])
+        for gain in paired_gains(both, base="fp32", models=["bf16"]).itertuples():
+            at_m = both[both["m"] == gain.m].groupby("model")
+            acc = 100 * at_m["test_acc"].agg(["mean", "std"])
+            lines.append({
+                "M": gain.m, "seeds": gain.seeds,
+                **{f"{p} (%)": f"{acc.loc[p, 'mean']:.1f} ± {acc.loc[p, 'std']:.1f}"
+                   for p in ("bf16", "fp32")},
+                "bf16 − fp32, paired (points)": f"{gain.gain:+.1f} ± {gain.sd:.1f}",
+                "devices, bf16 / fp32": " / ".join(
+                    ", ".join(sorted(set(at_m.get_group(p)["device"]))) for p in ("bf16", "fp32"))})
     display(pd.DataFrame(lines) if lines else
             Markdown("No float32 runs of Model A are stored for this data and profile."))
 else:

@@ -38,7 +38,7 @@
 profile = "default"
 M_list = None          # values of M of the sweep
 beyond_M_list = None   # values of M of the schedule and teacher sections (screening)
-schedule_epochs = None # the schedule section's steps, in passes over the 50,000 images
+schedule_epochs = None  # the schedule section's steps, in passes over the 50,000 images
 n_train = None
 n_test = None
 sweep_recipes = None   # recipes compared (see chapter 9's table and the list above)
@@ -64,10 +64,10 @@ from semisup_utils.profiles import resolve
 from semisup_utils.recipes import at_input_size, compare, get_recipe, teacher_probabilities
 
 P = resolve(profile, M_list=M_list, beyond_M_list=beyond_M_list,
-            schedule_epochs=schedule_epochs, n_train=n_train, n_test=n_test, sweep_recipes=sweep_recipes,
-            sweep_seeds=sweep_seeds, sweep_epochs=sweep_epochs, beyond_size=beyond_size,
-            batch_size=batch_size, arch=arch, precision=precision, schedule=schedule,
-            device=device)
+            schedule_epochs=schedule_epochs, n_train=n_train, n_test=n_test,
+            sweep_recipes=sweep_recipes, sweep_seeds=sweep_seeds, sweep_epochs=sweep_epochs,
+            beyond_size=beyond_size, batch_size=batch_size, arch=arch, precision=precision,
+            schedule=schedule, device=device)
 notebook.setup(P["sweep_seeds"][0])
 data = notebook.load_data(P)
 TARGETS = report.targets(data)  # the report's numbers: empty unless the data is CIFAR-10

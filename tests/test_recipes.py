@@ -200,5 +200,6 @@ def test_compare_without_training_leaves_missing_runs_out(synthetic, ctx, monkey
     with pytest.warns(MissingRunWarning, match=r"1 run\(s\).*A, M=100, seed 1"):
         frame = rec.compare(synthetic, [100], [0, 1], ["A"], BUDGET, reader)
     assert list(zip(frame["m"], frame["seed"])) == [(100, 0)]
-    with pytest.raises(MissingRunError, match=r"recipe ceiling.*semisup compare --profile published"):
+    with pytest.raises(MissingRunError,
+                       match=r"recipe ceiling.*semisup compare --profile published"):
         run_recipe(synthetic, 100, 0, "ceiling", BUDGET, reader)
