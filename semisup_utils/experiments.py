@@ -8,6 +8,7 @@ that Model C reuses it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -116,6 +117,10 @@ def warn_left_out(missing: list[str]) -> None:
 
 
 def git_revision() -> str:
+    """The checkout's revision; ``$SEMISUP_GIT_REV`` where the code runs from a copy without
+    ``.git`` (a GPU machine that was sent the working tree)."""
+    if os.environ.get("SEMISUP_GIT_REV"):
+        return os.environ["SEMISUP_GIT_REV"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, cwd=Path(__file__).parent, timeout=10)
