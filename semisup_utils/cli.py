@@ -16,11 +16,14 @@ def _cmd_run(args) -> int:
 
 def _cmd_abc(args) -> int:
     import time
+    from dataclasses import replace
 
+    from .budget import Budget
     from .data import load_cifar10, subsample
-    from .experiments import Context, Protocol, rows_frame, run_models
-    from .experiments import check_models
+    from .executors import run_grid
     from .profiles import validate
+    from .recipes import get_recipe, with_views
+    from .runs import Context, plan
     from .store import ResultsStore
 
     validate("M", args.m)  # refuse bad values before loading anything
@@ -29,89 +32,108 @@ def _cmd_abc(args) -> int:
     for name in ("n_train", "n_test"):  # 0 would silently mean "all of them"
         if getattr(args, name) is not None:
             validate(name, getattr(args, name))
-    check_models(args.models)
-    protocol = Protocol(epochs=args.epochs, batch_size=args.batch_size, weight=args.weight,
-                        method=args.method, backbone=args.backbone, input_size=args.input_size,
-                        arch=args.arch)
+    validate("models", args.models)
+    validate("method", args.method)
+    budget = Budget.report(args.epochs, batch_size=args.batch_size, arch=args.arch)
+    recipes = []
+    for name in args.models:
+        recipe = get_recipe(name)
+        if name == "B":
+            recipe = with_views(replace(recipe, teacher=args.method),
+                                [(args.backbone, args.input_size)])
+        recipes.append(replace(recipe, weight=args.weight) if name in ("B", "C") else recipe)
     data = load_cifar10(args.data)
     if args.n_train or args.n_test:
         data = subsample(data, args.n_train, args.n_test, seed=0)
     ctx = Context(store=ResultsStore(args.results), device=args.device, profile="cli",
                   progress=not args.quiet)
     start = time.perf_counter()
-    frame = rows_frame(run_models(data, args.m, args.seed, args.models, protocol, ctx))
-    table = frame[["model", "m", "seed", "epochs", "method", "backbone", "input_size",
-                   "label_acc", "test_acc", "wall_s", "device"]]
+    frame = run_grid(data, plan([args.m], [args.seed], recipes, budget), ctx)
+    table = frame[["recipe", "m", "seed", "amount", "teacher", "views", "label_acc", "test_acc",
+                   "wall_s", "device"]].rename(columns={"recipe": "model", "amount": "epochs"})
     print(f"data: {data.source}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"total wall time {time.perf_counter() - start:.0f} s (stored runs are not retrained)")
     return 0
 
 
-def _cmd_sweep(args) -> int:
-    from .executors import SweepError
-    from .experiments import rows_frame, sweep
-    from .notebook import context, load_data, protocol
+def _grid(args, runs_of) -> int:
+    """Run a grid built from the profile by ``runs_of(params, data)``; print its rows."""
+    from .executors import SweepError, run_grid
+    from .notebook import context, load_data
     from .profiles import resolve
     from .runner import parse_value
+    from .store import rows_frame
 
     overrides = {name: parse_value(value) for name, value in args.parameter}
-    if args.executor:
+    if getattr(args, "executor", None):
         overrides["executor"] = args.executor
     params = resolve(args.profile, **overrides)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
+    runs = runs_of(params, data)
     try:
-        frame = sweep(data, params["M_list"], params["seeds"], params["models"],
-                      protocol(params), context(params, progress=not args.quiet),
-                      executor=params["executor"], address=args.address)
+        frame = run_grid(data, runs, context(params, progress=not args.quiet),
+                         executor=params["executor"], workers=getattr(args, "workers", None),
+                         address=getattr(args, "address", None))
         failed = None
     except SweepError as error:
         frame, failed = rows_frame(error.rows), error
     if len(frame):
-        print(frame[["m", "model", "seed", "label_acc", "test_acc", "wall_s", "device"]]
-              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(f"budget: {runs[0].budget.describe()}")
+        frame["test accuracy (%)"] = 100 * frame["test_acc"]
+        summary = frame.groupby(["m", "recipe"], sort=False)["test accuracy (%)"].agg(
+            ["mean", "std", "count"]).rename(columns={"count": "seeds"})
+        print(summary.to_string(float_format=lambda v: f"{v:.1f}"))
     if failed:
         print(f"semisup: error: {failed}", file=sys.stderr)
         return 1
     return 0
 
 
-def _cmd_compare(args) -> int:
-    """Chapter 10's sweep (recipes x M x seeds at one budget) into the store, as a table."""
-    from .notebook import context, load_data, sweep_budget, sweep_recipes
-    from .profiles import resolve
-    from .recipes import compare
-    from .runner import parse_value
+def _cmd_sweep(args) -> int:
+    """The report's grid (M_list x seeds x models, the report's protocol) into the store."""
+    from .notebook import report_runs
 
-    params = resolve(args.profile, **{name: parse_value(value) for name, value in args.parameter})
-    data = load_data(params)
-    budget = sweep_budget(params, data.n_train)
-    frame = compare(data, params["M_list"], params["sweep_seeds"], sweep_recipes(params), budget,
-                    context(params, progress=not args.quiet))
-    print(f"budget: {budget}")
-    frame["test accuracy (%)"] = 100 * frame["test_acc"]
-    summary = frame.groupby(["m", "recipe"], sort=False)["test accuracy (%)"].agg(
-        ["mean", "std", "count"]).rename(columns={"count": "seeds"})
-    print(summary.to_string(float_format=lambda v: f"{v:.1f}"))
+    return _grid(args, lambda params, data: report_runs(params))
+
+
+def _cmd_compare(args) -> int:
+    """Chapter 9's sweep (recipes x M x seeds at one budget of steps) into the store."""
+    from .notebook import sweep_budget, sweep_recipes
+    from .runs import plan
+
+    return _grid(args, lambda params, data: plan(
+        params["M_list"], params["sweep_seeds"], sweep_recipes(params),
+        sweep_budget(params, data.n_train)))
+
+
+def _cmd_store(args) -> int:
+    from .store import ResultsStore
+
+    store = ResultsStore(args.results)
+    if args.action == "migrate":
+        migrated, backup = store.migrate()
+        print(f"{store.path}: {migrated} row(s) migrated to the current schema"
+              + (f"; the old file is kept as {backup}" if backup else "; nothing to do"))
     return 0
 
 
 def _cmd_list(args) -> int:
     from .cnn import ARCHITECTURES
-    from .experiments import MODELS
     from .features import BACKBONES
     from .labels import METHODS
     from .profiles import PROFILES
     from .recipes import RECIPES
     from .runner import chapters
+    from .teachers import TEACHERS
 
     print("chapters:", ", ".join(p.stem for p in chapters()))
     print("profiles:", ", ".join(PROFILES))
-    print("models:", ", ".join(f"{k} ({v})" for k, v in MODELS.items()))
+    print("teachers:", ", ".join(TEACHERS))
     print("methods:", ", ".join(METHODS))
     print("backbones:", ", ".join(BACKBONES))
     print("architectures:", ", ".join(ARCHITECTURES))
-    print("recipes (chapters 9-10):", ", ".join(RECIPES))
+    print("recipes (A, B, C are the report's models):", ", ".join(RECIPES))
     return 0
 
 
@@ -150,8 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     swp = sub.add_parser("sweep", help="the profile's sweep over M and seeds, into the store")
     swp.add_argument("--profile", default="default", help="smoke, default or paper")
-    swp.add_argument("--executor", choices=["local", "ray"], default=None,
-                     help="local (the default) or ray (one Ray task per missing run)")
+    swp.add_argument("--executor", choices=["local", "processes", "ray"], default=None,
+                     help="local (the default), processes (a pool on this machine, one "
+                     "one-thread run per core) or ray (one Ray task per missing run)")
+    swp.add_argument("--workers", type=int, default=None,
+                     help="processes: how many runs side by side (default: one per core)")
     swp.add_argument("--address", default=None,
                      help="Ray cluster address (else $RAY_ADDRESS, else a local Ray)")
     swp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
@@ -165,8 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
                      "e.g. -p M_list '[500]' -p sweep_seeds '[0]'")
+    cmp.add_argument("--executor", choices=["local", "processes", "ray"], default=None)
+    cmp.add_argument("--workers", type=int, default=None)
+    cmp.add_argument("--address", default=None)
     cmp.add_argument("--quiet", action="store_true")
     cmp.set_defaults(func=_cmd_compare)
+
+    sto = sub.add_parser("store", help="the results store: migrate rows to the current schema")
+    sto.add_argument("action", choices=["migrate"])
+    sto.add_argument("--results", default=None, help="results folder (else $SEMISUP_RESULTS "
+                     "or results/)")
+    sto.set_defaults(func=_cmd_store)
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)

@@ -1,18 +1,17 @@
-"""Where the runs of a sweep execute: here, one after another (``local``), or as Ray tasks.
+"""Where the runs of a grid execute. Executors know one thing about a run: :func:`execute`.
 
-``ray``: each missing run (M, seed, model) becomes one Ray task asking for its resources (one
-CPU, and one GPU when the runs want CUDA). The work runs share is done once:
-- the embeddings Model B's labels come from are computed by the driver before anything is
-  submitted, into the on-disk cache that every worker then reads;
-- the dataset goes to the object store once (``ray.put``) and every task reads it from there;
-- Model A is trained once per (M, seed) by its own task, which stores its row and caches its
-  weights; the Model C task of that (M, seed) takes the A task's result as an argument, so Ray
-  starts it only after A finished, and it reads A's weights from the model cache.
-The results store stays the only record: a worker writes its row when its run finished (under
-the store's lock, refused if already there), so a worker that dies loses only its own run,
-which Ray retries (``max_retries``); rerunning the sweep submits only what is missing. The
-store and the cache must therefore be folders every worker sees (a shared filesystem on a
-cluster); they are passed to the workers as absolute paths.
+- ``local``: here, one after another.
+- ``processes``: a pool of worker processes on this machine, each with ``threads`` torch threads
+  (on a 2-core CPU, two one-thread runs side by side), no Ray needed.
+- ``ray``: each missing run is one Ray task, on a cluster or a Ray started here.
+
+Whatever the executor, a run missing from the store is trained and stored by whoever runs it
+(one append under the store's lock, refused if already there), a run already stored is read,
+and the rows come back in the order of the grid. Runs that need Model A's network (Model C, the
+"+A" recipes) wait for Model A's run of their (M, seed, budget), which the pool and Ray run
+first; the network reaches them through the on-disk model cache. A run that fails does not stop
+the others: the grid raises one :class:`SweepError` naming every failure once the rest are
+stored, and rerunning it trains only what is missing.
 """
 from __future__ import annotations
 
@@ -21,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import default_cache_dir
-from .experiments import Context, label_features, run_key, run_models
-from .store import ResultsStore, run_id
+from .runs import Context, MissingRunError, Run, execute, run_key, warn_left_out
+from .store import ResultsStore, rows_frame, run_id
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "processes", "ray")
 
 
 def check_executor(executor: str) -> str:
@@ -34,15 +33,14 @@ def check_executor(executor: str) -> str:
 
 
 class SweepError(RuntimeError):
-    """Runs of a sweep failed; every other run is stored. ``failures``: [((m, seed, model),
-    error)]; ``rows``: the rows of the grid that are in the store."""
+    """Runs of a grid failed; every other run is stored. ``failures``: [(run, error)];
+    ``rows``: the rows of the grid that are in the store."""
 
     def __init__(self, failures: list, rows: list[dict]):
         self.failures, self.rows = failures, rows
-        lines = [f"  M={m}, seed {seed}, Model {model}: {error}"
-                 for (m, seed, model), error in failures]
-        super().__init__(f"{len(failures)} run(s) of the sweep failed; the {len(rows)} others "
-                         "are stored, and rerunning the sweep submits only the missing ones:\n"
+        lines = [f"  {run.describe()}: {error}" for run, error in failures]
+        super().__init__(f"{len(failures)} run(s) of the grid failed; the {len(rows)} others "
+                         "are stored, and rerunning the grid trains only the missing ones:\n"
                          + "\n".join(lines))
 
 
@@ -53,30 +51,23 @@ class Where:
     store_dir: str
     store_file: str
     cache_dir: str
-    device: str
+    device: str | None
     profile: str
     threads: int
 
+    @classmethod
+    def of(cls, ctx: Context, device, threads: int) -> "Where":
+        return cls(str(ctx.store.directory.resolve()), ctx.store.path.name,
+                   str(Path(ctx.cache_dir or default_cache_dir()).resolve()), device,
+                   ctx.profile, threads)
 
-def run_one(data, m: int, seed: int, model: str, protocol, where: Where, *after) -> dict:
-    """One run, in a Ray worker: its row, written to the shared store. ``after``: the results
-    of the tasks it waits for (Model A's, for Model C), unused: A's weights are in the cache."""
-    import torch
+    def context(self) -> Context:
+        import torch
 
-    torch.set_num_threads(where.threads)  # CPU training is reproducible for a thread count
-    # the dataset comes from the object store, read-only; training copies what it changes
-    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-    ctx = Context(store=ResultsStore(where.store_dir, where.store_file),
-                  cache_dir=Path(where.cache_dir), device=where.device, profile=where.profile,
-                  progress=False)
-    (row,) = run_models(data, m, seed, [model], protocol, ctx)
-    return row
-
-
-def _wants_gpu(device, ray) -> bool:
-    if device is None or device == "auto":  # automatic: CUDA where the cluster has GPUs
-        return ray.cluster_resources().get("GPU", 0) > 0
-    return str(device).startswith("cuda")
+        torch.set_num_threads(self.threads)  # CPU training repeats for a given thread count
+        return Context(store=ResultsStore(self.store_dir, self.store_file),
+                       cache_dir=Path(self.cache_dir), device=self.device,
+                       profile=self.profile, progress=False)
 
 
 def _error_text(error: BaseException) -> str:
@@ -85,78 +76,185 @@ def _error_text(error: BaseException) -> str:
     return f"{type(cause).__name__}: {text[:300]}"
 
 
-def ray_sweep(data, ms, seeds, models, protocol, ctx: Context, address: str | None = None,
-              resources: dict | None = None, task=run_one) -> list[dict]:
-    """The grid's rows, after running its missing runs as Ray tasks (see the module's doc).
+def _waves(data, missing: list[Run]) -> tuple[list[Run], list[Run]]:
+    """Model A's runs that the missing runs need (first), and the missing runs that remain."""
+    first, seen = [], set()
+    for run in missing:
+        if run.recipe.needs_model_a:
+            a_id = run_id(run_key(data, run.model_a))
+            if a_id not in seen:
+                seen.add(a_id)
+                first.append(run.model_a)
+    first_ids = {run_id(run_key(data, r)) for r in first}
+    rest = [r for r in missing if run_id(run_key(data, r)) not in first_ids]
+    return first, rest
+
+
+# ----------------------------------------------------------------------------- the grid
+def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = "local",
+             workers: int | None = None, threads: int = 1, address: str | None = None,
+             resources: dict | None = None):
+    """Every run of the grid as a DataFrame (rows in grid order), training the missing ones
+    with ``executor``; with ``ctx.train_missing`` False nothing is trained and missing runs are
+    left out with a :class:`~semisup_utils.runs.MissingRunWarning` naming them.
+
+    ``workers``/``threads``: the process pool's size (default: one per CPU core / ``threads``)
+    and each worker's torch threads. ``address``/``resources``: Ray's cluster and task options
+    (see :func:`ray_runs`).
+    """
+    from .progress import bar
+
+    ctx = ctx or Context()
+    check_executor(executor)
+    keys = [run_id(run_key(data, run)) for run in runs]
+    stored = {run_id(row["key"]) for row in ctx.store.rows()}
+    missing = list({k: r for k, r in zip(keys, runs) if k not in stored}.values())
+    failures, left_out = [], []
+    if missing and not ctx.train_missing:
+        left_out = missing
+    elif missing and executor == "local":
+        for run in bar(missing, show=ctx.progress, desc="runs", unit="run"):
+            execute(data, run, ctx)
+    elif missing and executor == "processes":
+        failures = pool_runs(data, missing, ctx, workers, threads)
+    elif missing:
+        failures = ray_runs(data, missing, ctx, address=address, resources=resources,
+                            planned=len(runs))
+    index = {run_id(row["key"]): row for row in ctx.store.rows()}
+    rows = [index[k] for k in dict.fromkeys(keys) if k in index]
+    if failures:
+        raise SweepError(failures, rows)
+    warn_left_out(left_out)
+    return rows_frame(rows)
+
+
+def stored_rows(data, runs: list[Run], store: ResultsStore):
+    """The grid's stored rows as a DataFrame; nothing is trained (missing runs are absent)."""
+    index = {run_id(row["key"]): row for row in store.rows()}
+    keys = dict.fromkeys(run_id(run_key(data, run)) for run in runs)
+    return rows_frame([index[k] for k in keys if k in index])
+
+
+# ----------------------------------------------------------------------------- processes
+_WORKER = {}
+
+
+def _init_worker(data, where: Where) -> None:
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    _WORKER["data"], _WORKER["ctx"] = data, where.context()
+
+
+def _execute_in_worker(run: Run) -> dict:
+    return execute(_WORKER["data"], run, _WORKER["ctx"])
+
+
+def pool_runs(data, missing: list[Run], ctx: Context, workers: int | None = None,
+              threads: int = 1) -> list:
+    """Train the missing runs in a pool of processes (spawned: safe with torch's threads);
+    returns [(run, error)] of the runs that failed."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from .progress import bar
+
+    workers = workers or max(1, (os.cpu_count() or 1) // threads)
+    where = Where.of(ctx, ctx.device, threads)
+    failures, waves = [], _waves(data, missing)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(data, where)) as pool, \
+            bar(total=sum(map(len, waves)), show=ctx.progress, desc="runs",
+                unit="run") as progress:
+        for wave in waves:
+            futures = {pool.submit(_execute_in_worker, run): run for run in wave}
+            for future in as_completed(futures):
+                try:
+                    future.result()
+                except Exception as error:  # noqa: BLE001 - every failure is reported at the end
+                    failures.append((futures[future], _error_text(error)))
+                progress.update(1)
+    return failures
+
+
+# ----------------------------------------------------------------------------- Ray
+def run_one(data, run: Run, where: Where, *after) -> dict:
+    """One run in a Ray worker: its row, written to the shared store. ``after``: the results of
+    the tasks it waits for (Model A's), unused: A's network is in the model cache."""
+    # the dataset comes from the object store, read-only; training copies what it changes
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    return execute(data, run, where.context())
+
+
+def _wants_gpu(device, ray) -> bool:
+    if device is None or device == "auto":  # automatic: CUDA where the cluster has GPUs
+        return ray.cluster_resources().get("GPU", 0) > 0
+    return str(device).startswith("cuda")
+
+
+def ray_runs(data, missing: list[Run], ctx: Context, address: str | None = None,
+             resources: dict | None = None, task=run_one, planned: int | None = None) -> list:
+    """Train the missing runs as Ray tasks; returns [(run, error)] of those that failed.
 
     ``address``: a Ray cluster (``ray://head:10001``, ``auto``); None: ``$RAY_ADDRESS`` or a
     local Ray started here and stopped at the end (an already initialised Ray is used as is).
-    ``resources``: Ray task options overriding the defaults ``num_cpus=1``, ``num_gpus`` (1 when
-    the runs use CUDA, else 0) and ``max_retries=2`` (e.g. ``{"num_gpus": 0.5}`` for two runs
-    per GPU). ``task``: what each task runs (tests wrap :func:`run_one` to inject faults).
-    Raises :class:`SweepError` after every other run finished when some failed.
+    ``resources``: Ray task options overriding ``num_cpus=1``, ``num_gpus`` (1 when the runs
+    use CUDA, else 0) and ``max_retries=2`` (e.g. ``{"num_gpus": 0.5}``: two runs per GPU).
+    ``task``: what each task runs (tests wrap :func:`run_one` to inject faults). Embeddings the
+    teachers need are computed here first, once, into the shared cache.
     """
     import ray
 
     from .progress import bar
+    from .teachers import view_features
 
-    grid = [(m, seed, model) for m in ms for seed in seeds for model in models]
-    keys = {run: run_id(run_key(data, *run, protocol)) for run in grid}
-    stored = {run_id(row["key"]) for row in ctx.store.rows()}
-    missing = [run for run in grid if keys[run] not in stored]
-    failures = []
-    if missing:
-        if protocol.backbone != "pca" and any(model == "B" for *_, model in missing):
-            label_features(data, protocol, ctx)  # embeddings, once, into the shared cache
-        started = not ray.is_initialized()
+    for views in {r.recipe.views for r in missing if r.recipe.uses_embeddings}:
+        if all(backbone != "pca" for backbone, _ in views):
+            view_features(data, views, 0, ctx)  # embeddings, once, into the shared cache
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address)
+    try:
+        options = {"num_cpus": 1, "num_gpus": 1 if _wants_gpu(ctx.device, ray) else 0,
+                   "max_retries": 2, **(resources or {})}
+        device = ctx.device if ctx.device not in (None, "auto") else (
+            "cuda" if options["num_gpus"] else "cpu")
+        where = Where.of(ctx, "cuda" if str(device).startswith("cuda") else str(device),
+                         max(1, int(options["num_cpus"])))  # Ray's GPU is cuda:0 in the task
+        remote = ray.remote(task).options(**options)
+        data_ref = ray.put(data)
+        first, rest = _waves(data, missing)
+        pending, teachers = {}, {}
+        for run in first:
+            ref = remote.remote(data_ref, run, where)
+            pending[ref] = run
+            teachers[run_id(run_key(data, run))] = ref
+        for run in rest:
+            a_id = run_id(run_key(data, run.model_a))
+            after = [teachers[a_id]] if run.recipe.needs_model_a and a_id in teachers else []
+            pending[remote.remote(data_ref, run, where, *after)] = run
+        planned = planned or len(pending)
+        failures = []
+        with bar(total=planned, initial=planned - len(pending), show=ctx.progress,
+                 desc="runs", unit="run") as progress:
+            try:
+                while pending:
+                    (ref,), _ = ray.wait(list(pending), num_returns=1)
+                    run = pending.pop(ref)
+                    try:
+                        ray.get(ref)
+                    except Exception as error:  # noqa: BLE001 - reported at the end
+                        failures.append((run, _error_text(error)))
+                        progress.set_postfix(failed=len(failures))
+                    progress.update(1)
+            except KeyboardInterrupt:
+                for ref in pending:
+                    ray.cancel(ref)
+                raise
+        return failures
+    finally:
         if started:
-            ray.init(address=address)
-        try:
-            failures = _submit(ray, bar, data, missing, protocol, ctx, resources, task,
-                               len(grid))
-        finally:
-            if started:
-                ray.shutdown()
-    index = {run_id(row["key"]): row for row in ctx.store.rows()}
-    rows = [index[keys[run]] for run in grid if keys[run] in index]
-    if failures:
-        raise SweepError(failures, rows)
-    return rows
+            ray.shutdown()
 
 
-def _submit(ray, bar, data, missing, protocol, ctx, resources, task, planned) -> list:
-    options = {"num_cpus": 1, "num_gpus": 1 if _wants_gpu(ctx.device, ray) else 0,
-               "max_retries": 2, **(resources or {})}
-    device = ctx.device if ctx.device not in (None, "auto") else (
-        "cuda" if options["num_gpus"] else "cpu")
-    where = Where(str(ctx.store.directory.resolve()), ctx.store.path.name,
-                  str(Path(ctx.cache_dir or default_cache_dir()).resolve()),
-                  "cuda" if str(device).startswith("cuda") else str(device),  # Ray's GPU is cuda:0
-                  ctx.profile, max(1, int(options["num_cpus"])))
-    remote = ray.remote(task).options(**options)
-    data_ref = ray.put(data)
-    pending, teachers = {}, {}
-    for m, seed, model in sorted(missing, key=lambda run: run[2] != "A"):  # A before its C
-        after = [teachers[m, seed]] if model == "C" and (m, seed) in teachers else []
-        ref = remote.remote(data_ref, m, seed, model, protocol, where, *after)
-        pending[ref] = (m, seed, model)
-        if model == "A":
-            teachers[m, seed] = ref
-    failures = []
-    with bar(total=planned, initial=planned - len(missing), show=ctx.progress, desc="sweep",
-             unit="run") as progress:
-        try:
-            while pending:
-                (ref,), _ = ray.wait(list(pending), num_returns=1)
-                run = pending.pop(ref)
-                try:
-                    ray.get(ref)
-                except Exception as error:  # noqa: BLE001 - every failure is reported at the end
-                    failures.append((run, _error_text(error)))
-                    progress.set_postfix(failed=len(failures))
-                progress.update(1)
-        except KeyboardInterrupt:
-            for ref in pending:
-                ray.cancel(ref)
-            raise
-    return sorted(failures)
+__all__ = ["EXECUTORS", "SweepError", "check_executor", "run_grid", "stored_rows",
+           "pool_runs", "ray_runs", "run_one", "MissingRunError"]

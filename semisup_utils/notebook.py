@@ -9,8 +9,10 @@ import warnings
 
 import numpy as np
 
+from .budget import Budget
 from .data import CIFAR10, load_cifar10, subsample
-from .experiments import Context, Protocol
+from .recipes import at_input_size, get_recipe, with_views
+from .runs import Context, Run, plan
 from .store import ResultsStore
 
 JPEG_NOTE = ("Data: the JPEG copy of CIFAR-10 (pixel values differ slightly from the original "
@@ -57,11 +59,34 @@ def data_note(data: CIFAR10, profile: str | None = None) -> str:
     return line
 
 
-def protocol(params: dict) -> Protocol:
-    return Protocol(epochs=params["epochs"], batch_size=params["batch_size"],
-                    weight=params["weight"], method=params["method"],
-                    backbone=params["backbone"], input_size=params["input_size"],
-                    arch=params["arch"], precision=params["report_precision"])
+def report_budget(params: dict) -> Budget:
+    """The report's protocol: ``epochs`` passes over each model's own training set, constant
+    rate, in the profile's ``report_precision``."""
+    return Budget.report(params["epochs"], batch_size=params["batch_size"], arch=params["arch"],
+                         precision=params["report_precision"])
+
+
+def report_recipes(params: dict, models=None) -> list:
+    """Models A, B and C as the profile sets them: B's labels by ``method`` on ``backbone`` at
+    ``input_size`` pixels, B's and C's inferred samples weighing ``weight``."""
+    from dataclasses import replace
+
+    out = []
+    for name in models or params["models"]:
+        recipe = get_recipe(name)
+        if recipe.name == "B":
+            recipe = with_views(replace(recipe, teacher=params["method"]),
+                                [(params["backbone"], params["input_size"])])
+        if recipe.name in ("B", "C"):
+            recipe = replace(recipe, weight=params["weight"])
+        out.append(recipe)
+    return out
+
+
+def report_runs(params: dict, ms=None, seeds=None, models=None) -> list[Run]:
+    """The report's grid (M x seeds x models) at the report's protocol."""
+    return plan(ms or params["M_list"], seeds or params["seeds"],
+                report_recipes(params, models), report_budget(params))
 
 
 def context(params: dict, progress: bool | None = None) -> Context:
@@ -70,19 +95,68 @@ def context(params: dict, progress: bool | None = None) -> Context:
                    train_missing=params.get("train_missing", True))
 
 
-def sweep_budget(params: dict, n_train: int):
-    """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images,
-    in the profile's precision and learning-rate schedule."""
-    from .recipes import Budget
-
+def sweep_budget(params: dict, n_train: int) -> Budget:
+    """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images'
+    worth of steps for every model, in the profile's precision and learning-rate schedule."""
     return Budget.epochs_of(params["sweep_epochs"], n_train, batch_size=params["batch_size"],
                             arch=params["arch"], precision=params["precision"],
                             schedule=params["schedule"])
 
 
-def sweep_recipes(params: dict) -> list:
-    """The sweep's recipes, their embedding teachers fed ``beyond_size`` pixels."""
-    from .recipes import at_input_size, get_recipe
-
+def sweep_recipes(params: dict, names=None) -> list:
+    """The sweep's recipes, their embedding teachers fed ``beyond_size`` pixels (the report's
+    models keep theirs)."""
     return [at_input_size(get_recipe(name), params["beyond_size"])
-            for name in params["sweep_recipes"]]
+            for name in names or params["sweep_recipes"]]
+
+
+# names every IPython kernel defines, which are no parameters
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+def parameters(namespace: dict) -> dict:
+    """The chapter's parameters, validated: call it as ``P = notebook.parameters(globals())``
+    right after the ``parameters`` cell (and the cell papermill injects after it).
+
+    Every name defined there is a parameter: ``profile`` picks the profile, every other name
+    not ``None`` overrides the profile's value. A name the project does not know (a typo in
+    ``papermill -p nosuch 3``) is refused, naming the known ones, instead of being ignored.
+    """
+    import types
+
+    from .profiles import ParameterError, resolve
+
+    given = {name: value for name, value in namespace.items()
+             if not name.startswith("_") and name not in _KERNEL_NAMES
+             and not isinstance(value, (types.ModuleType, types.FunctionType, type))}
+    declared, injected = _parameter_cells(namespace.get("In"))
+    unknown = sorted(injected - declared)
+    if declared and unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for this "
+                             f"chapter; its parameters: {', '.join(sorted(declared))}")
+    profile = given.pop("profile", "default")
+    return resolve(profile, **given)
+
+
+def _assigned(source: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {target.id for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def _parameter_cells(history) -> tuple[set[str], set[str]]:
+    """(names the chapter's parameters cell declares, names papermill injected), read from the
+    kernel's input history: papermill's injected cell starts with ``# Parameters`` and follows
+    the parameters cell. Empty sets outside a kernel."""
+    if not history:
+        return set(), set()
+    sources = [s for s in history if s.strip()][:-1]  # the cells before this one
+    for i in range(len(sources) - 1, 0, -1):
+        if sources[i].lstrip().startswith("# Parameters"):
+            return _assigned(sources[i - 1]), _assigned(sources[i])
+    return (_assigned(sources[-1]) if sources else set()), set()

@@ -10,7 +10,6 @@ from typing import Any
 
 from .cnn import ARCHITECTURES
 from .executors import EXECUTORS
-from .experiments import MODELS
 from .features import BACKBONES
 from .labels import METHODS
 from .train import PRECISIONS, SCHEDULES
@@ -26,10 +25,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "backbones": ["effnet-lite0"], "method": "kmeans", "models": ["A", "B", "C"],
         "arch": "report", "device": "cpu",
         "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
-        "recipes": ["A", "B-report", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
+        "recipes": ["A", "B", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
         "budget_epochs": 4, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
         "beyond_M_list": [500, 1000], "schedule_epochs": 4,
-        "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "ceiling"],
+        "sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
         "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16", "schedule": "onecycle",
         "report_precision": "auto", "train_missing": True,
     },
@@ -45,7 +44,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "recipes": ["A", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
         "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96, "executor": "local",
         "beyond_M_list": [500, 5000, 40000], "schedule_epochs": 10,
-        "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
+        "sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
                           "ceiling"],
         "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
         "schedule": "onecycle", "report_precision": "auto", "train_missing": True,
@@ -60,12 +59,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "method": "kmeans", "models": ["A", "B", "C"], "arch": "report", "device": None,
         "methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
         "label_sizes": [32, 64, 96, 128],
-        "recipes": ["A", "B-report", "C-report", "logreg", "logreg-soft", "logreg-top50",
+        "recipes": ["A", "B", "C", "logreg", "logreg-soft", "logreg-top50",
                     "logreg-confweight", "logreg+A-soft", "spread", "self-train-2", "fixmatch",
                     "ceiling"],
         "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96, "executor": "local",
         "beyond_M_list": [500, 1000, 2000, 5000, 10000, 20000, 40000], "schedule_epochs": 50,
-        "sweep_recipes": ["A", "B-report", "C-report", "logreg-cal-soft", "multiscale+A-soft",
+        "sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
                           "ceiling"],
         "sweep_seeds": [0, 1, 2], "sweep_epochs": 50, "precision": "bf16",
         "schedule": "onecycle", "report_precision": "bf16", "train_missing": True,
@@ -173,7 +172,7 @@ VALIDATORS = {
     "input_size": _input_size,
     "input_sizes": lambda n, v: _list_of(n, v, _input_size),
     "method": lambda n, v: _choice(n, v, [k for k in METHODS if k != "cnn"]),
-    "models": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(MODELS))),
+    "models": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, ["A", "B", "C"])),
     "arch": lambda n, v: _choice(n, v, list(ARCHITECTURES)),
     "device": _device,
     "methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
@@ -202,9 +201,10 @@ VALIDATORS = {
 
 
 def _recipes():
-    from .recipes import RECIPES
+    from .recipes import RECIPES, RENAMED
 
-    return RECIPES
+    return [*RECIPES, *RENAMED]
+
 PARAMETERS = ["profile", *VALIDATORS]
 
 

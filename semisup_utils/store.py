@@ -3,16 +3,21 @@
 A row is written only after its run finished, in one ``write`` of one line under an
 exclusive file lock, then fsync'ed; a reader skips (and reports) a line cut short by a crash.
 Two processes appending at once lose nothing and duplicate nothing: the check for an existing
-row and the append happen under the same lock.
+row and the append happen under the same lock. The file is read once into an index by run id
+and read again only when it changed, so a grid of hundreds of runs costs one read.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
 from filelock import FileLock
+
+from .schema import SCHEMA, migrate_row, schema_of
 
 RESULTS_ENV = "SEMISUP_RESULTS"
 
@@ -29,6 +34,18 @@ def run_id(key: dict) -> str:
     return json.dumps(key, sort_keys=True, default=str)
 
 
+def flat(row: dict) -> dict:
+    """A row's fields in one namespace: the key's (recipe and budget fields included), the
+    recipe's name as ``recipe``, and the results."""
+    key = row["key"]
+    out = {k: v for k, v in key.items() if k not in ("recipe", "budget")}
+    out.update(key.get("recipe", {}))
+    out.update(key.get("budget", {}))
+    out.update({k: v for k, v in row.items() if k != "key"})
+    out["recipe"] = row.get("name")
+    return out
+
+
 class ResultsStore:
     """``results/runs.jsonl``: rows keyed by the fields that define a run."""
 
@@ -36,11 +53,14 @@ class ResultsStore:
         self.directory = Path(directory) if directory is not None else default_results_dir()
         self.path = self.directory / filename
         self._lock = FileLock(str(self.path) + ".lock")
+        self._stamp = None
+        self._rows: list[dict] = []
+        self._index: dict[str, dict] = {}
+        self.old_rows = 0  # rows of an older schema, migrated when read
 
-    def rows(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        rows = []
+    # ------------------------------------------------------------------ reading
+    def _read(self) -> list[dict]:
+        rows, old = [], 0
         with open(self.path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
@@ -49,22 +69,60 @@ class ResultsStore:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     warnings.warn(f"{self.path}:{number} is not a complete row (a run "
-                                  "interrupted while writing?); skipping it", stacklevel=2)
+                                  "interrupted while writing?); skipping it", stacklevel=3)
                     continue
                 if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
                     warnings.warn(f"{self.path}:{number} is JSON but not a run's row (no 'key' "
-                                  "object); skipping it", stacklevel=2)
+                                  "object); skipping it", stacklevel=3)
                     continue
+                if schema_of(row) != SCHEMA:
+                    row, old = migrate_row(row), old + 1
                 rows.append(row)
+        if old:
+            warnings.warn(f"{self.path}: {old} row(s) of an older schema were migrated as they "
+                          "were read; `semisup store migrate` rewrites the file once (a backup "
+                          "is kept)", stacklevel=3)
+        self.old_rows = old
         return rows
 
-    def find(self, key: dict) -> dict | None:
-        wanted = run_id(key)
-        for row in self.rows():
-            if run_id(row["key"]) == wanted:
-                return row
-        return None
+    def _refresh(self) -> None:
+        """Re-read the file when it changed since the last read (size and mtime)."""
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self._stamp:
+            return
+        self._rows = self._read() if stamp is not None else []
+        self._index = {run_id(row["key"]): row for row in self._rows}
+        self._stamp = stamp
 
+    def rows(self) -> list[dict]:
+        self._refresh()
+        return list(self._rows)
+
+    def find(self, key: dict) -> dict | None:
+        self._refresh()
+        return self._index.get(run_id(key))
+
+    def query(self, **criteria) -> list[dict]:
+        """Rows whose fields (see :func:`flat`) equal every criterion, e.g.
+        ``store.query(recipe="A", m=500, policy="epochs")``; a list value matches any of its
+        items."""
+        def matches(fields):
+            for name, wanted in criteria.items():
+                value = fields.get(name)
+                if isinstance(wanted, (list, tuple, set)) and not isinstance(value, list):
+                    if value not in wanted:
+                        return False
+                elif value != wanted:
+                    return False
+            return True
+
+        return [row for row in self.rows() if matches(flat(row))]
+
+    # ------------------------------------------------------------------ writing
     def add(self, key: dict, result: dict) -> dict:
         """Append ``{"key": key, **result}`` unless a row with this key exists; returns the row."""
         row = {"key": key, **result}
@@ -87,14 +145,37 @@ class ResultsStore:
         # the row as a later read gives it (same field order and types), fresh or resumed
         return json.loads(line)
 
+    def migrate(self) -> tuple[int, Path | None]:
+        """Rewrite the file with every row under the current schema, keeping the old file as
+        ``runs.jsonl.bak-<UTC time>``; returns (rows migrated, backup path or None)."""
+        with self._lock:
+            self._stamp = None
+            rows = self.rows()
+            if not self.old_rows:
+                return 0, None
+            migrated = self.old_rows
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+            backup = self.path.with_name(f"{self.path.name}.bak-{stamp}")
+            shutil.copy2(self.path, backup)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+            self._stamp = None
+            self.old_rows = 0
+        return migrated, backup
+
     def frame(self):
         """All rows as a pandas DataFrame, key fields flattened into columns."""
         return rows_frame(self.rows())
 
 
 def rows_frame(rows: list[dict]):
-    """Store rows as a flat DataFrame (key fields become columns)."""
+    """Store rows as a flat DataFrame (see :func:`flat`): one column per key, recipe, budget
+    and result field; ``recipe`` is the recipe's name."""
     import pandas as pd
 
-    return pd.DataFrame([{**row["key"], **{k: v for k, v in row.items() if k != "key"}}
-                         for row in rows])
+    return pd.DataFrame([flat(row) for row in rows])

@@ -4,12 +4,12 @@ import math
 import pandas as pd
 import pytest
 
-from semisup_utils.stats import is_clear, paired_gains, verdict
+from semisup_utils.analysis import is_clear, paired_gains, verdict
 
 
 def runs_of(accs):
     """accs: {(m, model): [test_acc per seed]}"""
-    return pd.DataFrame([{"m": m, "model": model, "seed": s, "test_acc": a}
+    return pd.DataFrame([{"m": m, "recipe": model, "seed": s, "test_acc": a}
                          for (m, model), values in accs.items() for s, a in enumerate(values)])
 
 
@@ -54,3 +54,30 @@ def test_clear_is_a_paired_t_test():
     assert not is_clear(5.0, 1.0, 2) and is_clear(5.0, 0.1, 2)  # 1 degree of freedom: t=12.7
     assert not is_clear(5.0, float("nan"), 1)
     assert is_clear(0.1, 0.0, 3) and not is_clear(0.0, 0.0, 3)
+
+
+def test_summary_and_mean_sd_table():
+    from semisup_utils.analysis import mean_sd, summary
+
+    runs = runs_of({(500, "A"): [0.30, 0.32, 0.34], (500, "B"): [0.40], (5000, "A"): [0.5, 0.6]})
+    table = summary(runs)
+    assert table.set_index(["m", "recipe"]).loc[(500, "A"), "mean"] == pytest.approx(32.0)
+    assert table.set_index(["m", "recipe"]).loc[(500, "A"), "n"] == 3
+    text = mean_sd(table, index="m", columns="recipe")
+    assert text.loc[500, "A"] == "32.0 ± 2.0"
+    assert text.loc[500, "B"] == "40.0"          # one seed: no spread to show
+    assert text.loc[5000, "B"] == "–"            # no run
+
+
+def test_gap_closed_is_undefined_where_a_reaches_the_ceiling():
+    from semisup_utils.analysis import add_gap_closed
+
+    runs = pd.DataFrame([
+        {"m": 500, "seed": 0, "recipe": "A", "test_acc": 0.40},
+        {"m": 500, "seed": 0, "recipe": "x", "test_acc": 0.55},
+        {"m": 40000, "seed": 0, "recipe": "A", "test_acc": 0.71},
+        {"m": 40000, "seed": 0, "recipe": "x", "test_acc": 0.70},
+        {"m": 500, "seed": 0, "recipe": "ceiling", "test_acc": 0.70}])
+    gap = add_gap_closed(runs).set_index(["m", "recipe"])["gap_closed"]
+    assert gap[(500, "x")] == pytest.approx(0.5)
+    assert math.isnan(gap[(40000, "x")])  # A above the ceiling: nothing to close

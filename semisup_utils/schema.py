@@ -1,0 +1,68 @@
+"""The store's row schema, and the one-off migration of older rows to it.
+
+Schema 1 (until 2026-11-26) had two kinds of key: the report's Models A/B/C (``model``,
+``method``, ``backbone``, ``input_size``, ``epochs`` ...) and the recipes of the chapters
+beyond the report (``kind: recipe``, a recipe object, ``steps`` ...). Schema 2 has one: (data,
+M, seed, recipe, budget), where the budget's policy says whether it counts epochs over the
+model's own training set or optimizer steps. Migration rewrites keys only: every number of a
+row stays as it was trained.
+"""
+from __future__ import annotations
+
+import math
+
+SCHEMA = 2  # see semisup_utils.schema
+
+# recipe names that changed when Models A, B and C became recipes
+RENAMED = {"B-report": "B", "C-report": "C"}
+_BUDGET_DEFAULTS = {"precision": "auto", "schedule": "constant", "label_smoothing": 0.0}
+_NO_VIEWS = ("none", "truth", "fixmatch", "cnn")
+
+
+def schema_of(row: dict) -> int:
+    return int(row["key"].get("schema", 1))
+
+
+def _budget(policy: str, amount, key: dict) -> dict:
+    return {"policy": policy, "amount": int(amount), "batch_size": int(key["batch_size"]),
+            "lr": float(key["lr"]), "arch": key["arch"],
+            **{k: (float(key.get(k, v)) if isinstance(v, float) else key.get(k, v))
+               for k, v in _BUDGET_DEFAULTS.items()}}
+
+
+def _recipe(teacher: str, views, weight=1.0, with_model_a=False, selection="all",
+            threshold=0.0, soft=False, confidence_weight=False, rounds=1) -> dict:
+    return {"teacher": teacher, "views": [] if teacher in _NO_VIEWS else [list(v) for v in views],
+            "with_model_a": bool(with_model_a), "selection": selection,
+            "threshold": float(threshold), "soft": bool(soft), "weight": float(weight),
+            "confidence_weight": bool(confidence_weight), "rounds": int(rounds)}
+
+
+def migrate_row(row: dict) -> dict:
+    """The row under the current schema (rows already current are returned unchanged)."""
+    if schema_of(row) == SCHEMA:
+        return row
+    old = row["key"]
+    common = {"schema": SCHEMA, "data": old["data"], "n_train": int(old["n_train"]),
+              "m": int(old["m"]), "seed": int(old["seed"])}
+    extra = {}
+    if old.get("kind") == "recipe":
+        r = old["recipe"]
+        views = [[r["backbone"], r["input_size"]], *r.get("extra_views", [])]
+        recipe = _recipe(r["teacher"], views, r["weight"], r["with_model_a"], r["selection"],
+                         r["threshold"], r["soft"], r["confidence_weight"], r["rounds"])
+        budget = _budget("steps", old["steps"], old)
+        extra = {"name": RENAMED.get(row.get("name"), row.get("name"))}
+    else:
+        model = old["model"]
+        recipe = {"A": lambda: _recipe("none", []),
+                  "B": lambda: _recipe(old["method"], [[old["backbone"], old["input_size"]]],
+                                       old["weight"]),
+                  "C": lambda: _recipe("cnn", [], old["weight"])}[model]()
+        budget = _budget("epochs", old["epochs"], old)
+        n_images = old["m"] if model == "A" else old["n_train"]
+        extra = {"name": model,
+                 "total_steps": int(old["epochs"]) * math.ceil(n_images / old["batch_size"])}
+    key = {**common, "recipe": recipe, "budget": budget}
+    return {**{k: v for k, v in row.items() if k != "key"}, **extra, "key": key,
+            "migrated_from_schema": schema_of(row)}
