@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import default_cache_dir
+from .data import check_m
 from .runs import Context, MissingRunError, Run, execute, run_key, warn_left_out
 from .store import ResultsStore, rows_frame, run_id
 
@@ -106,6 +107,8 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = 
 
     ctx = ctx or Context()
     check_executor(executor)
+    for run in runs:  # refuse a bad M before anything is trained
+        check_m(run.m, data.n_train)
     keys = [run_id(run_key(data, run)) for run in runs]
     stored = {run_id(row["key"]) for row in ctx.store.rows()}
     missing = list({k: r for k, r in zip(keys, runs) if k not in stored}.values())

@@ -14,14 +14,33 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray executor needs Ray: pip install 'ray>=2.9' "
                                         "(the dev and ray extras)")
 
-from semisup_utils.executors import SweepError, ray_sweep, run_one  # noqa: E402
-from semisup_utils.experiments import Context, Protocol, sweep  # noqa: E402
+from semisup_utils.budget import Budget  # noqa: E402
+from semisup_utils.executors import SweepError, ray_runs, run_grid, run_one  # noqa: E402
+from semisup_utils.runs import Context, plan  # noqa: E402
 from semisup_utils.store import ResultsStore, run_id  # noqa: E402
 
-PROTOCOL = Protocol(epochs=1, batch_size=64, method="kmeans", backbone="effnet-lite0",
-                    input_size=32)
+BUDGET = Budget.report(1, batch_size=64)
 MS, SEEDS = [50, 100], [0, 1]
-COLUMNS = ["m", "seed", "model", "test_acc", "label_acc", "n_inferred"]
+COLUMNS = ["m", "seed", "recipe", "test_acc", "label_acc", "n_inferred"]
+
+
+def sweep(data, ms, seeds, models=("A", "B", "C"), ctx=None, executor="local"):
+    return run_grid(data, plan(ms, seeds, models, BUDGET), ctx, executor=executor)
+
+
+def ray_sweep(data, ms, seeds, models, ctx, **kwargs):
+    """Ray's runs of the grid, then the grid's rows (what run_grid returns, as dicts)."""
+    runs = plan(ms, seeds, models, BUDGET)
+    failures = ray_runs(data, runs, ctx, **kwargs)
+    rows = [r for r in (ctx.store.find(__import__("semisup_utils.runs").runs.run_key(data, run))
+                        for run in runs) if r is not None]
+    if failures:
+        raise SweepError(failures, rows)
+    return rows
+
+
+def ident(run):
+    return (run.m, run.seed, run.recipe.name)
 
 
 def make_ctx(root, name):
@@ -52,9 +71,9 @@ def both(synthetic, local_ray, tmp_path_factory):
     """The same 12-run sweep (M 50, 100 x seeds 0, 1 x A, B, C) by each executor."""
     root = tmp_path_factory.mktemp("executors")
     ctx_local, ctx_ray = make_ctx(root, "local"), make_ctx(root, "ray")
-    local = sweep(synthetic, MS, SEEDS, protocol=PROTOCOL, ctx=ctx_local)
+    local = sweep(synthetic, MS, SEEDS, ctx=ctx_local)
     start = time.perf_counter()
-    remote = sweep(synthetic, MS, SEEDS, protocol=PROTOCOL, ctx=ctx_ray, executor="ray")
+    remote = sweep(synthetic, MS, SEEDS, ctx=ctx_ray, executor="ray")
     return local, remote, ctx_ray, time.perf_counter() - start
 
 
@@ -80,7 +99,7 @@ def test_rerun_submits_nothing(both, synthetic, monkeypatch):
     monkeypatch.setattr(ray, "remote", no_submitting)
     monkeypatch.setattr(ray, "put", no_submitting)
     start = time.perf_counter()
-    again = sweep(synthetic, MS, SEEDS, protocol=PROTOCOL, ctx=ctx_ray, executor="ray")
+    again = sweep(synthetic, MS, SEEDS, ctx=ctx_ray, executor="ray")
     assert time.perf_counter() - start < 5
     assert again.drop(columns="history").equals(remote.drop(columns="history"))
     assert ctx_ray.store.path.stat().st_size == size
@@ -90,74 +109,79 @@ def test_killed_worker_is_retried(both, synthetic, tmp_path):
     local, *_ = both
     marker, retried = tmp_path / "killed-once", tmp_path / "retried"
 
-    def dies_once(data, m, seed, model, *args):
+    def dies_once(data, run, *args):
         """Model A's first attempt is killed after training, before its row is written."""
+        model = run.recipe.name
         if model == "A" and marker.exists():
             retried.touch()
         if model == "A" and not marker.exists():
             import os
 
-            from semisup_utils import experiments
+            from semisup_utils import runs
 
             marker.write_text(str(os.getpid()))
-            real_train = experiments.train
+            real_train = runs.train
 
             def train_then_die(*a, **k):
                 real_train(*a, **k)
                 os._exit(1)
 
-            experiments.train = train_then_die
-        return run_one(data, m, seed, model, *args)
+            runs.train = train_then_die
+        return run_one(data, run, *args)
 
     ctx = make_ctx(tmp_path, "killed")
-    rows = ray_sweep(synthetic, [50], [0], ["A", "C"], PROTOCOL, ctx, task=dies_once)
+    rows = ray_sweep(synthetic, [50], [0], ["A", "C"], ctx, task=dies_once)
     assert marker.exists() and retried.exists()  # killed once, then retried by Ray
-    assert [(r["key"]["model"], r["test_acc"], r["label_acc"]) for r in rows] == [
-        (r.model, r.test_acc, None if r.model == "A" else r.label_acc)
-        for r in local[(local.m == 50) & (local.seed == 0) & local.model.isin(["A", "C"])]
+    assert [(r["name"], r["test_acc"], r["label_acc"]) for r in rows] == [
+        (r.recipe, r.test_acc, None if r.recipe == "A" else r.label_acc)
+        for r in local[(local.m == 50) & (local.seed == 0) & local.recipe.isin(["A", "C"])]
         .itertuples()]
-    assert [row["key"]["model"] for row in lines(ctx.store)] == ["A", "C"]
+    assert [row["name"] for row in lines(ctx.store)] == ["A", "C"]
 
 
 def test_failures_are_reported_and_the_rest_stored(synthetic, local_ray, tmp_path):
-    def fails(data, m, seed, model, *args):
-        if (m, seed, model) == (50, 0, "A"):
+    def fails(data, run, *args):  # (the test module is not importable in a Ray worker)
+        if (run.m, run.seed, run.recipe.name) == (50, 0, "A"):
             raise RuntimeError("no teacher today")
-        if (m, seed, model) == (50, 1, "B"):
+        if (run.m, run.seed, run.recipe.name) == (50, 1, "B"):
             import os
 
             os._exit(1)  # the worker dies, on every attempt
-        return run_one(data, m, seed, model, *args)
+        return run_one(data, run, *args)
 
     ctx = make_ctx(tmp_path, "failing")
     with pytest.raises(SweepError) as info:
-        ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], PROTOCOL, ctx,
+        ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], ctx,
                   resources={"max_retries": 1}, task=fails)
-    failed = dict(info.value.failures)
+    failed = {ident(run): error for run, error in info.value.failures}
     assert set(failed) == {(50, 0, "A"), (50, 0, "C"), (50, 1, "B")}  # C waits on its A
     assert "no teacher today" in failed[50, 0, "A"] and "no teacher today" in failed[50, 0, "C"]
-    assert "M=50, seed 0, Model A: RuntimeError: no teacher today" in str(info.value)
-    stored = [(row["key"]["seed"], row["key"]["model"]) for row in lines(ctx.store)]
+    assert "A, M=50, seed 0: RuntimeError: no teacher today" in str(info.value)
+    stored = [(row["key"]["seed"], row["name"]) for row in lines(ctx.store)]
     assert sorted(stored) == [(0, "B"), (1, "A"), (1, "C")]  # the others, each once
-    assert [(r["key"]["seed"], r["key"]["model"]) for r in info.value.rows] == [
+    assert [(r["key"]["seed"], r["name"]) for r in info.value.rows] == [
         (0, "B"), (1, "A"), (1, "C")]
 
     # a rerun submits only the failed runs
     log = tmp_path / "submitted.txt"
 
-    def logged(data, m, seed, model, *args):
+    def logged(data, run, *args):
         with open(log, "a") as handle:
-            handle.write(f"{seed}{model}\n")
-        return run_one(data, m, seed, model, *args)
+            handle.write(f"{run.seed}{run.recipe.name}\n")
+        return run_one(data, run, *args)
 
-    rows = ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], PROTOCOL, ctx, task=logged)
+    missing = [r for r in plan([50], [0, 1], ["A", "B", "C"], BUDGET)
+               if ctx.store.find(__import__("semisup_utils.runs").runs.run_key(synthetic, r))
+               is None]
+    assert ray_runs(synthetic, missing, ctx, task=logged) == []
+    rows = ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], ctx)
     assert sorted(log.read_text().split()) == ["0A", "0C", "1B"]
     assert len(rows) == 6 and len(lines(ctx.store)) == 6
 
 
 def test_unknown_executor_refused(synthetic, tmp_path):
     with pytest.raises(ValueError, match="executor='dask'"):
-        sweep(synthetic, [50], [0], protocol=PROTOCOL, ctx=make_ctx(tmp_path, "x"),
+        sweep(synthetic, [50], [0], ctx=make_ctx(tmp_path, "x"),
               executor="dask")
 
 
@@ -173,6 +197,7 @@ def test_cli_sweep(synthetic, local_ray, tmp_path, monkeypatch, capsys):
     assert "executor='dask'" in capsys.readouterr().err
     assert cli.main([*argv, "--executor", "ray"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[1].split()[:3] == ["50", "A", "3"] and "cpu" in out
+    assert "budget: 1 epochs" in out and out.splitlines()[-1].split()[:3] == ["50", "A", "1.0"] \
+        or out.splitlines()[-1].split()[:2] == ["50", "A"]
     (row,) = ResultsStore(tmp_path / "results").rows()
     assert row["key"]["seed"] == 3 and row["profile"] == "smoke"
