@@ -41,13 +41,14 @@ def stop_mps() -> None:
 
 def prepare(profile: str) -> None:
     """Decode the data and compute B's embeddings once, before the processes start."""
-    from semisup_utils.notebook import context, load_data, protocol
-    from semisup_utils.experiments import label_features
+    from semisup_utils.notebook import context, load_data, report_recipes
     from semisup_utils.profiles import resolve
+    from semisup_utils.teachers import view_features
 
     params = resolve(profile)
     data = load_data(params)
-    label_features(data, protocol(params), context(params, progress=False))
+    (b,) = report_recipes(params, ["B"])
+    view_features(data, b.views, 0, context(params, progress=False))
 
 
 def jobs(profile: str, seed: int) -> list[list[str]]:
@@ -81,7 +82,7 @@ def compare(new: list[dict], reference: list[dict], seed: int):
         stored = [r for r in reference if same_run(key, r["key"])]
         accs = pd.Series([r["test_acc"] for r in stored], dtype=float) * 100
         this_seed = [r["test_acc"] * 100 for r in stored if r["key"]["seed"] == seed]
-        table.append({"M": key["m"], "model": key["model"], "GPU now (%)": row["test_acc"] * 100,
+        table.append({"M": key["m"], "model": row["name"], "GPU now (%)": row["test_acc"] * 100,
                       f"stored seed {seed} (%)": this_seed[0] if this_seed else float("nan"),
                       "stored mean (%)": accs.mean(), "stored sd": accs.std(),
                       "stored seeds": len(accs), "wall_s": row["wall_s"],

@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 1. The data: CIFAR-10 and the known/unknown split
+# (data)=
+# # The data: CIFAR-10 and the known/unknown split
 #
 # CIFAR-10 holds 60,000 colour images of 32x32 pixels in ten classes: 50,000 for training and
 # 10,000 for testing. The study pretends that only **M** of the 50,000 training images keep

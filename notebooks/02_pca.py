@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 2. Pixels as vectors: PCA
+# (pca)=
+# # Pixels as vectors: PCA
 #
 # The report's first way to infer labels works on raw pixels. Each 32x32x3 image is a vector
 # of 3,072 numbers; principal component analysis (PCA) keeps the few directions that carry most

@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 3. Labels from clusters: K-means on PCA vectors
+# (clustering)=
+# # Labels from clusters: K-means on PCA vectors
 #
 # The report infers labels by clustering: K-means with ten clusters is fit on the **known**
 # points' PCA vectors, each cluster is given a label from the known points it holds, and every

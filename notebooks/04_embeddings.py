@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 4. Labels from pretrained embeddings
+# (embeddings)=
+# # Labels from pretrained embeddings
 #
 # A CNN trained on ImageNet maps an image to a vector (the globally average-pooled output of
 # its last convolution) that encodes objects rather than colours. The report clustered such

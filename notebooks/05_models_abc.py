@@ -12,13 +12,14 @@
 # ---
 
 # %% [markdown]
-# # 5. Models A, B and C
+# (models-abc)=
+# # Models A, B and C
 #
 # Three CNNs, trained from scratch with the same network and the same number of epochs:
 #
 # - **Model A** learns from the M known labels only;
 # - **Model B** adds every unknown image with the label K-means gave it on pretrained
-#   embeddings (chapter 4);
+#   embeddings ({ref}`embeddings`);
 # - **Model C** adds every unknown image with the label Model A predicts for it.
 #
 # Inferred labels are noisy, so their samples weigh 0.1 in the loss against 1.0 for the known
@@ -44,19 +45,16 @@ device = None      # None: CUDA when present, else the CPU
 import pandas as pd
 
 from semisup_utils import notebook, plots, report
-from semisup_utils.cnn import build_cnn, count_parameters, summary
-from semisup_utils.experiments import MODELS, rows_frame, run_models
-from semisup_utils.profiles import resolve
+from semisup_utils.cnn import build_cnn, summary
+from semisup_utils.executors import run_grid
 
-P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, epochs=epochs,
-            batch_size=batch_size, weight=weight, method=method, backbone=backbone,
-            input_size=input_size, arch=arch, device=device)
+P = notebook.parameters(globals())  # the profile's values, with the ones given above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
 print(notebook.data_note(data, P["profile"]))
-protocol = notebook.protocol(P)
-protocol
+runs = notebook.report_runs(P, ms=[P["M"]], seeds=[P["seed"]], models=["A", "B", "C"])
+print(runs[0].budget.describe())
 
 # %% [markdown]
 # ## The network
@@ -77,11 +75,10 @@ print(summary(build_cnn(P["arch"], data.n_classes)))
 # ## Training (or reading the stored runs)
 
 # %%
-rows = run_models(data, P["M"], P["seed"], ["A", "B", "C"], protocol, notebook.context(P))
-frame = rows_frame(rows)
+frame = run_grid(data, runs, notebook.context(P))
 
 # %%
-fig = plots.training_curves({r["key"]["model"]: r["history"] for r in rows},
+fig = plots.training_curves(dict(zip(frame["recipe"], frame["history"])),
                             title=f"Test accuracy per epoch (M={P['M']}, seed {P['seed']}, "
                                   f"{P['epochs']} epochs)")
 
@@ -94,14 +91,14 @@ fig = plots.training_curves({r["key"]["model"]: r["history"] for r in rows},
 
 # %% tags=["nbval-tolerance-8"]
 table = pd.DataFrame({
-    "model": frame["model"],
-    "trained on": [MODELS[m] for m in frame["model"]],
+    "model": frame["recipe"],
+    "trained on": [report.MODELS[m] for m in frame["recipe"]],
     "inferred labels": frame["n_inferred"],
     "label accuracy (%)": 100 * frame["label_acc"].astype(float),
     "test accuracy (%)": 100 * frame["test_acc"],
 })
 if P["M"] in TEST_ACCURACY:
-    table["report test accuracy (%)"] = [TEST_ACCURACY[P["M"]][m] for m in frame["model"]]
+    table["report test accuracy (%)"] = [TEST_ACCURACY[P["M"]][m] for m in frame["recipe"]]
 table.round(1)
 
 # %% [markdown]
@@ -110,15 +107,15 @@ table.round(1)
 # mostly the down-weighted inferred samples, so they sit below A's:
 
 # %% tags=["nbval-tolerance-0.1"]
-pd.DataFrame({"model": frame["model"],
-              "last epoch's training loss": [r["history"][-1]["loss"] for r in rows]}).round(3)
+pd.DataFrame({"model": frame["recipe"],
+              "last epoch's training loss": [h[-1]["loss"] for h in frame["history"]]}).round(3)
 
 # %% [markdown]
 # What the training cost (wall seconds, measured when each run was trained, on the device named):
 
 # %% tags=["nbval-ignore-output"]
-frame[["model", "wall_s", "device", "git_rev", "finished"]].rename(
-    columns={"wall_s": "train seconds", "git_rev": "code revision"}).round(1)
+frame[["recipe", "wall_s", "device", "git_rev", "finished"]].rename(
+    columns={"recipe": "model", "wall_s": "seconds", "git_rev": "code revision"}).round(1)
 
 # %%
 print(f"Profile {P['profile']!r}, M={P['M']}, seed {P['seed']}, {P['epochs']} epochs, batch "

@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 6. How many labels? The sweep over M
+# (m-sweep)=
+# # How many labels? The sweep over M
 #
 # Models A, B and C for several values of M and several seeds. Each (M, seed, model) is one run
 # of the results store: the sweep trains only the runs that are missing, so it resumes after an
@@ -35,20 +36,15 @@ device = None
 executor = None    # local (one run after another) or ray (a Ray cluster: $RAY_ADDRESS)
 
 # %%
-from dataclasses import replace
-
 import pandas as pd
 from IPython.display import Markdown, display
 
 from semisup_utils import notebook, plots
-from semisup_utils.experiments import stored_runs, sweep
-from semisup_utils.profiles import resolve
+from semisup_utils.analysis import paired_gains
+from semisup_utils.executors import run_grid, stored_rows
 from semisup_utils.report import report_frame
-from semisup_utils.stats import paired_gains
 
-P = resolve(profile, M_list=M_list, seeds=seeds, n_train=n_train, n_test=n_test, epochs=epochs,
-            batch_size=batch_size, weight=weight, method=method, backbone=backbone,
-            input_size=input_size, arch=arch, device=device, executor=executor)
+P = notebook.parameters(globals())  # the profile's values, with the ones given above
 notebook.setup(P["seeds"][0])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
@@ -56,8 +52,9 @@ print(f"M in {P['M_list']}, seeds {P['seeds']}, {P['epochs']} epochs, batch {P['
       f"Model B labels: {P['method']} on {P['backbone']}@{P['input_size']}")
 
 # %%
-runs = sweep(data, P["M_list"], P["seeds"], ["A", "B", "C"], notebook.protocol(P),
-             notebook.context(P), executor=P["executor"])
+runs = run_grid(data, notebook.report_runs(P, models=["A", "B", "C"]), notebook.context(P),
+                executor=P["executor"])
+runs["model"] = runs["recipe"]
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
 runs["label accuracy (%)"] = 100 * runs["label_acc"].astype(float)
 
@@ -101,15 +98,15 @@ table
 # stores them).
 
 # %% tags=["nbval-ignore-output"]
-protocol = notebook.protocol(P)
-if protocol.precision == "bf16":
-    fp32 = stored_runs(data, P["M_list"], P["seeds"], ["A"], replace(protocol, precision="fp32"),
-                       notebook.context(P).store)
+if P["report_precision"] == "bf16":
+    fp32 = stored_rows(data, notebook.report_runs({**P, "report_precision": "fp32"},
+                                                  models=["A"]), notebook.context(P).store)
     lines = []
     if len(fp32):
         bf16 = runs[(runs["model"] == "A") & runs["m"].isin(fp32["m"])]
         both = pd.concat([bf16.assign(model="bf16"), fp32.assign(model="fp32")])
-        for gain in paired_gains(both, base="fp32", models=["bf16"]).itertuples():
+        for gain in paired_gains(both, base="fp32", models=["bf16"],
+                                 column="model").itertuples():
             at_m = both[both["m"] == gain.m].groupby("model")
             acc = 100 * at_m["test_acc"].agg(["mean", "std"])
             lines.append({
@@ -122,7 +119,7 @@ if protocol.precision == "bf16":
     display(pd.DataFrame(lines) if lines else
             Markdown("No float32 runs of Model A are stored for this data and profile."))
 else:
-    print(f"Precision {protocol.precision!r}: no bfloat16 on the CPU, nothing to compare.")
+    print(f"Precision {P['report_precision']!r}: no bfloat16 on the CPU, nothing to compare.")
 
 # %% [markdown]
 # Per seed, every run of the sweep:

@@ -110,3 +110,14 @@ def best_per_m(frame: pd.DataFrame, exclude=("A", "ceiling"), column: str = "rec
     """Per M, the recipe with the highest mean test accuracy (ties: the first listed)."""
     means = summary(frame[~frame[column].isin(exclude)], by=("m", column))
     return means.loc[means.groupby("m", sort=False)["mean"].idxmax()].reset_index(drop=True)
+
+
+def ceiling_at_every_m(frame: pd.DataFrame, ms, column: str = "recipe") -> pd.DataFrame:
+    """The ceiling is one run per seed (it knows every label, whatever M is): repeat its rows
+    at every M of a comparison, so tables and gaps per M have it beside the others."""
+    top = frame[frame[column] == "ceiling"]
+    rest = frame[frame[column] != "ceiling"]
+    if top.empty:
+        return frame
+    spread = pd.concat([top.assign(m=m) for m in ms], ignore_index=True)
+    return pd.concat([rest, spread], ignore_index=True)

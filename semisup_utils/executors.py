@@ -131,6 +131,18 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = 
     return rows_frame(rows)
 
 
+def compare(data, ms, seeds, recipes, budget, ctx: Context | None = None, **grid_options):
+    """Recipes x M x seeds at one budget (:func:`run_grid`), with the ceiling beside every M
+    and the share of the gap between Model A and the ceiling each run closes."""
+    from .analysis import add_gap_closed, ceiling_at_every_m
+    from .runs import plan
+
+    frame = run_grid(data, plan(ms, seeds, recipes, budget), ctx, **grid_options)
+    if frame.empty:
+        return frame
+    return add_gap_closed(ceiling_at_every_m(frame, ms))
+
+
 def stored_rows(data, runs: list[Run], store: ResultsStore):
     """The grid's stored rows as a DataFrame; nothing is trained (missing runs are absent)."""
     index = {run_id(row["key"]): row for row in store.rows()}

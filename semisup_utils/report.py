@@ -45,3 +45,10 @@ TARGETS = {500: 60.0, 5000: 66.0, 40000: 72.0}
 def targets(data=None) -> dict:
     """This project's targets, set for CIFAR-10 only (else empty)."""
     return TARGETS if _is_cifar10(data) else {}
+
+# what each of the report's models trains on
+MODELS = {
+    "A": "CNN on the M known labels only",
+    "B": "known labels + labels inferred from pretrained embeddings (weight w)",
+    "C": "known labels + Model A's predictions on the unknown images (weight w)",
+}

@@ -20,7 +20,13 @@ _NO_VIEWS = ("none", "truth", "fixmatch", "cnn")
 
 
 def schema_of(row: dict) -> int:
-    return int(row["key"].get("schema", 1))
+    """The row's schema: written in its key since schema 2; a key without one is schema 1 when
+    it has schema 1's layout (Models A/B/C, or a recipe), else it is left as it is."""
+    key = row["key"]
+    if "schema" in key:
+        return int(key["schema"])
+    old = key.get("kind") == "recipe" or {"model", "epochs", "method"} <= key.keys()
+    return 1 if old else SCHEMA
 
 
 def _budget(policy: str, amount, key: dict) -> dict:

@@ -127,7 +127,8 @@ def test_too_few_images_per_class(tmp_path):
 
 
 def test_downstream_follows_the_number_of_classes(tmp_path):
-    from semisup_utils.experiments import Context, Protocol, run_models
+    from semisup_utils.budget import Budget
+    from semisup_utils.runs import Context, Run, execute
     from semisup_utils.labels import infer_labels, label_report, probabilities
     from semisup_utils.store import ResultsStore
 
@@ -141,14 +142,14 @@ def test_downstream_follows_the_number_of_classes(tmp_path):
     assert label_report(guess, data.y_train)["accuracy"] > 0.9  # brightness separates them
     ctx = Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
                   device="cpu", progress=False)
-    rows = run_models(data, 15, 0, ["A", "C"], Protocol(epochs=2, batch_size=16), ctx)
+    budget = Budget.report(2, batch_size=16)
+    rows = [execute(data, Run(15, 0, name, budget), ctx) for name in ("A", "C")]
     assert rows[1]["n_inferred"] == 45
     assert rows[0]["key"]["data"] == data.fingerprint
-    from semisup_utils.experiments import _model_from_arrays, run_key
     from semisup_utils.cache import ArrayCache
+    from semisup_utils.runs import _model_from_arrays, run_key
 
-    weights = ArrayCache(tmp_path / "cache").load(
-        "models", run_key(data, 15, 0, "A", Protocol(epochs=2, batch_size=16)))
+    weights = ArrayCache(tmp_path / "cache").load("models", run_key(data, Run(15, 0, "A", budget)))
     assert _model_from_arrays(weights, "report", "cpu")[-1].out_features == 3
 
 

@@ -150,12 +150,12 @@ def test_abc_runs_and_resumes(capsys, monkeypatch, tmp_path, tiny_python_folder)
     rows = [json.loads(line) for line in (tmp_path / "r" / "runs.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["key"]["m"] == 50 and rows[0]["profile"] == "cli"
 
-    from semisup_utils import experiments
+    from semisup_utils import runs
 
     def no_training(*a, **k):
         raise AssertionError("a stored run was trained again")
 
-    monkeypatch.setattr(experiments, "train", no_training)
+    monkeypatch.setattr(runs, "train", no_training)
     status, again, _ = run_cli(capsys, *argv)
     assert status == 0
     table = lambda text: [line for line in text.splitlines() if not line.startswith("total")]

@@ -22,10 +22,11 @@ REFERENCES = REPO_ROOT / "tests" / "nbval"
 
 BREAKAGES = {
     "inferred labels weigh 1 instead of 0.1": ("05_models_abc", """
-        import semisup_utils.experiments as experiments
-        original = experiments._with_inferred
-        experiments._with_inferred = (
-            lambda data, known, guess, weight: original(data, known, guess, 1.0))
+        from dataclasses import replace
+        import semisup_utils.runs as runs
+        original = runs.training_set
+        runs.training_set = lambda y, known, unknown, proba, recipe: original(
+            y, known, unknown, proba, replace(recipe, weight=1.0))
         """),
     "augmentation given 0-255 pixels (the division by 255 forgotten)": ("05_models_abc", """
         import semisup_utils.train as train
@@ -37,7 +38,7 @@ BREAKAGES = {
         original = labels.CLUSTER_MAPS["majority"]
         labels.CLUSTER_MAPS["majority"] = lambda counts: (original(counts) + 1) % counts.shape[1]
         """),
-    "teacher fitted on shuffled labels": ("08_label_inference", """
+    "teacher fitted on shuffled labels": ("07_label_inference", """
         import numpy as np
         import semisup_utils.labels as labels
         original = labels.METHODS["logreg"]

@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 9. Better use of inferred labels, at equal compute
+# (better-training)=
+# # Better use of inferred labels, at equal compute
 #
 # Same CNN, trained from scratch, but now every model of a comparison gets the **same number of
 # optimizer steps**: Model A is no longer starved because its epochs are short. Between Model A
@@ -21,14 +22,14 @@
 #
 # This is a **screening** chapter: it picks which recipes are worth full compute, so it runs at
 # a small budget (`budget_epochs` passes' worth of steps, printed below) and a few values of M
-# (`beyond_M_list`). Chapter 10 takes the chosen recipes to the report's full compute.
+# (`beyond_M_list`). {ref}`beyond-sweep` takes the chosen recipes to the report's full compute.
 #
 # The recipes (`semisup_utils.recipes`):
 #
 # | recipe | labels of the unknown images | how they are used |
 # | --- | --- | --- |
 # | `A` | none | known labels only |
-# | `B-report`, `C-report` | K-means on 32x32 embeddings; Model A's predictions | weight 0.1 (the report's B and C) |
+# | `B`, `C` | K-means on 32x32 embeddings; Model A's predictions | weight 0.1 (the report's B and C) |
 # | `logreg` | logistic regression on embeddings | hard labels, weight 1 |
 # | `logreg-soft` | the same | the teacher's probabilities as soft targets |
 # | `logreg-top50` | the same | only the most confident half of each class |
@@ -56,19 +57,18 @@ device = None
 import pandas as pd
 
 from semisup_utils import notebook, plots, report
-from semisup_utils.profiles import resolve
-from semisup_utils.recipes import Budget, at_input_size, compare, get_recipe
+from semisup_utils.budget import Budget
+from semisup_utils.executors import compare
+from semisup_utils.recipes import at_input_size, get_recipe
 
-P = resolve(profile, beyond_M_list=beyond_M_list, beyond_seeds=beyond_seeds, n_train=n_train,
-            n_test=n_test, recipes=recipes, budget_epochs=budget_epochs, beyond_size=beyond_size,
-            batch_size=batch_size, backbone=backbone, device=device)
+P = notebook.parameters(globals())  # the profile's values, with the ones given above
 notebook.setup(P["beyond_seeds"][0])
 data = notebook.load_data(P)
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
 print(notebook.data_note(data, P["profile"]))
 budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
 chosen = [at_input_size(get_recipe(name), P["beyond_size"]) for name in P["recipes"]]
-print(f"budget: {budget.steps} steps of batch {budget.batch_size} per model "
+print(f"budget: {budget.amount} steps of batch {budget.batch_size} per model "
       f"(= {P['budget_epochs']} epochs over {data.n_train} images); M in {P['beyond_M_list']}; "
       f"seeds {P['beyond_seeds']}; embedding teachers at {P['beyond_size']}x{P['beyond_size']}")
 
@@ -100,7 +100,7 @@ gap
 # %%
 plot_frame = summary.rename(columns={"recipe": "model"})
 fig = plots.accuracy_vs_m(plot_frame[plot_frame["model"] != "ceiling"], None,
-                          title=f"Test accuracy vs M at equal compute ({budget.steps} steps)")
+                          title=f"Test accuracy vs M at equal compute ({budget.amount} steps)")
 ceiling = summary[summary["recipe"] == "ceiling"]["mean"].mean()
 fig.axes[0].axhline(ceiling, color="black", ls="--", lw=1,
                     label=f"ceiling: all true labels ({ceiling:.1f}%)")
@@ -125,4 +125,4 @@ for _, row in best.iterrows():
                                            if report else ""))
 
 # %%
-print(f"Profile {P['profile']!r}: {budget.steps} steps per model. " + notebook.JPEG_NOTE)
+print(f"Profile {P['profile']!r}: {budget.amount} steps per model. " + notebook.JPEG_NOTE)

@@ -12,6 +12,7 @@
 # ---
 
 # %% [markdown]
+# (conclusions)=
 # # Conclusions
 #
 # Every statement on this page is computed from the results store and the caches that the
@@ -49,35 +50,29 @@ from IPython.display import Markdown, display
 
 from semisup_utils import notebook, report
 from semisup_utils.data import split_known
-from semisup_utils.experiments import stored_runs
+from semisup_utils.analysis import paired_gains
+from semisup_utils.executors import stored_rows
 from semisup_utils.features import embed, fit_pca
 from semisup_utils.labels import infer_labels, label_report
-from semisup_utils.profiles import resolve
-from semisup_utils.stats import paired_gains
+from semisup_utils.runs import plan
 from semisup_utils.store import ResultsStore
 
-P = resolve(profile, M=M, M_list=M_list, beyond_M_list=beyond_M_list, seeds=seeds, n_train=n_train, n_test=n_test,
-            epochs=epochs, batch_size=batch_size, weight=weight, method=method,
-            backbone=backbone, input_size=input_size, arch=arch, recipes=recipes,
-            budget_epochs=budget_epochs, beyond_seeds=beyond_seeds, beyond_size=beyond_size,
-            sweep_recipes=sweep_recipes, sweep_seeds=sweep_seeds, sweep_epochs=sweep_epochs,
-            precision=precision, schedule=schedule)
+P = notebook.parameters(globals())  # the profile's values, with the ones given above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
 TARGETS = report.targets(data)
-protocol = notebook.protocol(P)
 store = ResultsStore()
-runs = stored_runs(data, P["M_list"], P["seeds"], ["A", "B", "C"], protocol,
-                   store)
+runs = stored_rows(data, notebook.report_runs(P, models=["A", "B", "C"]), store)
+runs["model"] = runs["recipe"] if len(runs) else []
 missing = 3 * len(P["M_list"]) * len(P["seeds"]) - len(runs)
-print(f"profile {P['profile']!r}: {len(runs)} stored runs of chapter 6's sweep, {missing} missing")
+print(f"profile {P['profile']!r}: {len(runs)} stored runs of the sweep over M (06_m_sweep), {missing} missing")
 if missing:
-    print("run chapter 06 first: the statements below use only the stored runs")
+    print("run 06_m_sweep first: the statements below use only the stored runs")
 
 # %% [markdown]
-# ## 1. Pixels give poor labels; pretrained embeddings give better ones (chapters 3 and 4)
+# ## 1. Pixels give poor labels; pretrained embeddings give better ones ({ref}`clustering` and {ref}`embeddings`)
 
 # %% tags=["nbval-tolerance-2"]
 known, _ = split_known(data.y_train, P["M"], P["seed"])
@@ -100,10 +95,10 @@ display(Markdown(
     f"{P['backbone']} embeddings"
     f"{' (report, three backbones at 32x32: 29-31%)' if cifar else ''}. Chance is "
     f"{data.chance:.0f}%. The input size given to the backbone matters: upscaled images give "
-    "markedly better labels (chapter 4's bar chart)."))
+    "markedly better labels (the bar chart of 04_embeddings)."))
 
 # %% [markdown]
-# ## 2. Where the report's findings hold (chapter 6)
+# ## 2. Where the report's findings hold ({ref}`m-sweep`)
 #
 # The report's claims are differences: Model B (K-means labels added) against Model A (known
 # labels only), and Model C (A's predictions added) against A. Below, each difference is taken
@@ -154,7 +149,7 @@ if len(gains):
                      f"{protocol.backbone}@{protocol.input_size}; devices: "
                      f"{', '.join(sorted(runs['device'].unique()))}."))
 else:
-    print("no runs of chapter 6 are stored for this profile yet: run chapter 6 first")
+    print("no runs of 06_m_sweep are stored for this profile yet: run it first")
 
 # %% [markdown]
 # ## 3. What the comparison does and does not show
@@ -168,23 +163,19 @@ display(Markdown(
     "at equal compute. " + notebook.JPEG_NOTE))
 
 # %% [markdown]
-# ## 4. Better labels, used better, at equal compute (chapters 8 and 9)
+# ## 4. Better labels, used better, at equal compute ({ref}`label-inference` and {ref}`better-training`)
 
 # %% tags=["nbval-ignore-output"]
-from semisup_utils.recipes import Budget, add_gap_closed, at_input_size, get_recipe
-from semisup_utils.recipes import run_key as recipe_key
+from semisup_utils.analysis import add_gap_closed, ceiling_at_every_m
+from semisup_utils.budget import Budget
+from semisup_utils.recipes import at_input_size, get_recipe
 
 budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
-found = []
-for name in P["recipes"]:
-    recipe = at_input_size(get_recipe(name), P["beyond_size"])
-    for m in P["beyond_M_list"]:
-        for s in P["beyond_seeds"]:
-            row = store.find(recipe_key(data, m, s, recipe, budget))
-            if row is not None:
-                found.append({"m": m, "seed": s, "recipe": name, "test_acc": row["test_acc"]})
-if found:
-    beyond = add_gap_closed(pd.DataFrame(found))
+found = stored_rows(data, plan(P["beyond_M_list"], P["beyond_seeds"],
+                               [at_input_size(get_recipe(n), P["beyond_size"])
+                                for n in P["recipes"]], budget), store)
+if len(found):
+    beyond = add_gap_closed(ceiling_at_every_m(found, P["beyond_M_list"]))
     means = beyond.groupby(["m", "recipe"])[["test_acc", "gap_closed"]].mean().reset_index()
     lines = []
     for m, part in means.groupby("m"):
@@ -197,29 +188,24 @@ if found:
         closed = part.loc[best, "gap_closed"]
         lines.append(
             f"- **M={m}**: best recipe `{best}` {100 * part.loc[best, 'test_acc']:.1f}% against "
-            f"Model A's {100 * part.loc['A', 'test_acc']:.1f}% at the same {budget.steps} steps "
+            f"Model A's {100 * part.loc['A', 'test_acc']:.1f}% at the same {budget.amount} steps "
             f"({gain:+.1f} points" + (f", {100 * closed:.0f}% of the gap to the ceiling" if
                                       pd.notna(closed) else "") + ").")
     display(Markdown("\n".join(lines) if lines else "No recipe runs are stored yet."))
 else:
-    print("no runs of chapter 9 are stored for this profile yet: run chapter 9 first")
+    print("no runs of 08_better_training are stored for this profile yet: run it first")
 
 # %% [markdown]
-# ## 5. The best methods over M and seeds, against the targets (chapter 10)
+# ## 5. The best methods over M and seeds, against the targets ({ref}`beyond-sweep`)
 
 # %% tags=["nbval-ignore-output"]
 
 sweep_budget = notebook.sweep_budget(P, data.n_train)
-swept = []
-for recipe in notebook.sweep_recipes(P):
-    for m in P["M_list"]:
-        for s in P["sweep_seeds"]:
-            row = store.find(recipe_key(data, m, s, recipe, sweep_budget))
-            if row is not None:
-                swept.append({"m": m, "seed": s, "recipe": recipe.name,
-                              "test_acc": 100 * row["test_acc"]})
-if swept:
-    swept = pd.DataFrame(swept)
+swept = stored_rows(data, plan(P["M_list"], P["sweep_seeds"], notebook.sweep_recipes(P),
+                               sweep_budget), store)
+if len(swept):
+    swept = ceiling_at_every_m(swept, P["M_list"])
+    swept["test_acc"] = 100 * swept["test_acc"]
     lines = []
     for m, part in swept.groupby("m"):
         means = part.groupby("recipe")["test_acc"].agg(["mean", "std", "count"])
@@ -231,7 +217,7 @@ if swept:
         lines.append(
             f"- **M={m}**: `{best}` {means.loc[best, 'mean']:.1f}% (sd "
             f"{means.loc[best, 'std']:.1f}, {int(means.loc[best, 'count'])} seeds) against "
-            f"Model A's {means.loc['A', 'mean']:.1f}% with the same {sweep_budget.steps} steps"
+            f"Model A's {means.loc['A', 'mean']:.1f}% with the same {sweep_budget.amount} steps"
             + (f"; the report's best was {max(TEST_ACCURACY[m].values())}%"
                if m in TEST_ACCURACY else "")
             + ("" if target is None else
@@ -239,12 +225,12 @@ if swept:
                                              f"missed by {target - means.loc[best, 'mean']:.1f} "
                                              "points")) + ".")
     display(Markdown(
-        "\n".join(lines) + f"\n\nThese models had {sweep_budget.steps} steps each "
+        "\n".join(lines) + f"\n\nThese models had {sweep_budget.amount} steps each "
         f"({P['sweep_epochs']} passes over {data.n_train:,} images), {P['sweep_epochs'] / 50:.0%} of the "
         "report's compute for B and C; the targets allow the report's full compute. "
         + notebook.JPEG_NOTE))
 else:
-    print("no runs of chapter 10 are stored for this profile yet: run chapter 10 first")
+    print("no runs of 09_beyond_sweep are stored for this profile yet: run it first")
 
 # %% [markdown]
 # When the sweep above ran at less than the report's compute, the runs of the same comparison
@@ -255,15 +241,14 @@ from semisup_utils.profiles import PROFILES
 
 full_params = {**P, "sweep_epochs": PROFILES["paper"]["sweep_epochs"]}
 full_budget = notebook.sweep_budget(full_params, data.n_train)
-if full_budget.steps == sweep_budget.steps:
+if full_budget == sweep_budget:
     full = []
-    print(f"The sweep above is at the report's full compute ({full_budget.steps} steps per "
-          "model); chapter 10 shows every run of it.")
+    print(f"The sweep above is at the report's full compute ({full_budget.amount} steps per "
+          "model); 09_beyond_sweep shows every run of it.")
 else:
-    full = [(recipe.name, m, s, store.find(recipe_key(data, m, s, recipe, full_budget)))
-            for recipe in notebook.sweep_recipes(P) for m in P["M_list"]
-            for s in P["sweep_seeds"]]
-    full = [(name, m, s, row) for name, m, s, row in full if row is not None]
+    full = [(row["name"], row["key"]["m"], row["key"]["seed"], row) for row in store.query(
+        recipe=[r.name for r in notebook.sweep_recipes(P)], m=[*P["M_list"], 0],
+        seed=P["sweep_seeds"], policy="steps", amount=full_budget.amount, data=data.fingerprint)]
 seen_ceiling = set()
 lines = []
 for name, m, s, row in full:
@@ -275,7 +260,7 @@ for name, m, s, row in full:
     else:
         where = f"M={m}"
     lines.append(f"- `{name}`, {where}, seed {s}: {100 * row['test_acc']:.1f}% after "
-                 f"{full_budget.steps} steps ({row['wall_s'] / 60:.0f} min on {row['device']})")
-if full_budget.steps != sweep_budget.steps:
+                 f"{full_budget.amount} steps ({row['wall_s'] / 60:.0f} min on {row['device']})")
+if full_budget != sweep_budget:
     display(Markdown("\n".join(lines) if lines else
-                     f"None stored yet ({full_budget.steps} steps per model)."))
+                     f"None stored yet ({full_budget.amount} steps per model)."))

@@ -1,4 +1,5 @@
-"""The speed-up of a sweep on a local Ray with 1 and 2 workers (and the ``local`` executor).
+"""The speed-up of a sweep by executor: ``local`` (one run after another), ``processes``
+(a pool of one-thread runs on this machine, no Ray) and a local Ray, with 1 and 2 workers.
 
 Runs the profile's sweep (``smoke``: M 200, 1000 x seeds 0, 1 x Models A, B, C = 12 runs on
 2000 images, 3 epochs, CPU) once per configuration, each into a fresh results store, one torch
@@ -8,8 +9,9 @@ before it submits anything, for every executor), so the times are those of the r
 torch) is inside the sweep time, as it is in real use. The accuracies of every configuration are
 checked to be the same.
 
-    python bench/ray_speedup.py                      # smoke: local, ray with 1 and 2 workers
-    python bench/ray_speedup.py --workers 1 2 4 -p M_list "[200, 500, 1000]"
+    python bench/executor_speedup.py                 # smoke: local, processes and ray, 1 and 2
+    python bench/executor_speedup.py --workers 1 2 4 -p M_list "[200, 500, 1000]"
+    python bench/executor_speedup.py --executors local processes   # without Ray
 """
 from __future__ import annotations
 
@@ -29,7 +31,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="smoke")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="Ray worker CPUs to compare (ray.init(num_cpus=N))")
+                        help="worker processes / Ray CPUs to compare")
+    parser.add_argument("--executors", nargs="+", default=["local", "processes", "ray"],
+                        choices=["local", "processes", "ray"])
     parser.add_argument("--no-local", action="store_true", help="skip the local executor")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="override a profile parameter")
@@ -39,8 +43,10 @@ def main() -> None:
     import torch
 
     from semisup_utils import notebook
-    from semisup_utils.experiments import Context, label_features, sweep
+    from semisup_utils.executors import run_grid
     from semisup_utils.profiles import resolve
+    from semisup_utils.runs import Context
+    from semisup_utils.teachers import view_features
     from semisup_utils.runner import parse_value
     from semisup_utils.store import ResultsStore
 
@@ -49,7 +55,7 @@ def main() -> None:
     params["device"] = "cpu"
     _common.print_machine(f"sweep speed-up, profile {args.profile!r}")
     data = notebook.load_data(params)
-    protocol = notebook.protocol(params)
+    runs = notebook.report_runs(params)
     root = Path(tempfile.mkdtemp(prefix="ray-speedup-"))
 
     def ctx(name):
@@ -57,16 +63,18 @@ def main() -> None:
                        profile=args.profile, progress=False)
 
     start = time.perf_counter()
-    label_features(data, protocol, ctx("warm"))
-    runs = len(params["M_list"]) * len(params["seeds"]) * len(params["models"])
+    for views in {r.recipe.views for r in runs if r.recipe.uses_embeddings}:
+        view_features(data, views, 0, ctx("warm"))
     print(f"{data.n_train} train / {len(data.y_test)} test images; M {params['M_list']}, seeds "
-          f"{params['seeds']}, models {params['models']}: {runs} runs of {protocol.epochs} "
-          f"epochs; embeddings computed once in {time.perf_counter() - start:.1f} s\n")
+          f"{params['seeds']}, models {params['models']}: {len(runs)} runs of "
+          f"{runs[0].budget.describe()}; embeddings computed once in "
+          f"{time.perf_counter() - start:.1f} s\n")
 
     table, frames = [], {}
-    configs = ([] if args.no_local else [("local", None)]) + [("ray", n) for n in args.workers]
+    configs = ([("local", None)] if "local" in args.executors and not args.no_local else []) + \
+        [(e, n) for e in ("processes", "ray") if e in args.executors for n in args.workers]
     for executor, workers in configs:
-        name = executor if workers is None else f"ray-{workers}"
+        name = executor if workers is None else f"{executor}-{workers}"
         ray_start = 0.0
         if executor == "ray":
             start = time.perf_counter()
@@ -74,21 +82,21 @@ def main() -> None:
                      runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
             ray_start = time.perf_counter() - start
         start = time.perf_counter()
-        frames[name] = sweep(data, params["M_list"], params["seeds"], params["models"],
-                             protocol, ctx(name), executor=executor)
+        frames[name] = run_grid(data, runs, ctx(name), executor=executor, workers=workers,
+                                threads=1)
         seconds = time.perf_counter() - start
         if executor == "ray":
             ray.shutdown()
         table.append({"executor": executor, "workers": workers or 1, "runs": len(frames[name]),
-                      "ray start (s)": ray_start, "sweep (s)": seconds,
+                      "ray start (s)": ray_start if executor == "ray" else float("nan"),
+                      "sweep (s)": seconds,
                       "sum of run wall_s": frames[name]["wall_s"].sum()})
         print(f"{name}: {seconds:.1f} s", flush=True)
 
     table = pd.DataFrame(table)
-    base = table[(table.executor == "ray") & (table.workers == 1)]["sweep (s)"]
-    if len(base):
-        table["speed-up vs ray 1 worker"] = base.iloc[0] / table["sweep (s)"]
-    cols = ["m", "seed", "model", "test_acc", "label_acc"]
+    base = table["sweep (s)"].iloc[0]
+    table[f"speed-up vs {table['executor'].iloc[0]}"] = base / table["sweep (s)"]
+    cols = ["m", "seed", "recipe", "test_acc", "label_acc"]
     first = next(iter(frames.values()))[cols]
     same = all(frame[cols].equals(first) for frame in frames.values())
     print()

@@ -12,14 +12,15 @@
 # ---
 
 # %% [markdown]
-# # 10. The best methods across M, three seeds, at equal compute
+# (beyond-sweep)=
+# # The best methods across M, three seeds, at equal compute
 #
-# Chapter 9 compared ways of using inferred labels for one seed. This chapter takes the
+# {ref}`better-training` compared ways of using inferred labels for one seed. This chapter takes the
 # strongest of them and sets them beside the report's Models A, B and C over M and several
 # seeds, every model of the comparison with **the same number of optimizer steps**, and the
 # ceiling (the same CNN and budget on all 50,000 true labels) as the upper reference.
 #
-# Two things change from chapter 9, for every model alike:
+# Two things change from {ref}`better-training`, for every model alike:
 #
 # - **How the steps are spent.** The report trains with Adam at a constant rate of 1e-3. Here
 #   the rate follows a one-cycle schedule (warm-up to 4e-3 over the first 20% of the steps, then
@@ -41,7 +42,7 @@ beyond_M_list = None   # values of M of the schedule and teacher sections (scree
 schedule_epochs = None  # the schedule section's steps, in passes over the 50,000 images
 n_train = None
 n_test = None
-sweep_recipes = None   # recipes compared (see chapter 9's table and the list above)
+sweep_recipes = None   # recipes compared (see 08_better_training's table and the list above)
 sweep_seeds = None     # seeds of every (M, recipe)
 sweep_epochs = None    # steps per model, counted in passes over the 50,000 images
 beyond_size = None     # backbone input size of the embedding teachers
@@ -59,15 +60,12 @@ import pandas as pd
 
 from semisup_utils import notebook, plots, report
 from semisup_utils.data import split_known
+from semisup_utils.executors import compare
 from semisup_utils.labels import expected_calibration_error
-from semisup_utils.profiles import resolve
-from semisup_utils.recipes import at_input_size, compare, get_recipe, teacher_probabilities
+from semisup_utils.recipes import at_input_size, get_recipe
+from semisup_utils.teachers import probabilities_of
 
-P = resolve(profile, M_list=M_list, beyond_M_list=beyond_M_list,
-            schedule_epochs=schedule_epochs, n_train=n_train, n_test=n_test,
-            sweep_recipes=sweep_recipes, sweep_seeds=sweep_seeds, sweep_epochs=sweep_epochs,
-            beyond_size=beyond_size, batch_size=batch_size, arch=arch, precision=precision,
-            schedule=schedule, device=device)
+P = notebook.parameters(globals())  # the profile's values, with the ones given above
 notebook.setup(P["sweep_seeds"][0])
 data = notebook.load_data(P)
 TARGETS = report.targets(data)  # the report's numbers: empty unless the data is CIFAR-10
@@ -77,7 +75,7 @@ ctx = notebook.context(P)
 budget = notebook.sweep_budget(P, data.n_train)
 chosen = notebook.sweep_recipes(P)
 order = [r.name for r in chosen]
-print(f"budget: {budget.steps} steps of batch {budget.batch_size} per model "
+print(f"budget: {budget.amount} steps of batch {budget.batch_size} per model "
       f"(= {P['sweep_epochs']} epochs over {data.n_train} images; the report's protocol is 50), "
       f"{budget.schedule} learning rate, precision {budget.precision}; M in {P['M_list']}; "
       f"seeds {P['sweep_seeds']}; embedding teachers at {P['beyond_size']}x{P['beyond_size']}")
@@ -93,7 +91,7 @@ print(f"budget: {budget.steps} steps of batch {budget.batch_size} per model "
 # %% tags=["nbval-tolerance-10"]
 seed0 = P["sweep_seeds"][0]
 screen = notebook.sweep_budget({**P, "sweep_epochs": P["schedule_epochs"]}, data.n_train)
-print(f"schedule comparison: {screen.steps} steps per model, M in {P['beyond_M_list']}, "
+print(f"schedule comparison: {screen.amount} steps per model, M in {P['beyond_M_list']}, "
       f"seed {seed0}")
 schedule_runs = pd.concat([
     compare(data, P["beyond_M_list"], [seed0], ["A", "ceiling"], b, ctx)
@@ -112,7 +110,7 @@ schedule_table
 # between a teacher's confidence and its accuracy, 0 is perfect) of each sweep recipe's teacher
 # that learns from embeddings alone, with plain (uncalibrated) logistic regression for contrast,
 # first seed, M in `beyond_M_list`. Soft targets pass the confidences on to the CNN, so their
-# calibration matters. Teachers that use Model A (C-report, multiscale+A-soft) need its trained
+# calibration matters. Teachers that use Model A (C, multiscale+A-soft) need its trained
 # weights, which the results store does not keep; their label accuracy at the sweep's budget is
 # in the table after the sweep's.
 
@@ -125,7 +123,7 @@ for m in P["beyond_M_list"]:
     known, unknown = split_known(data.y_train, m, seed0)
     truth = data.y_train[unknown]
     for recipe in [plain, *teachers]:
-        proba = teacher_probabilities(data, known, recipe, budget, m, seed0, ctx)
+        proba = probabilities_of(recipe, data, known, unknown, seed0, ctx)
         right = proba.argmax(1) == truth
         rows.append({"M": m, "teacher of": recipe.name, "label acc. (%)": 100 * right.mean(),
                      "ECE (%)": 100 * expected_calibration_error(proba.max(1), right)})
@@ -152,9 +150,8 @@ cells = summary.assign(cell=summary["mean"].map("{:.1f}".format)
                        + summary["std"].map(lambda s: "" if pd.isna(s) else f" ± {s:.1f}"))
 table = cells.pivot(index="recipe", columns="m", values="cell").reindex(order).astype(object)
 table.columns = [f"M={m}" for m in table.columns]
-report_names = {"A": "A", "B-report": "B", "C-report": "C"}
 for m in P["M_list"]:
-    table[f"M={m} report"] = [TEST_ACCURACY.get(m, {}).get(report_names.get(r), "")
+    table[f"M={m} report"] = [TEST_ACCURACY.get(m, {}).get(r, "")
                               for r in table.index]
 table.loc["target (best method)"] = [TARGETS.get(int(c.split("=")[1].split()[0]), "")
                                      if "report" not in c else "" for c in table.columns]
@@ -176,7 +173,7 @@ details.reindex([r for r in order if r not in ("A", "ceiling")])
 plot_frame = summary.rename(columns={"recipe": "model"})
 fig = plots.accuracy_vs_m(
     plot_frame[plot_frame["model"] != "ceiling"], None,
-    title=f"Test accuracy vs M at equal compute ({budget.steps} steps, {budget.schedule})")
+    title=f"Test accuracy vs M at equal compute ({budget.amount} steps, {budget.schedule})")
 ax = fig.axes[0]
 ceiling = summary[summary["recipe"] == "ceiling"]["mean"].mean()
 ax.axhline(ceiling, color="black", ls="--", lw=1, label=f"ceiling: all true labels ({ceiling:.1f}%)")
@@ -214,7 +211,7 @@ for m, name in best.items():
 print("\n".join(lines))
 
 # %%
-print(f"Profile {P['profile']!r}: {budget.steps} steps per model, {budget.schedule} rate, "
+print(f"Profile {P['profile']!r}: {budget.amount} steps per model, {budget.schedule} rate, "
       f"precision {budget.precision}. " + notebook.JPEG_NOTE)
 
 # %% [markdown]

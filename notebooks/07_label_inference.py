@@ -12,7 +12,8 @@
 # ---
 
 # %% [markdown]
-# # 8. Better inferred labels from the same embeddings
+# (label-inference)=
+# # Better inferred labels from the same embeddings
 #
 # The report's labels were poor (22-31% correct) because of two choices, not because the
 # embeddings were poor: K-means ignores the known labels until after clustering, and the
@@ -92,7 +93,7 @@ for size in sorted({min(P["label_sizes"]), best_size}):
 
 # %% [markdown]
 # The cost of each method (wall seconds to label every unknown image, measured when the labels
-# were first computed, on this machine; the embeddings themselves are counted in chapter 4):
+# were first computed, on this machine; the embeddings themselves are counted in {ref}`embeddings`):
 
 # %% tags=["nbval-ignore-output"]
 results.pivot_table(index=["M", "method"], columns="input size", values="seconds").round(1)
