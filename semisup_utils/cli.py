@@ -33,10 +33,12 @@ def _cmd_abc(args) -> int:
     protocol = Protocol(epochs=args.epochs, batch_size=args.batch_size, weight=args.weight,
                         method=args.method, backbone=args.backbone, input_size=args.input_size,
                         arch=args.arch)
+    store = ResultsStore(args.results)
+    store.check_writable()  # before the data and the training, not after
     data = load_cifar10(args.data)
     if args.n_train or args.n_test:
         data = subsample(data, args.n_train, args.n_test, seed=0)
-    ctx = Context(store=ResultsStore(args.results), device=args.device, profile="cli",
+    ctx = Context(store=store, device=args.device, profile="cli",
                   progress=not args.quiet)
     start = time.perf_counter()
     frame = rows_frame(run_models(data, args.m, args.seed, args.models, protocol, ctx))
@@ -46,6 +48,45 @@ def _cmd_abc(args) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"total wall time {time.perf_counter() - start:.0f} s (stored runs are not retrained)")
     return 0
+
+
+def _check_store(params: dict) -> None:
+    """Refuse an unwritable results store before loading data or training (not after)."""
+    from .store import ResultsStore
+
+    if params.get("train_missing", True):
+        ResultsStore().check_writable()
+
+
+def _cmd_store(args) -> int:
+    """``semisup store check [--repair]``: the lines of the results store that are not complete
+    rows (every command warns about them); --repair rewrites the store without them, keeping a
+    backup. Exit 1 when such lines remain."""
+    import warnings
+
+    from .store import ResultsStore, check, repair
+
+    store = ResultsStore(args.results)
+    if args.repair:
+        bad, backup = repair(store)
+    else:
+        bad, backup = check(store), None
+    for number, problem, line in bad:
+        shown = line if len(line) <= 80 else line[:77] + "..."
+        print(f"{store.path}:{number}: {problem}: {shown}")
+    with warnings.catch_warnings():  # the lines were just listed
+        warnings.simplefilter("ignore")
+        rows = len(store.rows())
+    if not bad:
+        print(f"{store.path}: {rows} rows, every line a complete row")
+        return 0
+    if backup is not None:
+        print(f"removed {len(bad)} line(s) from {store.path} ({rows} rows kept); the original "
+              f"is kept at {backup}")
+        return 0
+    print(f"{store.path}: {rows} rows and {len(bad)} line(s) that are not complete rows; "
+          "`semisup store check --repair` removes them, keeping a backup", file=sys.stderr)
+    return 1
 
 
 def _cmd_sweep(args) -> int:
@@ -59,6 +100,7 @@ def _cmd_sweep(args) -> int:
     if args.executor:
         overrides["executor"] = args.executor
     params = resolve(args.profile, **overrides)
+    _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
     try:
         frame = sweep(data, params["M_list"], params["seeds"], params["models"],
@@ -84,6 +126,7 @@ def _cmd_compare(args) -> int:
     from .runner import parse_value
 
     params = resolve(args.profile, **{name: parse_value(value) for name, value in args.parameter})
+    _check_store(params)
     data = load_data(params)
     budget = sweep_budget(params, data.n_train)
     frame = compare(data, params["M_list"], params["sweep_seeds"], sweep_recipes(params), budget,
@@ -121,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute chapters with papermill into book/")
     run.add_argument("chapters", nargs="*", help="e.g. 05_models_abc or 05; all when omitted")
-    run.add_argument("--profile", default="default", help="smoke, default or paper")
+    run.add_argument("--profile", default=None,
+                     help="smoke, default, paper or published (default: default)")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
     run.add_argument("--output-dir", default=None, help="where executed notebooks go (book/)")
@@ -168,9 +212,31 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--quiet", action="store_true")
     cmp.set_defaults(func=_cmd_compare)
 
+    sto = sub.add_parser("store", help="check (and repair) the results store")
+    sto_sub = sto.add_subparsers(dest="store_command", required=True)
+    chk = sto_sub.add_parser("check", help="report lines of runs.jsonl that are not complete "
+                             "rows; --repair removes them, keeping a backup")
+    chk.add_argument("--repair", action="store_true",
+                     help="rewrite the store without them (backup: runs.jsonl.bak-<time>)")
+    chk.add_argument("--results", default=None,
+                     help="results folder (else $SEMISUP_RESULTS, else results/)")
+    chk.set_defaults(func=_cmd_store)
+
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)
     return parser
+
+
+def _os_error_line(error: OSError) -> str:
+    """One line naming the path and the fix. The store's own errors (StoreWriteError) already
+    say both; any other OSError (an output folder, the data cache's download) is named here."""
+    from .store import StoreWriteError
+
+    if isinstance(error, StoreWriteError) or not error.filename:
+        return str(error)
+    return (f"cannot use {error.filename} ({error.strerror or error}). Fix: make it writable "
+            "or free space on its disk, or point the command elsewhere (SEMISUP_RESULTS for the "
+            "results store, SEMISUP_CACHE for the cache, --output-dir for executed chapters)")
 
 
 def main(argv=None) -> int:
@@ -182,6 +248,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except (ValueError, KeyError, FileNotFoundError) as error:
         print(f"semisup: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a store, cache or output folder that cannot be written
+        print(f"semisup: error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except Exception as error:
         if type(error).__name__ != "PapermillExecutionError":
