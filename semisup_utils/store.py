@@ -146,7 +146,8 @@ def _cannot_write(store: ResultsStore, error: OSError) -> str:
     reason = error.strerror or str(error)
     where = error.filename or store.path
     return (f"cannot write the results store {store.path} ({reason}: {where}). Fix: make "
-            f"{store.directory} writable or free space on its disk, or set {RESULTS_ENV} to a "
+            f"{store.directory} writable or free space on its disk, or set {RESULTS_ENV} (or "
+            f"`semisup abc --results`) to a "
             f"writable folder (e.g. {RESULTS_ENV}=$HOME/semisup-results)")
 
 
