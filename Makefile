@@ -13,7 +13,8 @@ export SEMISUP_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: book test test-kernels execute html setup clean-book references bench report-runs
+.PHONY: book test test-kernels execute html setup clean-book references bench report-runs \
+	lab lab-config publish
 
 setup: $(VENV)/.installed
 
@@ -83,6 +84,39 @@ report-runs: setup
 		-p M_list '[500, 5000, 40000, 1000]' > logs/report-a.log 2>&1 &
 	OMP_NUM_THREADS=1 nohup nice -n 19 $(BIN)/semisup sweep --profile paper -p seeds '$(SEEDS)' \
 		-p M_list '[20000, 10000, 2000]' > logs/report-b.log 2>&1 &
+
+# JupyterLab on the chapters, installed into .venv (the `lab` extra) and configured there only:
+# `make lab`; as root in a container, `make lab LAB_ARGS=--allow-root` (any `jupyter lab` option,
+# e.g. LAB_ARGS='--allow-root --ip=0.0.0.0 --no-browser'). Outputs are never saved to the .py.
+LAB_ARGS ?=
+LAB_SETTINGS ?= $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+
+lab: $(VENV)/.lab-installed lab-config
+	$(BIN)/jupyter lab $(LAB_ARGS)
+
+$(VENV)/.lab-installed: $(VENV)/.installed
+	@echo "installing semisup[lab] into $(VENV) (log: $(VENV)/install-lab.log)"
+	@$(BIN)/python -m pip install -e ".[lab]" > $(VENV)/install-lab.log 2>&1 \
+		|| { tail -40 $(VENV)/install-lab.log; exit 1; }
+	@touch $@
+
+# A double click opens a .py chapter as a notebook (jupytext's documented default viewer for
+# the "python" document type), written to the environment's own Jupyter config, not ~/.jupyter.
+lab-config:
+	@$(BIN)/jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer python
+	@echo "$(LAB_SETTINGS): .py files open as notebooks (Jupytext Notebook)"
+
+# Publish the built book to the gh-pages branch (Jupyter Book's documented ghp-import route):
+# `make book` first. GitHub Actions does the same on every push to main
+# (.github/workflows/publish.yml, deployed to GitHub Pages without a gh-pages branch).
+publish: $(VENV)/.publish-installed
+	@test -f _build/html/index.html || { echo "no _build/html/index.html: run make book first"; exit 1; }
+	$(BIN)/ghp-import -n -p -f _build/html
+
+$(VENV)/.publish-installed: $(VENV)/.installed
+	@$(BIN)/python -m pip install -e ".[publish]" > $(VENV)/install-publish.log 2>&1 \
+		|| { tail -40 $(VENV)/install-publish.log; exit 1; }
+	@touch $@
 
 bench: setup
 	$(BIN)/python bench/run_all.py

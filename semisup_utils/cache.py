@@ -4,6 +4,10 @@ Every entry is an uncompressed ``.npz`` (fast to read back) beside a JSON
 sidecar holding the key it was computed from and the sha256 of the ``.npz``.
 A load checks both, so a truncated, corrupt or stale entry is reported and
 rebuilt instead of being used in silence.
+
+A cache that cannot be written (read-only, full disk, a file where a folder should be) is not
+an error: the computed arrays are returned as usual, one warning says the cache is not being
+written and how to fix it, and the next run recomputes. Expensive work is never lost to it.
 """
 from __future__ import annotations
 
@@ -90,11 +94,28 @@ class ArrayCache:
             CacheWarning,
             stacklevel=2,
         )
-        data_path.unlink(missing_ok=True)
-        meta_path.unlink(missing_ok=True)
+        try:
+            data_path.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
+        except OSError:  # a read-only cache: recompute anyway; the save will say it cannot write
+            pass
         return None
 
-    def save(self, kind: str, key: dict, arrays: dict[str, np.ndarray]) -> Path:
+    def save(self, kind: str, key: dict, arrays: dict[str, np.ndarray]) -> Path | None:
+        """Store the arrays; None (and one warning per cache folder) when it cannot be written,
+        so that what was just computed is still used."""
+        try:
+            return self._save(kind, key, arrays)
+        except OSError as error:
+            _warn_unwritable(self.root, error)
+            for path in self.paths(kind, key):  # no half entry left behind
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            return None
+
+    def _save(self, kind: str, key: dict, arrays: dict[str, np.ndarray]) -> Path:
         data_path, meta_path = self.paths(kind, key)
         data_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=data_path.parent, suffix=".npz.tmp")
@@ -122,3 +143,20 @@ class ArrayCache:
         arrays = compute()
         self.save(kind, key, arrays)
         return arrays
+
+
+_UNWRITABLE_WARNED: set[str] = set()
+
+
+def _warn_unwritable(root: Path, error: OSError) -> None:
+    """Warn once per cache folder and process that it cannot be written, naming the fix."""
+    if str(root) in _UNWRITABLE_WARNED:
+        return
+    _UNWRITABLE_WARNED.add(str(root))
+    reason = error.strerror or str(error)
+    where = error.filename or root
+    warnings.warn(
+        f"cannot write to the cache {root} ({reason}: {where}); going on without caching "
+        f"(what is computed now is recomputed next time). Fix: free space or make it writable, "
+        f"or set {CACHE_ENV} to a writable folder",
+        CacheWarning, stacklevel=3)

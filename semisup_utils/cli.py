@@ -42,11 +42,12 @@ def _cmd_abc(args) -> int:
             recipe = with_views(replace(recipe, teacher=args.method),
                                 [(args.backbone, args.input_size)])
         recipes.append(replace(recipe, weight=args.weight) if name in ("B", "C") else recipe)
+    store = ResultsStore(args.results)
+    store.check_writable()  # before the data and the training, not after
     data = load_cifar10(args.data)
     if args.n_train or args.n_test:
         data = subsample(data, args.n_train, args.n_test, seed=0)
-    ctx = Context(store=ResultsStore(args.results), device=args.device, profile="cli",
-                  progress=not args.quiet)
+    ctx = Context(store=store, device=args.device, profile="cli", progress=not args.quiet)
     start = time.perf_counter()
     frame = run_grid(data, plan([args.m], [args.seed], recipes, budget), ctx)
     table = frame[["recipe", "m", "seed", "amount", "teacher", "views", "label_acc", "test_acc",
@@ -55,6 +56,50 @@ def _cmd_abc(args) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"total wall time {time.perf_counter() - start:.0f} s (stored runs are not retrained)")
     return 0
+
+
+def _check_store(params: dict) -> None:
+    """Refuse an unwritable results store before loading data or training (not after)."""
+    from .store import ResultsStore
+
+    if params.get("train_missing", True):
+        ResultsStore().check_writable()
+
+
+def _cmd_store(args) -> int:
+    """``semisup store check [--repair]``: the lines of the results store that are not complete
+    rows (every command warns about them); --repair rewrites the store without them, keeping a
+    backup. Exit 1 when such lines remain."""
+    import warnings
+
+    from .store import ResultsStore, check, repair
+
+    store = ResultsStore(args.results)
+    if args.store_command == "migrate":
+        migrated, backup = store.migrate()
+        print(f"{store.path}: {migrated} row(s) migrated to the current schema"
+              + (f"; the old file is kept as {backup}" if backup else "; nothing to do"))
+        return 0
+    if args.repair:
+        bad, backup = repair(store)
+    else:
+        bad, backup = check(store), None
+    for number, problem, line in bad:
+        shown = line if len(line) <= 80 else line[:77] + "..."
+        print(f"{store.path}:{number}: {problem}: {shown}")
+    with warnings.catch_warnings():  # the lines were just listed
+        warnings.simplefilter("ignore")
+        rows = len(store.rows())
+    if not bad:
+        print(f"{store.path}: {rows} rows, every line a complete row")
+        return 0
+    if backup is not None:
+        print(f"removed {len(bad)} line(s) from {store.path} ({rows} rows kept); the original "
+              f"is kept at {backup}")
+        return 0
+    print(f"{store.path}: {rows} rows and {len(bad)} line(s) that are not complete rows; "
+          "`semisup store check --repair` removes them, keeping a backup", file=sys.stderr)
+    return 1
 
 
 def _grid(args, runs_of) -> int:
@@ -69,6 +114,7 @@ def _grid(args, runs_of) -> int:
     if getattr(args, "executor", None):
         overrides["executor"] = args.executor
     params = resolve(args.profile, **overrides)
+    _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
     runs = runs_of(params, data)
     try:
@@ -105,17 +151,6 @@ def _cmd_compare(args) -> int:
     return _grid(args, lambda params, data: plan(
         params["M_list"], params["sweep_seeds"], sweep_recipes(params),
         sweep_budget(params, data.n_train)))
-
-
-def _cmd_store(args) -> int:
-    from .store import ResultsStore
-
-    store = ResultsStore(args.results)
-    if args.action == "migrate":
-        migrated, backup = store.migrate()
-        print(f"{store.path}: {migrated} row(s) migrated to the current schema"
-              + (f"; the old file is kept as {backup}" if backup else "; nothing to do"))
-    return 0
 
 
 def _cmd_list(args) -> int:
@@ -196,15 +231,36 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--quiet", action="store_true")
     cmp.set_defaults(func=_cmd_compare)
 
-    sto = sub.add_parser("store", help="the results store: migrate rows to the current schema")
-    sto.add_argument("action", choices=["migrate"])
-    sto.add_argument("--results", default=None, help="results folder (else $SEMISUP_RESULTS "
+    sto = sub.add_parser("store", help="check (and repair) the results store")
+    sto_sub = sto.add_subparsers(dest="store_command", required=True)
+    chk = sto_sub.add_parser("check", help="report lines of runs.jsonl that are not complete "
+                             "rows; --repair removes them, keeping a backup")
+    chk.add_argument("--repair", action="store_true",
+                     help="rewrite the store without them (backup: runs.jsonl.bak-<time>)")
+    chk.add_argument("--results", default=None,
+                     help="results folder (else $SEMISUP_RESULTS, else results/)")
+    chk.set_defaults(func=_cmd_store)
+    mig = sto_sub.add_parser("migrate", help="rewrite rows of an older schema in the current "
+                             "one, keeping a backup (numbers unchanged)")
+    mig.add_argument("--results", default=None, help="results folder (else $SEMISUP_RESULTS "
                      "or results/)")
-    sto.set_defaults(func=_cmd_store)
+    mig.set_defaults(func=_cmd_store)
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)
     return parser
+
+
+def _os_error_line(error: OSError) -> str:
+    """One line naming the path and the fix. The store's own errors (StoreWriteError) already
+    say both; any other OSError (an output folder, the data cache's download) is named here."""
+    from .store import StoreWriteError
+
+    if isinstance(error, StoreWriteError) or not error.filename:
+        return str(error)
+    return (f"cannot use {error.filename} ({error.strerror or error}). Fix: make it writable "
+            "or free space on its disk, or point the command elsewhere (SEMISUP_RESULTS for the "
+            "results store, SEMISUP_CACHE for the cache, --output-dir for executed chapters)")
 
 
 def main(argv=None) -> int:
@@ -216,6 +272,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except (ValueError, KeyError, FileNotFoundError) as error:
         print(f"semisup: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a store, cache or output folder that cannot be written
+        print(f"semisup: error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except Exception as error:
         if type(error).__name__ != "PapermillExecutionError":

@@ -117,26 +117,71 @@ class _BatchUnpickler(pickle.Unpickler):
                         "arrays, lists and strings")
 
 
-def _read_batch(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
-    entry = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
-    data = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    labels = np.asarray(entry[b"labels"], dtype=np.int64)
-    return data.transpose(0, 2, 3, 1).copy(), labels
+_ROW = 3 * 32 * 32  # one image per row of a batch: its R, G and B planes
+
+
+def _read_batch(blob: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """One original batch (a pickled dict with b"data", (n, 3072) uint8, and b"labels", n ints)
+    as (n, 32, 32, 3) images and int64 labels. Whatever is wrong with it (empty, not a pickle,
+    not a dict, a key missing, wrong sizes) becomes one DataError naming ``where`` and the
+    problem, so a bad download is fixed by fetching that file again, not by reading a traceback."""
+    fix = "fetch the original CIFAR-10 again (or point SEMISUP_DATA at another copy)"
+    if not blob:
+        raise DataError(f"{where} is empty (0 bytes); {fix}")
+    try:
+        entry = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
+    except DataError as error:  # a global outside numpy's arrays: refused, never called
+        raise DataError(f"{where}: {error}") from None
+    except Exception as error:  # pickle raises many types on text or random bytes
+        raise DataError(f"{where} is not a CIFAR-10 batch: it does not unpickle "
+                        f"({type(error).__name__}: {error}); {fix}") from None
+    if not isinstance(entry, dict):
+        raise DataError(f"{where} is not a CIFAR-10 batch: it holds a {type(entry).__name__}, "
+                        f"not a dict with b'data' and b'labels'; {fix}")
+    missing = [repr(k) for k in (b"data", b"labels") if k not in entry]
+    if missing:
+        raise DataError(f"{where} is not a CIFAR-10 batch: its dict lacks {', '.join(missing)} "
+                        f"(keys: {', '.join(map(repr, list(entry)[:6]))}); {fix}")
+    try:
+        data = np.asarray(entry[b"data"])
+        labels = np.asarray(entry[b"labels"])
+    except Exception as error:  # ragged lists and the like
+        raise DataError(f"{where}: b'data' or b'labels' is not an array ({error}); {fix}") \
+            from None
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _ROW:
+        raise DataError(f"{where}: b'data' is {data.dtype} of shape {data.shape}, expected uint8 "
+                        f"of shape (n, {_ROW}) (one 32x32 RGB image per row); {fix}")
+    if labels.ndim != 1 or len(labels) != len(data) or \
+            (len(labels) and not np.issubdtype(labels.dtype, np.integer)):
+        raise DataError(f"{where}: b'labels' is {labels.dtype} of shape {labels.shape}, expected "
+                        f"{len(data)} whole numbers (one per image in b'data'); {fix}")
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()
+    return images, labels.astype(np.int64)
 
 
 _BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 
 
-def _assemble_batches(read) -> dict[str, np.ndarray]:
-    parts = [_read_batch(read(name)) for name in _BATCHES]
-    x_test, y_test = _read_batch(read("test_batch"))
+def _assemble_batches(read, where) -> dict[str, np.ndarray]:
+    """read(name) gives a batch's bytes; where(name) names it in errors (a path or member)."""
+    def batch(name):
+        try:
+            blob = read(name)
+        except (OSError, EOFError, tarfile.TarError) as error:
+            raise DataError(f"{where(name)} cannot be read ({error}); fetch the original "
+                            "CIFAR-10 again") from error
+        return _read_batch(blob, where(name))
+
+    parts = [batch(name) for name in _BATCHES]
+    x_test, y_test = batch("test_batch")
     return {"x_train": np.concatenate([p[0] for p in parts]),
             "y_train": np.concatenate([p[1] for p in parts]),
             "x_test": x_test, "y_test": y_test}
 
 
 def _read_python_folder(folder: Path) -> dict[str, np.ndarray]:
-    return _assemble_batches(lambda name: (folder / name).read_bytes())
+    return _assemble_batches(lambda name: (folder / name).read_bytes(),
+                             lambda name: str(folder / name))
 
 
 def _read_python_tarball(path: Path, members: dict[str, tarfile.TarInfo],
@@ -145,7 +190,8 @@ def _read_python_tarball(path: Path, members: dict[str, tarfile.TarInfo],
     missing = [n for n in _BATCHES + ["test_batch"] if n not in by_name]
     if missing:
         raise DataError(f"{path} looks like the original CIFAR-10 tarball but lacks {missing}")
-    return _assemble_batches(lambda name: tar.extractfile(by_name[name]).read())
+    return _assemble_batches(lambda name: tar.extractfile(by_name[name]).read(),
+                             lambda name: f"{path}:{by_name[name].name}")
 
 
 def _decode_image(blob: bytes, where: str) -> tuple[np.ndarray, str | None]:

@@ -154,14 +154,38 @@ def parse_value(text: str):
         return text
 
 
-def run(names, profile: str, parameters: dict, output_dir, data: str | None = None,
+def run(names, profile: str | None, parameters: dict, output_dir, data: str | None = None,
         progress: bool = True) -> list[tuple[Path, float]]:
+    profile, parameters = profile_from(profile, parameters)
     if data is not None:
         os.environ["SEMISUP_DATA"] = str(Path(data).expanduser().resolve())
     absolute_paths()
     selected = find_chapters(names)
+    if resolve(profile, **{k: v for k, v in parameters.items() if k == "train_missing"}
+               )["train_missing"]:
+        from .store import ResultsStore
+
+        ResultsStore().check_writable()  # before any chapter trains, not after
     with tempfile.TemporaryDirectory(prefix="semisup-run-") as tmp:
         return _run(selected, profile, parameters, output_dir, Path(tmp), progress)
+
+
+def profile_from(profile: str | None, parameters: dict) -> tuple[str, dict]:
+    """The profile to run, whether it came as ``--profile X`` or as ``-p profile X``, and the
+    other parameters. ``-p profile X`` gets the same checks as ``--profile X`` (it used to reach
+    the chapters unchecked, the checks done against the default profile); the two disagreeing is
+    refused. None and no ``-p profile``: the default profile."""
+    parameters = dict(parameters)
+    if "profile" in parameters:
+        given = parameters.pop("profile")
+        if not isinstance(given, str):
+            raise ParameterError(f"parameter profile={given!r} is not allowed: expected a "
+                                 "profile's name")
+        if profile is not None and profile != given:
+            raise ParameterError(f"--profile {profile} and -p profile {given} disagree; give "
+                                 "the profile once")
+        profile = given
+    return check_profile(profile if profile is not None else "default"), parameters
 
 
 def _run(selected, profile, parameters, output_dir, work_dir, progress):

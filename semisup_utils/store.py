@@ -8,18 +8,23 @@ and read again only when it changed, so a grid of hundreds of runs costs one rea
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from .schema import SCHEMA, migrate_row, schema_of
 
 RESULTS_ENV = "SEMISUP_RESULTS"
+REPAIR_HINT = ("Fix: `semisup store check --repair` rewrites the store without such lines, "
+               "keeping a backup")
 
 
 def default_results_dir() -> Path:
@@ -69,11 +74,12 @@ class ResultsStore:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     warnings.warn(f"{self.path}:{number} is not a complete row (a run "
-                                  "interrupted while writing?); skipping it", stacklevel=3)
+                                  f"interrupted while writing?); skipping it. {REPAIR_HINT}",
+                                  stacklevel=3)
                     continue
                 if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
                     warnings.warn(f"{self.path}:{number} is JSON but not a run's row (no 'key' "
-                                  "object); skipping it", stacklevel=3)
+                                  f"object); skipping it. {REPAIR_HINT}", stacklevel=3)
                     continue
                 if schema_of(row) != SCHEMA:
                     row, old = migrate_row(row), old + 1
@@ -127,8 +133,7 @@ class ResultsStore:
         """Append ``{"key": key, **result}`` unless a row with this key exists; returns the row."""
         row = {"key": key, **result}
         line = json.dumps(row, sort_keys=True, default=str) + "\n"
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with self._lock:
+        with _writing(self, line), self._lock:
             existing = self.find(key)
             if existing is not None:
                 return existing
@@ -172,6 +177,34 @@ class ResultsStore:
         """All rows as a pandas DataFrame, key fields flattened into columns."""
         return rows_frame(self.rows())
 
+    def check_writable(self, min_free_bytes: int = 1 << 20) -> None:
+        """Refuse, before any training, a store whose row could not be written afterwards
+        (folder not creatable, read-only, lock file not creatable, disk full): one
+        :class:`StoreWriteError` naming the path and the fix, instead of an OSError once the
+        work is done. Writes nothing that a later read would see."""
+        probe = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            try:
+                with self._lock.acquire(timeout=5):  # the lock file can be made
+                    pass
+            except Timeout:  # held by another writer: it exists, and appends are short
+                pass
+            if self.path.exists():
+                with open(self.path, "a", encoding="utf-8"):
+                    pass
+            else:
+                fd, probe = tempfile.mkstemp(dir=self.directory, prefix=".write-check-")
+                os.close(fd)
+            free = shutil.disk_usage(self.directory).free
+            if free < min_free_bytes:
+                raise OSError(errno.ENOSPC, f"only {free:,} bytes free", str(self.directory))
+        except OSError as error:
+            raise StoreWriteError(_cannot_write(self, error) + "; nothing was trained") from error
+        finally:
+            if probe:
+                Path(probe).unlink(missing_ok=True)
+
 
 def rows_frame(rows: list[dict]):
     """Store rows as a flat DataFrame (see :func:`flat`): one column per key, recipe, budget
@@ -179,3 +212,93 @@ def rows_frame(rows: list[dict]):
     import pandas as pd
 
     return pd.DataFrame([flat(row) for row in rows])
+
+
+# ----------------------------------------------------------------------------- write failures
+class StoreWriteError(OSError):
+    """The results store cannot be written; the message names the path and the fix."""
+
+
+UNSAVED_ROWS = Path(tempfile.gettempdir()) / "semisup-unsaved-rows.jsonl"
+
+
+def _cannot_write(store: ResultsStore, error: OSError) -> str:
+    reason = error.strerror or str(error)
+    where = error.filename or store.path
+    return (f"cannot write the results store {store.path} ({reason}: {where}). Fix: make "
+            f"{store.directory} writable or free space on its disk, or set {RESULTS_ENV} (or "
+            f"`semisup abc --results`) to a "
+            f"writable folder (e.g. {RESULTS_ENV}=$HOME/semisup-results)")
+
+
+@contextlib.contextmanager
+def _writing(store: ResultsStore, line: str | None):
+    """Around a write: the folder made first, and a write that fails (read-only, no lock
+    file, disk full) raised as one StoreWriteError; a finished run's row (``line``) is kept in
+    UNSAVED_ROWS (when that can be written) so the work is not lost."""
+    try:
+        store.directory.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as error:
+        if isinstance(error, StoreWriteError):
+            raise
+        message = _cannot_write(store, error)
+        if line is not None:
+            try:
+                with open(UNSAVED_ROWS, "a", encoding="utf-8") as handle:
+                    handle.write(line)
+                message += (f". The finished run's row was kept in {UNSAVED_ROWS}: append it "
+                            f"to {store.path} once that can be written")
+            except OSError:
+                pass
+        raise StoreWriteError(message) from error
+
+
+# ----------------------------------------------------------------------------- check, repair
+def line_problem(text: str) -> str | None:
+    """Why one line of the store is not a complete row (None when it is one); the same tests
+    as :meth:`ResultsStore.rows`, which skips such lines."""
+    if not text.strip():
+        return None
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError:
+        return "not JSON (cut short by an interrupted write?)"
+    if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
+        return "JSON but not a run's row (no 'key' object)"
+    return None
+
+
+def check(store: ResultsStore) -> list[tuple[int, str, str]]:
+    """(line number, problem, the line) for every line that is not a complete row."""
+    if not store.path.exists():
+        return []
+    with open(store.path, encoding="utf-8", errors="replace") as handle:
+        return [(number, problem, line.rstrip("\n")) for number, line in enumerate(handle, 1)
+                if (problem := line_problem(line))]
+
+
+def repair(store: ResultsStore) -> tuple[list[tuple[int, str, str]], Path | None]:
+    """Rewrite the store without the lines that are not complete rows, under its lock, after
+    copying the file to ``runs.jsonl.bak-<UTC timestamp>`` beside it. Returns the removed lines
+    and the backup (None when nothing needed removing). The new file replaces the old in one
+    rename, so a crash leaves one or the other, never a mix."""
+    import datetime as dt
+
+    from .cache import atomic_write_bytes
+
+    with _writing(store, None), store._lock:
+        bad = check(store)
+        if not bad:
+            return [], None
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        backup = store.path.with_name(f"{store.path.name}.bak-{stamp}")
+        shutil.copy2(store.path, backup)
+        removed = {number for number, _, _ in bad}
+        with open(store.path, encoding="utf-8", errors="replace") as handle:
+            kept = [line if line.endswith("\n") else line + "\n"
+                    for number, line in enumerate(handle, 1)
+                    if number not in removed and line.strip()]
+        atomic_write_bytes(store.path, "".join(kept).encode("utf-8"))
+        shutil.copymode(backup, store.path)  # the temporary file was made private (0600)
+    return bad, backup

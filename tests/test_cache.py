@@ -143,19 +143,87 @@ def test_failed_save_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert cache.load("k", KEY) is None
 
 
-def test_failed_sidecar_write_is_detected_later(tmp_path, monkeypatch):
+def test_failed_sidecar_write_warns_and_leaves_no_half_entry(tmp_path, monkeypatch):
+    """A sidecar that cannot be written (disk full) is a warning, not an error: the arrays are
+    returned, and no .npz without its sidecar is left to be reported as corrupt later."""
     cache, compute = ArrayCache(tmp_path), Counter()
 
     def fails(path, data):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device", str(path))
 
     with monkeypatch.context() as patch:
         patch.setattr(cache_mod, "atomic_write_bytes", fails)
-        with pytest.raises(OSError):
-            cache.get_or_compute("k", KEY, compute)
-    with pytest.warns(CacheWarning):
+        with pytest.warns(CacheWarning, match="No space left on device"):
+            assert_same(cache.get_or_compute("k", KEY, compute), arrays())
+    assert list((tmp_path / "k").iterdir()) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing half-written to complain about
         cache.get_or_compute("k", KEY, compute)
     assert compute.calls == 2
+
+
+# ----------------------------------------------------------------------------- unwritable caches
+def test_unwritable_cache_warns_once_and_goes_on_uncached(tmp_path):
+    """A cache folder that cannot be made (here a file stands where a folder should be): every
+    result is still returned, one warning names the folder and the fix, and nothing raises."""
+    (tmp_path / "file").write_text("not a folder")
+    root = tmp_path / "file" / "cache"
+    cache, compute = ArrayCache(root), Counter()
+    with pytest.warns(CacheWarning) as caught:
+        for kind in ("embeddings", "labels", "models"):
+            assert_same(cache.get_or_compute(kind, KEY, compute), arrays())
+    messages = [str(w.message) for w in caught if "cannot write" in str(w.message)]
+    assert len(messages) == 1
+    assert str(root) in messages[0] and "SEMISUP_CACHE" in messages[0]
+    assert compute.calls == 3
+
+
+def test_full_disk_while_saving_returns_the_arrays(tmp_path, monkeypatch):
+    """ENOSPC in the middle of writing the .npz: the computed arrays are used, the cache keeps
+    no partial file."""
+    cache, compute = ArrayCache(tmp_path / "c"), Counter()
+
+    def full(handle, **arrays):
+        handle.write(b"PK\x03\x04 part of an npz")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_mod.np, "savez", full)
+    with pytest.warns(CacheWarning, match="cannot write to the cache .*No space left"):
+        assert_same(cache.get_or_compute("k", KEY, compute), arrays())
+    assert list((tmp_path / "c" / "k").iterdir()) == []
+
+
+def test_corrupt_entry_in_a_read_only_cache_is_recomputed(tmp_path, monkeypatch):
+    """A damaged entry in a read-only cache can neither be removed nor replaced: it is
+    reported, recomputed and the result used, without an OSError."""
+    import pathlib
+
+    cache, compute = ArrayCache(tmp_path), Counter()
+    cache.get_or_compute("k", KEY, compute)
+    data_path, meta_path = cache.paths("k", KEY)
+    data_path.write_bytes(data_path.read_bytes()[:100])  # truncated
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system", str(tmp_path))
+
+    monkeypatch.setattr(pathlib.Path, "unlink", read_only)
+    monkeypatch.setattr(cache_mod.tempfile, "mkstemp", read_only)
+    with pytest.warns(CacheWarning) as caught:
+        assert_same(cache.get_or_compute("k", KEY, Counter(seed=1)), arrays(1))
+    text = " | ".join(str(w.message) for w in caught)
+    assert "checksum does not match" in text and "Read-only file system" in text
+    assert data_path.exists() and meta_path.exists()  # left as they were: it is read-only
+
+
+def test_decoded_data_loads_with_an_unwritable_cache(tmp_path, fake):
+    """The data loader (the first thing every chapter does) works with an unusable cache."""
+    from semisup_utils.data import load_cifar10
+
+    (tmp_path / "file").write_text("")
+    folder = fake.write_python_folder(tmp_path / "b", fake.arrays())
+    with pytest.warns(CacheWarning, match="cannot write to the cache"):
+        data = load_cifar10(folder, cache_dir=tmp_path / "file" / "cache", download=False)
+    assert data.n_train == 100
 
 
 def test_atomic_write_bytes_cleans_up(tmp_path, monkeypatch):

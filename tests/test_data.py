@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import write_tar
 
 from semisup_utils import data as data_mod
 from semisup_utils.data import (CLASSES, DataError, DataNotFoundError, check_m, load_cifar10,
@@ -328,6 +329,67 @@ def test_restricted_unpickler_refuses_globals(tmp_path, fake, payload):
     assert {"os.system": "system", "custom": "Custom", "reduce": "system"}[payload] \
         in str(info.value)
     assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- broken batches
+def _broken_batches():
+    """(what, bytes of the broken batch, words the error must hold)."""
+    rng = np.random.default_rng(5)
+    good = np.zeros((20, 3072), np.uint8)
+    return {
+        "empty": (b"", "is empty"),
+        "text": (b"<html>404 Not Found</html>\n", "does not unpickle"),
+        "random bytes": (rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+                         "does not unpickle"),
+        "pickled list": (pickle.dumps([1, 2, 3]), "holds a list"),
+        "dict without labels": (pickle.dumps({b"data": good}), "lacks b'labels'"),
+        "dict with str keys": (pickle.dumps({"data": good, "labels": [0] * 20}),
+                               "lacks b'data', b'labels'"),
+        "rows of the wrong size": (pickle.dumps({b"data": np.zeros((20, 3000), np.uint8),
+                                                 b"labels": [0] * 20}), "(20, 3000)"),
+        "float pixels": (pickle.dumps({b"data": good.astype(np.float32), b"labels": [0] * 20}),
+                         "float32"),
+        "fewer labels than images": (pickle.dumps({b"data": good, b"labels": [0] * 19}),
+                                     "expected 20 whole numbers"),
+        "text labels": (pickle.dumps({b"data": good, b"labels": ["cat"] * 20}),
+                        "expected 20 whole numbers"),
+    }
+
+
+@pytest.mark.parametrize("what", list(_broken_batches()))
+def test_broken_batch_in_a_folder_names_the_file_and_the_problem(tmp_path, fake, what):
+    """Every way a batch can be broken is one DataError that names the file and what is wrong
+    (not a pickle/numpy traceback), and says how to fix it."""
+    blob, words = _broken_batches()[what]
+    folder = fake.write_python_folder(tmp_path / "cifar-10-batches-py", fake.arrays())
+    (folder / "data_batch_2").write_bytes(blob)
+    with pytest.raises(DataError) as info:
+        load(folder, tmp_path)
+    message = str(info.value)
+    assert str(folder / "data_batch_2") in message
+    assert words in message and "fetch the original" in message
+
+
+@pytest.mark.parametrize("what", ["empty", "random bytes", "dict without labels"])
+def test_broken_batch_in_the_tarball_names_the_member(tmp_path, fake, what):
+    """The same for the original tarball: the error names the archive and the member."""
+    blob, words = _broken_batches()[what]
+    blobs = fake.batch_blobs(fake.arrays())
+    blobs["test_batch"] = blob
+    path = write_tar(tmp_path / "cifar-10-python.tar.gz", blobs, prefix="cifar-10-batches-py/")
+    with pytest.raises(DataError) as info:
+        load(path, tmp_path)
+    assert f"{path}:cifar-10-batches-py/test_batch" in str(info.value)
+    assert words in str(info.value)
+
+
+def test_unreadable_batch_names_the_file(tmp_path, fake):
+    """A batch that cannot be opened (here: a folder in its place) is named too."""
+    folder = fake.write_python_folder(tmp_path / "cifar-10-batches-py", fake.arrays())
+    (folder / "data_batch_5").unlink()
+    (folder / "data_batch_5").mkdir()
+    with pytest.raises(DataError, match=r"data_batch_5 cannot be read"):
+        load(folder, tmp_path)
 
 
 # ----------------------------------------------------------------------------- subsets

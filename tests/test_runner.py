@@ -76,6 +76,37 @@ def test_cli_run_exit_status_and_message(no_execution, capsys, tmp_path):
     assert no_execution == []
 
 
+def test_profile_given_as_a_parameter_gets_the_same_checks(no_execution, capsys, tmp_path):
+    """`-p profile X` is checked as `--profile X` is: M=5000 is valid for the default profile
+    but not for smoke's 2,000 images, and used to slip through under `-p profile smoke`."""
+    with pytest.raises(ParameterError, match="M=5000 is not allowed with n_train=2000"):
+        runner.run(["05"], None, {"profile": "smoke", "M": 5000}, tmp_path)
+    with pytest.raises(ParameterError, match="disagree"):
+        runner.run(["05"], "paper", {"profile": "smoke"}, tmp_path)
+    assert cli.main(["run", "05", "-p", "profile", "nope", "--output-dir", str(tmp_path)]) == 2
+    assert "profile='nope'" in capsys.readouterr().err
+    assert cli.main(["run", "05", "-p", "profile", "smoke", "-p", "M", "5000",
+                     "--output-dir", str(tmp_path)]) == 2
+    assert "M=5000" in capsys.readouterr().err
+    assert no_execution == []
+    assert runner.profile_from(None, {"profile": "smoke", "M": 3}) == ("smoke", {"M": 3})
+    assert runner.profile_from(None, {}) == ("default", {})
+
+
+def test_run_refuses_an_unwritable_store_before_any_chapter(no_execution, capsys, tmp_path,
+                                                          monkeypatch):
+    """A profile that may train checks the store first (one line naming it and the fix);
+    the published profile, which trains nothing, renders from a read-only store."""
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "file" / "results"))
+    assert cli.main(["run", "05", "--profile", "smoke", "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the results store" in err and "SEMISUP_RESULTS" in err
+    assert no_execution == []
+    with pytest.raises(AssertionError, match="was executed"):  # got as far as executing
+        runner.run(["05"], "published", {}, tmp_path)
+
+
 def test_values_parse_as_yaml():
     assert runner.parse_value("1000") == 1000
     assert runner.parse_value("[500, 5000]") == [500, 5000]

@@ -188,3 +188,115 @@ def test_json_that_is_not_a_row_is_skipped_with_a_warning(tmp_path, line):
         store.add({"m": 2}, {"test_acc": 0.6})
     with pytest.warns(UserWarning):
         assert [r["key"]["m"] for r in store.rows()] == [1, 2]
+
+
+# ----------------------------------------------------------------------------- unwritable stores
+def test_check_writable_refuses_a_store_that_cannot_be_made(tmp_path):
+    """Checked before training: one StoreWriteError naming the store and the fix."""
+    from semisup_utils.store import StoreWriteError
+
+    (tmp_path / "file").write_text("")
+    store = ResultsStore(tmp_path / "file" / "results")
+    with pytest.raises(StoreWriteError) as info:
+        store.check_writable()
+    message = str(info.value)
+    assert str(store.path) in message and "SEMISUP_RESULTS" in message
+    assert "nothing was trained" in message
+
+
+def test_check_writable_refuses_a_full_disk_and_writes_nothing(tmp_path):
+    from semisup_utils.store import StoreWriteError
+
+    store = ResultsStore(tmp_path / "r")
+    store.check_writable()  # a writable store passes ...
+    assert not store.path.exists()  # ... and the check leaves no runs.jsonl behind
+    assert [p.name for p in store.directory.iterdir() if not p.name.endswith(".lock")] == []
+    with pytest.raises(StoreWriteError, match=r"bytes free.*free space"):
+        store.check_writable(min_free_bytes=1 << 62)
+
+
+def test_a_failed_append_names_the_fix_and_keeps_the_row(tmp_path, monkeypatch):
+    """The lock file cannot be made after a run finished: one StoreWriteError naming the path
+    and the fix, and the row kept in a side file, not lost in a traceback."""
+    from semisup_utils import store as store_mod
+
+    unsaved = tmp_path / "unsaved.jsonl"
+    monkeypatch.setattr(store_mod, "UNSAVED_ROWS", unsaved)
+    store = ResultsStore(tmp_path / "r")
+    store.directory.mkdir()
+    (store.directory / "runs.jsonl.lock").mkdir()  # the lock file cannot be created
+    with pytest.raises(store_mod.StoreWriteError) as info:
+        store.add(key(1), {"test_acc": 0.5})
+    assert str(store.path) in str(info.value) and "SEMISUP_RESULTS" in str(info.value)
+    assert str(unsaved) in str(info.value)
+    assert json.loads(unsaved.read_text()) == {"key": key(1), "test_acc": 0.5}
+
+
+def test_cli_refuses_an_unwritable_store_before_loading_data(tmp_path, monkeypatch, capsys):
+    """`semisup abc` and `semisup sweep` check the store first: one line, exit 2, no data
+    loaded (so nothing is trained and then lost)."""
+    from semisup_utils import cli, data, notebook
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data was loaded although the store cannot be written")
+
+    monkeypatch.setattr(data, "load_cifar10", no_loading)
+    monkeypatch.setattr(notebook, "load_cifar10", no_loading)
+    (tmp_path / "file").write_text("")
+    bad = tmp_path / "file" / "results"
+    assert cli.main(["abc", "--m", "100", "--results", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(bad) in err and "SEMISUP_RESULTS" in err
+    monkeypatch.setenv("SEMISUP_RESULTS", str(bad))
+    assert cli.main(["sweep", "--profile", "smoke"]) == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- check, repair
+def _damaged_store(tmp_path):
+    store = ResultsStore(tmp_path)
+    for i in range(3):
+        store.add(key(i), {"test_acc": 0.5 + i / 10})
+    lines = store.path.read_text().splitlines(keepends=True)
+    lines.insert(1, '{"key": {"m": 7}, "test_a\n')  # cut short by a crash
+    lines.insert(3, '{"foo": 1}\n')
+    lines.append("null\n")
+    store.path.write_text("".join(lines))
+    return store
+
+
+def test_incomplete_row_warning_names_the_repair_command(tmp_path):
+    store = _damaged_store(tmp_path)
+    with pytest.warns(UserWarning) as caught:
+        store.rows()
+    messages = [str(w.message) for w in caught]
+    assert [m.split(" ")[0].rsplit(":", 1)[1] for m in messages] == ["2", "4", "6"]
+    assert "is not a complete row" in messages[0]
+    assert all("`semisup store check --repair`" in m for m in messages)
+
+
+def test_store_check_reports_and_repair_removes_them_keeping_a_backup(tmp_path, capsys):
+    """`semisup store check` lists the bad lines (exit 1); `--repair` rewrites the store
+    without them, keeps the original as runs.jsonl.bak-<time> and says so; afterwards the
+    rows are the same and no warning is left."""
+    from semisup_utils import cli
+
+    store = _damaged_store(tmp_path)
+    original = store.path.read_bytes()
+    assert cli.main(["store", "check", "--results", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split(": ")[0] for line in out.splitlines()] == \
+        [f"{store.path}:{n}" for n in (2, 4, 6)]
+    assert "3 rows" in err and "--repair" in err
+    assert store.path.read_bytes() == original  # check alone changes nothing
+
+    assert cli.main(["store", "check", "--repair", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    backups = list(tmp_path.glob("runs.jsonl.bak-*"))
+    assert len(backups) == 1 and backups[0].read_bytes() == original
+    assert "removed 3 line(s)" in out and str(backups[0]) in out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [r["key"] for r in store.rows()] == [key(0), key(1), key(2)]
+    assert cli.main(["store", "check", "--results", str(tmp_path)]) == 0
+    assert "3 rows, every line a complete row" in capsys.readouterr().out
