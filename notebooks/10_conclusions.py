@@ -64,6 +64,7 @@ print(notebook.data_note(data, P["profile"]))
 TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
 TARGETS = report.targets(data)
 store = ResultsStore()
+budget = notebook.report_budget(P)
 runs = stored_rows(data, notebook.report_runs(P, models=["A", "B", "C"]), store)
 runs["model"] = runs["recipe"] if len(runs) else []
 missing = 3 * len(P["M_list"]) * len(P["seeds"]) - len(runs)
@@ -144,9 +145,9 @@ if len(gains):
         f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f} ± {sd.loc[m, best[m]]:.1f}%)"
         for m in mean.index) + ".")
     display(Markdown("\n".join(lines) + f"\n\nProtocol: {P['epochs']} epochs, batch "
-                     f"{P['batch_size']}, constant learning rate {protocol.lr}, precision "
-                     f"{protocol.precision}, Model B's labels {protocol.method} on "
-                     f"{protocol.backbone}@{protocol.input_size}; devices: "
+                     f"{P['batch_size']}, constant learning rate {budget.lr}, precision "
+                     f"{budget.precision}, Model B's labels {P['method']} on "
+                     f"{P['backbone']}@{P['input_size']}; devices: "
                      f"{', '.join(sorted(runs['device'].unique()))}."))
 else:
     print("no runs of 06_m_sweep are stored for this profile yet: run it first")
