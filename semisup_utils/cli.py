@@ -127,6 +127,7 @@ def _grid(args, runs_of) -> int:
     if len(frame):
         print(f"budget: {runs[0].budget.describe()}")
         frame["test accuracy (%)"] = 100 * frame["test_acc"]
+        frame["m"] = frame["m"].map(lambda m: "all" if m == 0 else m)  # the ceiling: every M
         summary = frame.groupby(["m", "recipe"], sort=False)["test accuracy (%)"].agg(
             ["mean", "std", "count"]).rename(columns={"count": "seeds"})
         print(summary.to_string(float_format=lambda v: f"{v:.1f}"))

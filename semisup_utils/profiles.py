@@ -1,8 +1,10 @@
-"""Named parameter sets for the chapters, and the validation of every parameter.
+"""Named studies (profiles) for the chapters, one section per experiment, and the validation
+of every parameter.
 
 A chapter's ``parameters`` cell names a ``profile`` and leaves every other parameter ``None``
-("take the profile's value"); :func:`resolve` merges the overrides papermill injected and
-checks every value before any work starts.
+("take the profile's value"); :func:`resolve` merges the overrides papermill injected, checks
+every value and builds the budgets and recipes they describe (so a value those refuse is
+refused before any work starts).
 """
 from __future__ import annotations
 
@@ -14,73 +16,99 @@ from .features import BACKBONES
 from .labels import METHODS
 from .train import PRECISIONS, SCHEDULES
 
-PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {
-        "n_train": 2000, "n_test": 1000,  # a class-stratified subset
-        # enough steps that every model learns (Model A at M=500: ~25%, not chance), so the
-        # tests' tolerance on trained numbers can catch a real regression (README, "Tests")
-        "M": 500, "M_list": [500, 1000], "seeds": [0, 1], "seed": 0,
-        "epochs": 12, "batch_size": 64, "weight": 0.1,
-        "backbone": "effnet-lite0", "input_size": 32, "input_sizes": [32, 48],
-        "backbones": ["effnet-lite0"], "method": "kmeans", "models": ["A", "B", "C"],
-        "arch": "report", "device": "cpu",
-        "methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48],
-        "recipes": ["A", "B", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
-        "budget_epochs": 4, "beyond_seeds": [0], "beyond_size": 48, "executor": "local",
-        "beyond_M_list": [500, 1000], "schedule_epochs": 4,
-        "sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
-        "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16", "schedule": "onecycle",
-        "report_precision": "auto", "train_missing": True,
-    },
-    "default": {
-        "n_train": None, "n_test": None,  # all 60,000 images
-        "M": 5000, "M_list": [500, 5000, 40000], "seeds": [0, 1], "seed": 0,
-        "epochs": 8, "batch_size": 128, "weight": 0.1,
-        "backbone": "effnet-lite0", "input_size": 64, "input_sizes": [32, 64],
-        "backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
-        "method": "kmeans", "models": ["A", "B", "C"], "arch": "report", "device": None,
-        "methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
-        "label_sizes": [32, 64, 96],
-        "recipes": ["A", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
-        "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96, "executor": "local",
-        "beyond_M_list": [500, 5000, 40000], "schedule_epochs": 10,
-        "sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
-                          "ceiling"],
-        "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
-        "schedule": "onecycle", "report_precision": "auto", "train_missing": True,
-    },
-    "paper": {
-        "n_train": None, "n_test": None,
-        "M": 5000, "M_list": [500, 1000, 2000, 5000, 10000, 20000, 40000],
-        "seeds": [0, 1, 2], "seed": 0,
-        "epochs": 50, "batch_size": 128, "weight": 0.1,
-        "backbone": "effnet-lite0", "input_size": 64, "input_sizes": [32, 64, 96],
-        "backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
-        "method": "kmeans", "models": ["A", "B", "C"], "arch": "report", "device": None,
-        "methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
-        "label_sizes": [32, 64, 96, 128],
-        "recipes": ["A", "B", "C", "logreg", "logreg-soft", "logreg-top50",
-                    "logreg-confweight", "logreg+A-soft", "spread", "self-train-2", "fixmatch",
-                    "ceiling"],
-        "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96, "executor": "local",
-        "beyond_M_list": [500, 1000, 2000, 5000, 10000, 20000, 40000], "schedule_epochs": 50,
-        "sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
-                          "ceiling"],
-        "sweep_seeds": [0, 1, 2], "sweep_epochs": 50, "precision": "bf16",
-        "schedule": "onecycle", "report_precision": "bf16", "train_missing": True,
-    },
+# One section per experiment of the book; a chapter reads the sections it needs. Parameter
+# names are one flat namespace (what papermill passes: `-p sweep_seeds '[0]'`), each name in
+# exactly one section, so the sections say which experiment a name belongs to.
+SECTIONS: dict[str, str] = {
+    "data": "the images, and where runs execute (every chapter)",
+    "report": "the report's Models A, B and C at its protocol (models-abc, m-sweep)",
+    "embeddings": "backbones and input sizes compared (embeddings)",
+    "labels": "label-inference methods compared (label-inference)",
+    "screening": "recipes at a small equal budget (better-training; beyond-sweep's schedule "
+                 "and teacher sections)",
+    "sweep": "the best recipes over M and seeds at equal compute (beyond-sweep)",
 }
 
-# The published book (`make book`): the report's protocol (chapters 5, 6) and the beyond-the-report
-# sweep (chapter 10) at full compute, seven values of M and three seeds, read from the committed
-# store; the screening chapters (8, 9 and chapter 10's schedule and teacher sections) at the
-# default profile's smaller budgets and M in beyond_M_list, as their first paragraphs say.
-PROFILES["published"] = {
-    **PROFILES["default"],
-    "M_list": PROFILES["paper"]["M_list"], "seeds": [0, 1, 2], "epochs": 50,
-    "report_precision": "bf16", "sweep_epochs": 50, "sweep_seeds": [0, 1, 2],
-    "train_missing": False,  # render from the committed store; a missing run is left out
+STUDIES: dict[str, dict[str, dict[str, Any]]] = {
+    "smoke": {
+        # a class-stratified subset; enough steps that every model learns (Model A at M=500:
+        # ~25%, not chance), so the tests' tolerance on trained numbers can catch a regression
+        "data": {"n_train": 2000, "n_test": 1000, "device": "cpu", "executor": "local",
+                 "train_missing": True},
+        "report": {"M": 500, "M_list": [500, 1000], "seeds": [0, 1], "seed": 0, "epochs": 12,
+                   "batch_size": 64, "weight": 0.1, "method": "kmeans",
+                   "backbone": "effnet-lite0", "input_size": 32, "models": ["A", "B", "C"],
+                   "arch": "report", "report_precision": "auto"},
+        "embeddings": {"backbones": ["effnet-lite0"], "input_sizes": [32, 48]},
+        "labels": {"methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48]},
+        "screening": {"recipes": ["A", "B", "logreg-soft", "logreg+A-soft", "fixmatch",
+                                  "ceiling"],
+                      "budget_epochs": 4, "beyond_seeds": [0], "beyond_size": 48,
+                      "beyond_M_list": [500, 1000], "schedule_epochs": 4},
+        "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
+                  "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16",
+                  "schedule": "onecycle"},
+    },
+    "default": {
+        "data": {"n_train": None, "n_test": None, "device": None, "executor": "local",
+                 "train_missing": True},  # all 60,000 images
+        "report": {"M": 5000, "M_list": [500, 5000, 40000], "seeds": [0, 1], "seed": 0,
+                   "epochs": 8, "batch_size": 128, "weight": 0.1, "method": "kmeans",
+                   "backbone": "effnet-lite0", "input_size": 64, "models": ["A", "B", "C"],
+                   "arch": "report", "report_precision": "auto"},
+        "embeddings": {"backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
+                       "input_sizes": [32, 64]},
+        "labels": {"methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
+                   "label_sizes": [32, 64, 96]},
+        "screening": {"recipes": ["A", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
+                      "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96,
+                      "beyond_M_list": [500, 5000, 40000], "schedule_epochs": 10},
+        "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
+                                    "ceiling"],
+                  "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
+                  "schedule": "onecycle"},
+    },
 }
+_ALL_M = [500, 1000, 2000, 5000, 10000, 20000, 40000]
+STUDIES["paper"] = {
+    "data": {**STUDIES["default"]["data"]},
+    "report": {**STUDIES["default"]["report"], "M_list": _ALL_M, "seeds": [0, 1, 2],
+               "epochs": 50, "report_precision": "bf16"},
+    "embeddings": {**STUDIES["default"]["embeddings"], "input_sizes": [32, 64, 96]},
+    "labels": {**STUDIES["default"]["labels"], "label_sizes": [32, 64, 96, 128]},
+    "screening": {"recipes": ["A", "B", "C", "logreg", "logreg-soft", "logreg-top50",
+                              "logreg-confweight", "logreg+A-soft", "spread", "self-train-2",
+                              "fixmatch", "ceiling"],
+                  "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96,
+                  "beyond_M_list": _ALL_M, "schedule_epochs": 50},
+    "sweep": {**STUDIES["default"]["sweep"], "sweep_epochs": 50},
+}
+# The published book (`make book`): the report's protocol and the beyond-the-report sweep at
+# full compute, seven values of M and three seeds, read from the committed store; the
+# screening experiments at the default profile's smaller budgets and M in beyond_M_list, as
+# their chapters' first paragraphs say.
+STUDIES["published"] = {
+    **STUDIES["default"],
+    "data": {**STUDIES["default"]["data"], "train_missing": False},  # render from the store
+    "report": STUDIES["paper"]["report"],
+    "sweep": STUDIES["paper"]["sweep"],
+}
+
+
+def _flatten(study: dict) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, values in study.items():
+        clash = set(flat) & set(values)
+        if clash:
+            raise AssertionError(f"parameters {sorted(clash)} in two sections")
+        flat.update(values)
+    return flat
+
+
+# the flat view every chapter and command reads (a name's section: SECTION_OF)
+PROFILES: dict[str, dict[str, Any]] = {name: _flatten(s) for name, s in STUDIES.items()}
+SECTION_OF: dict[str, str] = {name: section for section, values in STUDIES["default"].items()
+                              for name in values}
 
 
 class ParameterError(ValueError):
@@ -239,4 +267,28 @@ def resolve(profile: str, **overrides) -> dict[str, Any]:
             raise ParameterError(f"parameter M={m} is not allowed with n_train={n_train}: M must "
                                  f"be in 1..{n_train - 1}")
     params["profile"] = profile
+    _build(params)
     return params
+
+
+def _build(params: dict) -> None:
+    """Build the objects the parameters describe, so their own checks run once, here."""
+    from .budget import Budget
+    from .recipes import at_input_size, get_recipe
+
+    try:
+        Budget.report(params["epochs"], batch_size=params["batch_size"], arch=params["arch"],
+                      precision=params["report_precision"])
+        Budget.epochs_of(params["sweep_epochs"], params["n_train"] or 50000,
+                         batch_size=params["batch_size"], arch=params["arch"],
+                         precision=params["precision"], schedule=params["schedule"])
+        for name in [*params["recipes"], *params["sweep_recipes"]]:
+            at_input_size(get_recipe(name), params["beyond_size"])
+    except (ValueError, KeyError) as error:
+        raise ParameterError(f"the profile's parameters do not make a valid study: {error}") \
+            from None
+
+
+def sections(profile: str) -> dict[str, dict[str, Any]]:
+    """The profile as its experiments see it: {section: {parameter: value}}."""
+    return {section: dict(values) for section, values in STUDIES[check_profile(profile)].items()}

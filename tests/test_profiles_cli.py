@@ -174,8 +174,8 @@ def test_list(capsys):
     assert lines["methods"].split(", ") == list(METHODS)
     from semisup_utils.recipes import RECIPES
 
-    assert lines["recipes (chapters 9-10)"].split(", ") == list(RECIPES)
-    assert "chapters" in lines and "models" in lines
+    assert lines["recipes (A, B, C are the report's models)"].split(", ") == list(RECIPES)
+    assert "chapters" in lines and "teachers" in lines
 
 
 def test_unknown_command_and_bad_value(capsys):
@@ -218,9 +218,40 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
     args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "sweep_seeds",
             "[0]", "-p", "sweep_recipes", "[A, ceiling]", "-p", "sweep_epochs", "1", "--quiet"]
     status, out, _ = run_cli(capsys, *args)
-    assert status == 0 and "precision='bf16'" in out and "schedule='onecycle'" in out
+    assert status == 0 and "precision bf16" in out and "(onecycle)" in out
     rows = ResultsStore().rows()
     assert sorted(r["name"] for r in rows) == ["A", "ceiling"]
     status, again, _ = run_cli(capsys, *args)  # stored: read, not retrained
     assert status == 0 and len(ResultsStore().rows()) == 2
     assert again.splitlines()[-2:] == out.splitlines()[-2:]
+
+
+def test_profiles_are_studies_with_one_section_per_experiment():
+    from semisup_utils.profiles import SECTION_OF, STUDIES, VALIDATORS, sections
+
+    assert set(SECTION_OF) == set(VALIDATORS)  # every parameter in exactly one section
+    for name, study in STUDIES.items():
+        assert list(sections(name)) == ["data", "report", "embeddings", "labels", "screening",
+                                        "sweep"]
+        flat = {k: v for section in study.values() for k, v in section.items()}
+        assert flat == PROFILES[name]
+        assert all(SECTION_OF[k] == s for s, values in study.items() for k in values)
+    assert sections("published")["data"]["train_missing"] is False
+
+
+def test_a_chapter_refuses_a_parameter_papermill_injected_that_it_does_not_declare():
+    """Plain papermill (`papermill ch.ipynb out.ipynb -p nosuch 3`) injects `nosuch = 3` in a
+    cell after the parameters cell; the chapter's first call refuses it by name."""
+    from semisup_utils import notebook
+    from semisup_utils.profiles import ParameterError
+
+    history = ["", 'profile = "smoke"\nM = None\nseed = None\n', "# Parameters\nnosuch = 3\n",
+               "P = notebook.parameters(globals())"]
+    namespace = {"In": history, "profile": "smoke", "M": None, "seed": None, "nosuch": 3,
+                 "notebook": notebook}
+    with pytest.raises(ParameterError, match=r"'nosuch'.*its parameters: M, profile, seed"):
+        notebook.parameters(namespace)
+    history[2] = "# Parameters\nM = 1000\n"
+    namespace.pop("nosuch")
+    namespace["M"] = 1000
+    assert notebook.parameters(namespace)["M"] == 1000
