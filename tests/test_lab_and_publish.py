@@ -19,9 +19,14 @@ WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 
+# under `make test` the outer make's variables would reach these makes (and make them print
+# "Entering directory" lines): run each as if typed in a shell
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+
+
 def make(*args) -> str:
-    return subprocess.run(["make", "-s", *args], cwd=ROOT, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["make", "-s", "--no-print-directory", *args], cwd=ROOT, check=True,
+                          capture_output=True, text=True, env=CLEAN_ENV).stdout
 
 
 # ----------------------------------------------------------------------------- make lab
@@ -44,8 +49,9 @@ def test_make_lab_installs_into_the_venv_configures_it_and_passes_lab_args(tmp_p
     """A dry run on a venv that does not exist: the lab extra goes into that venv with its own
     python, the setting into that venv's etc/jupyter, and LAB_ARGS reach `jupyter lab`."""
     venv = tmp_path / "venv"
-    plan = subprocess.run(["make", "-n", "lab", f"VENV={venv}", "LAB_ARGS=--allow-root"],
-                          cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "lab", f"VENV={venv}",
+                           "LAB_ARGS=--allow-root"], cwd=ROOT, check=True, capture_output=True,
+                          text=True, env=CLEAN_ENV).stdout
     assert f'{venv}/bin/python -m pip install -e ".[lab]"' in plan
     assert f"--settings-file {venv}/etc/jupyter/labconfig/default_setting_overrides.json " \
            "set-default-viewer python" in plan
@@ -56,8 +62,9 @@ def test_make_lab_installs_into_the_venv_configures_it_and_passes_lab_args(tmp_p
 # ----------------------------------------------------------------------------- publishing
 @needs_make
 def test_make_publish_uses_ghp_import_on_the_built_book(tmp_path):
-    plan = subprocess.run(["make", "-n", "publish", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
-                          check=True, capture_output=True, text=True).stdout
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "publish",
+                           f"VENV={tmp_path / 'venv'}"], cwd=ROOT, check=True,
+                          capture_output=True, text=True, env=CLEAN_ENV).stdout
     assert '-m pip install -e ".[publish]"' in plan
     assert plan.strip().splitlines()[-1] == f"{tmp_path}/venv/bin/ghp-import -n -p -f _build/html"
 
