@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute chapters with papermill into book/")
     run.add_argument("chapters", nargs="*", help="e.g. 05_models_abc or 05; all when omitted")
-    run.add_argument("--profile", default="default", help="smoke, default or paper")
+    run.add_argument("--profile", default=None,
+                     help="smoke, default, paper or published (default: default; or -p profile X)")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
     run.add_argument("--output-dir", default=None, help="where executed notebooks go (book/)")
