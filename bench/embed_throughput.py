@@ -8,13 +8,21 @@ onnxruntime package is installed). Memory: the peak resident set size above its 
 the variant ran (sampled with psutil every 2 ms; ru_maxrss growth without psutil), and on
 CUDA torch.cuda.max_memory_allocated above the allocation before.
 
+With ``--labels-m 500 5000`` every variant's features also go through logistic regression
+(``labels.infer_labels('logreg', ...)``) with M known labels drawn at random from the embedded
+test images (the same draw for every variant): the label accuracy on the other images, which is
+what a change of numerics must not move. ``--n`` must then exceed the largest M. Each row also
+extrapolates its rate to 60,000 images (``60000 / images/s``).
+
     python bench/embed_throughput.py --sizes 32 64 96 --n 1024
+    python bench/embed_throughput.py --sizes 224 --n 6000 --repeats 1 --labels-m 500 5000
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import importlib.util
+import itertools
 import resource
 import shutil
 import statistics
@@ -121,7 +129,7 @@ def torch_runner(spec, size, device, v):
     return run
 
 
-def onnx_runner(spec, size, batch_size, workdir: Path):
+def onnx_runner(spec, size, workdir: Path):
     import onnxruntime as ort
 
     model = spec.build(size).eval()
@@ -130,7 +138,10 @@ def onnx_runner(spec, size, batch_size, workdir: Path):
     example = torch.zeros(2, 3, size, size)
     torch.onnx.export(model, (example,), str(path), input_names=["x"], output_names=["f"],
                       dynamic_axes={"x": {0: "n"}, "f": {0: "n"}})
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()  # as many threads as torch uses, for a like-for-like rate
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(images, batch_size):
         out = []
@@ -144,6 +155,11 @@ def onnx_runner(spec, size, batch_size, workdir: Path):
 def compare(f: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     cos = (f * ref).sum(1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(ref, axis=1) + 1e-12)
     return float(np.abs(f - ref).max()), float(cos.mean())
+
+
+def min_cos(f: np.ndarray, ref: np.ndarray) -> float:
+    cos = (f * ref).sum(1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(ref, axis=1) + 1e-12)
+    return float(cos.min())
 
 
 def measure(run, images, batch_size, repeats, device):
@@ -167,7 +183,13 @@ def main(argv=None):
                              "skipped (default effnet-lite0)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 96])
     parser.add_argument("--n", type=int, default=1024, help="images embedded per pass")
-    parser.add_argument("--batch-size", type=int, default=256, help="as features.embed")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256],
+                        help="batch sizes (default 256, as features.embed)")
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="only the variants whose name contains one of these words (the "
+                             "reference always runs), e.g. project bf16 ONNX")
+    parser.add_argument("--labels-m", type=int, nargs="*", default=[],
+                        help="label accuracy of logreg on each variant's features at these M")
     parser.add_argument("--repeats", type=int, default=3)
     args = _common.add_common_args(parser).parse_args(argv)
     devices = _common.apply_common_args(args)
@@ -184,9 +206,23 @@ def main(argv=None):
               "(pip install onnxruntime onnx to include it)")
     for device in devices:
         print(f"memory on {device.type}: {PeakMemory.method(device)}")
-    images = _common.load_data().x_test[:args.n]
-    print(f"{len(images)} CIFAR-10 test images per pass, batch {args.batch_size}, median of "
-          f"{args.repeats} passes after a one-batch warm-up\n")
+    data = _common.load_data()
+    images, true = data.x_test[:args.n], data.y_test[:args.n]
+    if any(m >= len(images) for m in args.labels_m):
+        parser.error(f"--labels-m {args.labels_m}: every M must be below --n {len(images)}")
+    draws = {m: np.random.default_rng(0).choice(len(images), m, replace=False)
+             for m in args.labels_m}
+    print(f"{len(images)} CIFAR-10 test images per pass, batch sizes {args.batch_sizes}, median "
+          f"of {args.repeats} passes after a one-batch warm-up\n")
+
+    def label_accuracy(feats) -> dict:
+        from semisup_utils.labels import infer_labels
+
+        out = {}
+        for m, known in draws.items():
+            guess = infer_labels("logreg", feats, known, true[known])
+            out[f"logreg acc M={m} (%)"] = 100 * float((guess.labels == true[guess.indices]).mean())
+        return out
 
     rows, notes = [], []
     workdir = Path(tempfile.mkdtemp(prefix="semisup-bench-onnx-")) if has_ort else None
@@ -201,11 +237,18 @@ def main(argv=None):
                            for label, v in variants(device).items()}
                 if has_ort and device.type == "cpu":
                     runners["ONNX Runtime (CPU EP)"] = lambda: onnx_runner(
-                        spec, size, args.batch_size, workdir)
+                        spec, size, workdir)
+                if args.variants:
+                    runners = {k: v for i, (k, v) in enumerate(runners.items())
+                               if i == 0 or any(w in k for w in args.variants)}
                 ref = None
-                for label, make in runners.items():
+                for (label, make), batch_size in itertools.product(runners.items(),
+                                                                    args.batch_sizes):
+                    if ref is not None and label.endswith("(reference)") and \
+                            batch_size != args.batch_sizes[0]:
+                        continue  # the reference once, at the first batch size
                     try:
-                        rate, mib, out = measure(make(), images, args.batch_size, args.repeats,
+                        rate, mib, out = measure(make(), images, batch_size, args.repeats,
                                                  device)
                     except Exception as error:  # e.g. an export or autocast not supported
                         notes.append(f"{name}@{size} {device.type} {label}: failed ({error!r})")
@@ -218,10 +261,12 @@ def main(argv=None):
                     diff, cos = compare(out, ref)
                     rows.append({"backbone": name, "size": size,
                                  "device": _common.device_name(device), "variant": label,
-                                 "images/s": rate, "peak mem MiB": mib,
-                                 "max |diff|": diff, "mean cos": cos})
-                    if "(project)" in label:
-                        project = features._embed_arrays(images, spec, size, args.batch_size,
+                                 "batch": batch_size, "images/s": rate,
+                                 "min per 60k": 60000 / rate / 60, "peak mem MiB": mib,
+                                 "max |diff|": diff, "mean cos": cos, "min cos": min_cos(out, ref),
+                                 **label_accuracy(out)})
+                    if "(project)" in label and batch_size == args.batch_sizes[0]:
+                        project = features._embed_arrays(images, spec, size, batch_size,
                                                          device, False)
                         notes.append(f"{name}@{size} {device.type}: bench's project variant vs "
                                      f"features._embed_arrays: max |diff| = "
@@ -232,12 +277,17 @@ def main(argv=None):
     if len(frame):
         base = frame.groupby(["backbone", "size", "device"])["images/s"].transform("first")
         frame.insert(5, "speed-up", (frame["images/s"] / base).map("{:.2f}x".format))
-        frame["images/s"] = frame["images/s"].map("{:,.0f}".format)
+        frame["images/s"] = frame["images/s"].map("{:,.1f}".format)
+        frame["min per 60k"] = frame["min per 60k"].map("{:,.1f}".format)
+        frame["min cos"] = frame["min cos"].map("{:.6f}".format)
         frame["peak mem MiB"] = frame["peak mem MiB"].map("{:,.0f}".format)
         frame["max |diff|"] = frame["max |diff|"].map("{:.2g}".format)
         frame["mean cos"] = frame["mean cos"].map("{:.6f}".format)
         _common.print_table("embedding throughput (features vs the fp32 NCHW reference)", frame)
     print("\n".join(notes))
+    print(f"min per 60k = 60000 / (images/s) / 60, extrapolated from {len(images)} images; "
+          f"cpu ISA: {_common.isa()}; load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{v:.2f}" for v in __import__("os").getloadavg()))
     return frame
 
 
