@@ -24,12 +24,9 @@ import contextlib
 import importlib.util
 import itertools
 import resource
-import shutil
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import _common
 import numpy as np
@@ -129,19 +126,10 @@ def torch_runner(spec, size, device, v):
     return run
 
 
-def onnx_runner(spec, size, workdir: Path):
-    import onnxruntime as ort
-
-    model = spec.build(size).eval()
+def onnx_runner(spec, size):
+    """ONNX Runtime as features.embed(engine='onnxruntime') runs it (features._onnx_session)."""
+    session = features._onnx_session(spec.build(size).eval(), size)
     scale = features.PREPROCESSING[spec.preprocessing]
-    path = workdir / f"{spec.name}-{size}.onnx"
-    example = torch.zeros(2, 3, size, size)
-    torch.onnx.export(model, (example,), str(path), input_names=["x"], output_names=["f"],
-                      dynamic_axes={"x": {0: "n"}, "f": {0: "n"}})
-    options = ort.SessionOptions()  # as many threads as torch uses, for a like-for-like rate
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(images, batch_size):
         out = []
@@ -225,7 +213,6 @@ def main(argv=None):
         return out
 
     rows, notes = [], []
-    workdir = Path(tempfile.mkdtemp(prefix="semisup-bench-onnx-")) if has_ort else None
     for name in args.backbones:
         if not features.backbone_available(name):
             notes.append(f"{name}: skipped, its weights or library are not available here")
@@ -236,8 +223,7 @@ def main(argv=None):
                 runners = {label: (lambda v=v: torch_runner(spec, size, device, v))
                            for label, v in variants(device).items()}
                 if has_ort and device.type == "cpu":
-                    runners["ONNX Runtime (CPU EP)"] = lambda: onnx_runner(
-                        spec, size, workdir)
+                    runners["ONNX Runtime (CPU EP)"] = lambda: onnx_runner(spec, size)
                 if args.variants:
                     runners = {k: v for i, (k, v) in enumerate(runners.items())
                                if i == 0 or any(w in k for w in args.variants)}
@@ -271,8 +257,6 @@ def main(argv=None):
                         notes.append(f"{name}@{size} {device.type}: bench's project variant vs "
                                      f"features._embed_arrays: max |diff| = "
                                      f"{np.abs(project - out).max():.3g}")
-    if workdir is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
     frame = pd.DataFrame(rows)
     if len(frame):
         base = frame.groupby(["backbone", "size", "device"])["images/s"].transform("first")

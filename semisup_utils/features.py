@@ -251,7 +251,7 @@ def _onnx_session(model: nn.Module, input_size: int):
         example = torch.zeros(2, 3, input_size, input_size)
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter's progress lines
             torch.onnx.export(model, (example,), path, input_names=["x"], output_names=["f"],
-                              dynamic_axes={"x": {0: "n"}, "f": {0: "n"}})
+                              dynamo=True, dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
