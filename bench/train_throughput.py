@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from semisup_utils.cnn import ReportCNN
-from semisup_utils.train import train
+from semisup_utils.train import _predict_device, _to_device_images, predict_proba, train
 
 TARGET_RATIO, TARGET_OVERHEAD, TARGET_BEST = 2.0, 0.10, 3.0
 
@@ -107,6 +107,35 @@ def project_loop(images, labels, device, n_timed, warmup, batch_size, augment, s
     return n_timed * batch_size / (seconds(warmup + n_timed) - seconds(warmup))
 
 
+def evaluation_rates(images, device, repeats, seed) -> pd.DataFrame:
+    """Test images/s of one evaluation: predict_proba from the numpy arrays (what train() did
+    at every evaluation before the test set stayed on the device) and from a device-resident
+    uint8 tensor (what it does now), fp32 and bf16 + channels_last; median of ``repeats``."""
+    torch.manual_seed(seed)
+    rows = []
+    for precision, cl in (("auto", False), ("bf16", True)):
+        model = ReportCNN().to(device, memory_format=torch.channels_last if cl
+                               else torch.contiguous_format).eval()
+        resident = _to_device_images(images, device)
+        ways = {"from numpy (predict_proba)": lambda: predict_proba(
+                    model, images, device=device, precision=precision, channels_last=cl),
+                "device-resident (train's loop)": lambda: _predict_device(
+                    model, resident, 2048, precision, cl)}
+        for way, run in ways.items():
+            run()  # warm-up
+            rates = []
+            for _ in range(repeats):
+                _common.sync(device)
+                start = time.perf_counter()
+                run()
+                _common.sync(device)
+                rates.append(len(images) / (time.perf_counter() - start))
+            rows.append({"device": _common.device_name(device), "precision": precision,
+                         "channels_last": cl, "evaluation": way,
+                         "test images/s": f"{statistics.median(rates):,.0f}"})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -122,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--data-size", type=int, default=50000,
                         help="training images the pipelines draw from (default: all 50000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-images", type=int, default=0,
+                        help="also time one evaluation of this many test images (e.g. 10000)")
     args = _common.add_common_args(parser).parse_args(argv)
     devices = _common.apply_common_args(args)
     _common.print_machine("training throughput: report pipeline vs the project's loop")
@@ -218,6 +249,13 @@ def main(argv=None):
     frame["ratio vs report"] = frame["ratio vs report"].map("{:.2f}x".format)
     _common.print_table("training throughput (images/s, median)", frame)
     print("\n".join(lines))
+    print()
+    if args.eval_images:
+        for device in devices:
+            _common.print_table(f"evaluation of {args.eval_images} test images, median of "
+                                f"{args.repeats}", evaluation_rates(
+                                    data.x_test[:args.eval_images], device, args.repeats,
+                                    args.seed))
     print(f"cpu ISA: {_common.isa()}; load average (1, 5, 15 min) at the end: "
           + ", ".join(f"{v:.2f}" for v in __import__("os").getloadavg()))
     if any(d.type == "cuda" for d in devices):
