@@ -37,6 +37,8 @@ def main(argv=None):
     parser.add_argument("--set", choices=sorted(CONFIG_SETS), default="report",
                         help="report: precision and schedule (default); channels_last: fp32 and "
                              "bf16 with and without train(channels_last=True)")
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
+                        help="only the configurations of these precisions (default both)")
     parser.add_argument("--n-train", type=int, default=50000, help="training images used")
     args = _common.add_common_args(parser).parse_args(argv)
     devices = _common.apply_common_args(args)
@@ -46,7 +48,8 @@ def main(argv=None):
     x, y = data.x_train[:args.n_train], data.y_train[:args.n_train]
     rows = []
     for seed, device, (precision, schedule, smoothing, cl) in itertools.product(
-            seeds, devices, CONFIG_SETS[args.set]):  # seeds outermost: configs interleaved
+            seeds, devices, [c for c in CONFIG_SETS[args.set] if c[0] in args.precisions]):
+        # seeds outermost: the configurations interleaved
         start = time.perf_counter()
         _, history = train(x, y, steps=args.steps, seed=seed, device=device,
                            precision=precision, schedule=schedule, label_smoothing=smoothing,
