@@ -157,8 +157,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
           augment: bool = True, test: tuple[np.ndarray, np.ndarray] | None = None,
           progress: bool | None = None, desc: str = "training", max_evals: int = 50,
           precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0,
-          unlabeled: np.ndarray | None = None, threshold: float = 0.95,
-          unlabeled_weight: float = 1.0, unlabeled_ratio: int = 1,
+          objective=None,
           n_classes: int | None = None, channels_last: bool = False):
     """Train a fresh CNN; returns ``(model, history)``.
 
@@ -181,10 +180,6 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
         raise ValueError(f"schedule={schedule!r}: expected one of {', '.join(SCHEDULES)}")
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing={label_smoothing!r}: must lie in [0, 1)")
-    if unlabeled is not None:
-        _check_positive("unlabeled_ratio", unlabeled_ratio)
-        if len(unlabeled) == 0:
-            raise ValueError("unlabeled=: no images; give None to train without consistency")
     device = pick_device(device)
     amp = autocast_enabled(precision, device)
     torch.manual_seed(seed)
@@ -207,13 +202,13 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     w_all = torch.from_numpy(np.ones(n, np.float32) if weights is None
                              else np.asarray(weights, np.float32)).to(device)
 
-    u_all = None if unlabeled is None else _to_device_images(unlabeled, device)
+    if objective is not None:
+        objective.start(device, seed, fmt)
     # the test set is uploaded once and stays on the device (the same batches and values as
     # evaluate() on the arrays, without converting 10,000 images at every evaluation)
     if test is not None:
         test_x, test_y = _to_device_images(test[0], device), torch.from_numpy(
             np.asarray(test[1], np.int64)).to(device)
-    u_gen = torch.Generator(device=device).manual_seed(seed + 1)
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps if steps is not None else epochs * steps_per_epoch
     total_epochs = math.ceil(total_steps / steps_per_epoch)
@@ -243,22 +238,13 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
             if augment:
                 x = augment_batch(x, generator)
             x = x.contiguous(memory_format=fmt)
-            if u_all is not None:  # FixMatch: pseudo-label the weak view, learn the strong
-                pick = torch.randint(0, len(u_all), (unlabeled_ratio * len(idx),),
-                                     generator=u_gen, device=device)
-                u = u_all[pick].float().div_(255)
-                with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16,
-                                                     enabled=amp):
-                    guess = model(augment_batch(u, generator)).float().softmax(1)
-                confidence, pseudo = guess.max(1)
-                x = torch.cat([x, strong_augment(u, generator).contiguous(memory_format=fmt)])
+            if objective is not None:  # e.g. FixMatch's strong views, in the same pass
+                x = torch.cat([x, objective.extra_inputs(model, len(idx), generator, amp)])
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(x)
             logits = logits.float()
-            if u_all is not None:
-                logits, u_logits = logits[:len(idx)], logits[len(idx):]
-                u_loss = (F.cross_entropy(u_logits, pseudo, reduction="none")
-                          * (confidence >= threshold)).mean()
+            if objective is not None:
+                logits, extra_logits = logits[:len(idx)], logits[len(idx):]
             if soft:
                 target = y_all[idx]
                 if label_smoothing:
@@ -268,8 +254,8 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
                 per_sample = F.cross_entropy(logits, y_all[idx], reduction="none",
                                              label_smoothing=label_smoothing)
             loss = (per_sample * w_all[idx]).mean()
-            if u_all is not None:
-                loss = loss + unlabeled_weight * u_loss
+            if objective is not None:
+                loss = loss + objective.loss(extra_logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -304,11 +290,8 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 | bf16,
     see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or onecycle: warm-up
     to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the network's outputs; by
-    default the soft targets' width, or one more than the largest label); ``unlabeled`` images
-    switch on a FixMatch-style consistency loss (each step also draws ``unlabeled_ratio`` x
-    batch unlabeled images, labels them by the model's prediction on a weak view where its confidence reaches
-    ``threshold``, and learns those labels on a strong view, weighted ``unlabeled_weight``;
-    a step then runs three batches forward and two backward instead of one each);
+    default the soft targets' width, or one more than the largest label); ``objective``: a
+    term added to every step's loss, e.g. :class:`semisup_utils.objectives.FixMatch`;
     ``channels_last`` (default False, what every stored run used) keeps the model's weights
     and activations in that memory format: about 1.3x (fp32) to 1.5x (bf16) faster on the
     CPU (bench/train_throughput.py), the same accuracy within seed noise

@@ -298,14 +298,18 @@ def test_fixmatch_consistency_uses_the_unlabeled_images(monkeypatch):
     u = np.random.default_rng(1).integers(0, 255, (40, 32, 32, 3), dtype=np.uint8)
     kwargs = dict(steps=3, batch_size=16, seed=0, device="cpu", progress=False)
     # the same random draws in all three runs: only the consistency term differs
-    ignored, _ = train(x, y, unlabeled=u, threshold=0.0, unlabeled_weight=0.0, **kwargs)
+    from semisup_utils.objectives import FixMatch
+
+    ignored, _ = train(x, y, objective=FixMatch(u, threshold=0.0, weight=0.0), **kwargs)
     # threshold 1.01: no pseudo-label is ever confident enough, the term is zero
-    never, _ = train(x, y, unlabeled=u, threshold=1.01, **kwargs)
+    never, _ = train(x, y, objective=FixMatch(u, threshold=1.01), **kwargs)
     assert same_state(state(ignored), state(never))
-    always, history = train(x, y, unlabeled=u, threshold=0.0, **kwargs)
+    always, history = train(x, y, objective=FixMatch(u, threshold=0.0), **kwargs)
     assert not same_state(state(ignored), state(always)) and np.isfinite(history[-1]["loss"])
     with pytest.raises(ValueError, match="no images"):
-        train(x, y, unlabeled=u[:0], **kwargs)
+        FixMatch(u[:0])
+    with pytest.raises(ValueError, match="ratio=0"):
+        FixMatch(u, ratio=0)
 
 
 # ----------------------------------------------------------------------------- channels_last
