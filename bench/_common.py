@@ -68,10 +68,24 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+             "amx_tile", "amx_bf16", "amx_int8")
+
+
+def isa() -> str:
+    """The CPU flags that decide which kernels oneDNN and ATen run, and torch's own choice."""
+    flags = cpu_flags()
+    present = [f for f in ISA_FLAGS if f in flags] or ["none of " + ", ".join(ISA_FLAGS)]
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability",
+                         lambda: "?")()
+    return f"{' '.join(present)} (torch CPU capability: {capability})"
+
+
 def print_machine(title: str) -> None:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {
         "cpu": cpu_name(),
+        "cpu ISA": isa(),
         "cpu count": f"{os.cpu_count()} ({usable} usable by this process)",
         "torch threads": torch.get_num_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
@@ -79,6 +93,7 @@ def print_machine(title: str) -> None:
                                 "the numbers)",
         "cuda device": torch.cuda.get_device_name(0) if torch.cuda.is_available()
         else "none (torch.cuda.is_available() is False)",
+        "date": __import__("datetime").date.today().isoformat(),
         "torch": torch.__version__,
         "python": platform.python_version(),
     }

@@ -8,20 +8,25 @@ onnxruntime package is installed). Memory: the peak resident set size above its 
 the variant ran (sampled with psutil every 2 ms; ru_maxrss growth without psutil), and on
 CUDA torch.cuda.max_memory_allocated above the allocation before.
 
+With ``--labels-m 500 5000`` every variant's features also go through logistic regression
+(``labels.infer_labels('logreg', ...)``) with M known labels drawn at random from the embedded
+test images (the same draw for every variant): the label accuracy on the other images, which is
+what a change of numerics must not move. ``--n`` must then exceed the largest M. Each row also
+extrapolates its rate to 60,000 images (``60000 / images/s``).
+
     python bench/embed_throughput.py --sizes 32 64 96 --n 1024
+    python bench/embed_throughput.py --sizes 224 --n 6000 --repeats 1 --labels-m 500 5000
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import importlib.util
+import itertools
 import resource
-import shutil
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import _common
 import numpy as np
@@ -121,16 +126,10 @@ def torch_runner(spec, size, device, v):
     return run
 
 
-def onnx_runner(spec, size, batch_size, workdir: Path):
-    import onnxruntime as ort
-
-    model = spec.build(size).eval()
+def onnx_runner(spec, size):
+    """ONNX Runtime as features.embed(engine='onnxruntime') runs it (features._onnx_session)."""
+    session = features._onnx_session(spec.build(size).eval(), size)
     scale = features.PREPROCESSING[spec.preprocessing]
-    path = workdir / f"{spec.name}-{size}.onnx"
-    example = torch.zeros(2, 3, size, size)
-    torch.onnx.export(model, (example,), str(path), input_names=["x"], output_names=["f"],
-                      dynamic_axes={"x": {0: "n"}, "f": {0: "n"}})
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     def run(images, batch_size):
         out = []
@@ -144,6 +143,11 @@ def onnx_runner(spec, size, batch_size, workdir: Path):
 def compare(f: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     cos = (f * ref).sum(1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(ref, axis=1) + 1e-12)
     return float(np.abs(f - ref).max()), float(cos.mean())
+
+
+def min_cos(f: np.ndarray, ref: np.ndarray) -> float:
+    cos = (f * ref).sum(1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(ref, axis=1) + 1e-12)
+    return float(cos.min())
 
 
 def measure(run, images, batch_size, repeats, device):
@@ -167,7 +171,14 @@ def main(argv=None):
                              "skipped (default effnet-lite0)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 96])
     parser.add_argument("--n", type=int, default=1024, help="images embedded per pass")
-    parser.add_argument("--batch-size", type=int, default=256, help="as features.embed")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256],
+                        help="batch sizes (default 256, as features.embed)")
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="only the variants whose name contains one of these words, e.g. "
+                             "project bf16 ONNX; the first one that runs is the reference the "
+                             "others are compared with (default: all, fp32 NCHW first)")
+    parser.add_argument("--labels-m", type=int, nargs="*", default=[],
+                        help="label accuracy of logreg on each variant's features at these M")
     parser.add_argument("--repeats", type=int, default=3)
     args = _common.add_common_args(parser).parse_args(argv)
     devices = _common.apply_common_args(args)
@@ -184,12 +195,29 @@ def main(argv=None):
               "(pip install onnxruntime onnx to include it)")
     for device in devices:
         print(f"memory on {device.type}: {PeakMemory.method(device)}")
-    images = _common.load_data().x_test[:args.n]
-    print(f"{len(images)} CIFAR-10 test images per pass, batch {args.batch_size}, median of "
-          f"{args.repeats} passes after a one-batch warm-up\n")
+    data = _common.load_data()
+    # a seeded random sample: the JPEG copy's test set is sorted by class, so its first n
+    # images would be one or a few classes
+    pick = np.sort(np.random.default_rng(0).choice(len(data.x_test), min(args.n, len(
+        data.x_test)), replace=False))
+    images, true = data.x_test[pick], data.y_test[pick]
+    if any(m >= len(images) for m in args.labels_m):
+        parser.error(f"--labels-m {args.labels_m}: every M must be below --n {len(images)}")
+    draws = {m: np.random.default_rng(0).choice(len(images), m, replace=False)
+             for m in args.labels_m}
+    print(f"{len(images)} CIFAR-10 test images (a seeded random sample) per pass, batch sizes {args.batch_sizes}, median "
+          f"of {args.repeats} passes after a one-batch warm-up\n")
+
+    def label_accuracy(feats) -> dict:
+        from semisup_utils.labels import infer_labels
+
+        out = {}
+        for m, known in draws.items():
+            guess = infer_labels("logreg", feats, known, true[known])
+            out[f"logreg acc M={m} (%)"] = 100 * float((guess.labels == true[guess.indices]).mean())
+        return out
 
     rows, notes = [], []
-    workdir = Path(tempfile.mkdtemp(prefix="semisup-bench-onnx-")) if has_ort else None
     for name in args.backbones:
         if not features.backbone_available(name):
             notes.append(f"{name}: skipped, its weights or library are not available here")
@@ -200,44 +228,57 @@ def main(argv=None):
                 runners = {label: (lambda v=v: torch_runner(spec, size, device, v))
                            for label, v in variants(device).items()}
                 if has_ort and device.type == "cpu":
-                    runners["ONNX Runtime (CPU EP)"] = lambda: onnx_runner(
-                        spec, size, args.batch_size, workdir)
-                ref = None
-                for label, make in runners.items():
+                    runners["ONNX Runtime (CPU EP)"] = lambda: onnx_runner(spec, size)
+                if args.variants:  # the first one chosen is the reference of the others
+                    runners = {k: v for k, v in runners.items()
+                               if any(w in k for w in args.variants)}
+                ref = ref_label = None
+                for (label, make), batch_size in itertools.product(runners.items(),
+                                                                    args.batch_sizes):
+                    if label == ref_label and batch_size != args.batch_sizes[0]:
+                        continue  # the reference once, at the first batch size
                     try:
-                        rate, mib, out = measure(make(), images, args.batch_size, args.repeats,
+                        rate, mib, out = measure(make(), images, batch_size, args.repeats,
                                                  device)
                     except Exception as error:  # e.g. an export or autocast not supported
                         notes.append(f"{name}@{size} {device.type} {label}: failed ({error!r})")
                         continue
                     if ref is None:
-                        ref = out
-                        notes.append(f"{name}@{size} {device.type}: reference features {ref.shape}"
+                        ref, ref_label = out, label
+                        notes.append(f"{name}@{size} {device.type}: reference ({label}) "
+                                     f"features {ref.shape}"
                                      f", max |f| = {np.abs(ref).max():.3g}, mean |f| = "
                                      f"{np.abs(ref).mean():.3g}")
                     diff, cos = compare(out, ref)
                     rows.append({"backbone": name, "size": size,
                                  "device": _common.device_name(device), "variant": label,
-                                 "images/s": rate, "peak mem MiB": mib,
-                                 "max |diff|": diff, "mean cos": cos})
-                    if "(project)" in label:
-                        project = features._embed_arrays(images, spec, size, args.batch_size,
+                                 "batch": batch_size, "images/s": rate,
+                                 "min per 60k": 60000 / rate / 60, "peak mem MiB": mib,
+                                 "max |diff|": diff, "mean cos": cos, "min cos": min_cos(out, ref),
+                                 **label_accuracy(out)})
+                    if "(project)" in label and batch_size == args.batch_sizes[0]:
+                        few = min(len(images), 256)  # a check, not a second full pass
+                        project = features._embed_arrays(images[:few], spec, size, batch_size,
                                                          device, False)
                         notes.append(f"{name}@{size} {device.type}: bench's project variant vs "
-                                     f"features._embed_arrays: max |diff| = "
-                                     f"{np.abs(project - out).max():.3g}")
-    if workdir is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
+                                     f"features._embed_arrays on the first {few} images: max "
+                                     f"|diff| = {np.abs(project - out[:few]).max():.3g}")
     frame = pd.DataFrame(rows)
     if len(frame):
         base = frame.groupby(["backbone", "size", "device"])["images/s"].transform("first")
         frame.insert(5, "speed-up", (frame["images/s"] / base).map("{:.2f}x".format))
-        frame["images/s"] = frame["images/s"].map("{:,.0f}".format)
+        frame["images/s"] = frame["images/s"].map("{:,.1f}".format)
+        frame["min per 60k"] = frame["min per 60k"].map("{:,.1f}".format)
+        frame["min cos"] = frame["min cos"].map("{:.6f}".format)
         frame["peak mem MiB"] = frame["peak mem MiB"].map("{:,.0f}".format)
         frame["max |diff|"] = frame["max |diff|"].map("{:.2g}".format)
         frame["mean cos"] = frame["mean cos"].map("{:.6f}".format)
-        _common.print_table("embedding throughput (features vs the fp32 NCHW reference)", frame)
+        _common.print_table("embedding throughput (features vs the reference: the first variant)",
+                            frame)
     print("\n".join(notes))
+    print(f"min per 60k = 60000 / (images/s) / 60, extrapolated from {len(images)} images; "
+          f"cpu ISA: {_common.isa()}; load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{v:.2f}" for v in __import__("os").getloadavg()))
     return frame
 
 

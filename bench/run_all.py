@@ -21,6 +21,7 @@ MODEST = {
     "embed_throughput": ["--n", "512", "--sizes", "32", "64", "96", "--repeats", "3"],
     "chapters": ["--profile", "smoke"],
     "precision_schedule": ["--steps", "2000"],
+    "train_step_variants": ["--repeats", "5"],
     "scaling": ["--n-unknown", "1000", "5000", "20000", "--m", "500", "5000",
                 "--train-sizes", "1000", "5000", "20000"],
 }
@@ -30,6 +31,7 @@ QUICK = {
     "embed_throughput": ["--n", "256", "--sizes", "32", "64", "--repeats", "1"],
     "chapters": ["--profile", "smoke", "--chapters", "01"],
     "precision_schedule": ["--steps", "20", "--n-train", "2000"],
+    "train_step_variants": ["--steps", "1", "--repeats", "1", "--groups", "2"],
     "scaling": ["--n-unknown", "500", "1000", "2000", "--m", "100", "500",
                 "--train-sizes", "500", "1000", "2000"],
 }
@@ -47,7 +49,7 @@ def main(argv=None):
     failed, seconds = [], {}
     for name in args.only:
         extra = plan[name] + (["--threads", str(args.threads)] if args.threads else [])
-        if args.devices and name != "chapters":
+        if args.devices and name not in ("chapters", "train_step_variants"):  # CPU only
             extra += ["--devices", *args.devices]
         command = [sys.executable, str(HERE / f"{name}.py"), *extra]
         print(f"\n{'=' * 100}\n$ {' '.join(command[1:])}\n", flush=True)

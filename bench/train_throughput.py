@@ -26,9 +26,22 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from semisup_utils.cnn import ReportCNN
-from semisup_utils.train import train
+from semisup_utils.train import _predict_device, _to_device_images, predict_proba, train
 
-TARGET_RATIO, TARGET_OVERHEAD = 2.0, 0.10
+TARGET_RATIO, TARGET_OVERHEAD, TARGET_BEST = 2.0, 0.10, 3.0
+
+
+def train_flops_per_image(batch_size: int = 128) -> float:
+    """FLOPs of one training image (forward and backward of ReportCNN), counted by
+    torch.utils.flop_counter.FlopCounterMode on one fp32 step (convolutions and matmuls; the
+    elementwise ops, pooling and the optimizer are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = ReportCNN().train()
+    x, y = torch.rand(batch_size, 3, 32, 32), torch.randint(0, 10, (batch_size,))
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() / batch_size
 
 
 class ArrayImages(Dataset):
@@ -81,16 +94,46 @@ def report_pipeline(images, labels, device, n_timed, warmup, batch_size, workers
 
 
 def project_loop(images, labels, device, n_timed, warmup, batch_size, augment, seed,
-                 precision="auto") -> float:
+                 precision="auto", channels_last=False) -> float:
     """images/s of semisup_utils.train.train: (seconds for warmup + n_timed steps) minus
     (seconds for warmup steps), both from train()'s own history clock, which starts after the
     model is built and the data is on the device."""
     def seconds(steps):
         _, history = train(images, labels, steps=steps, batch_size=batch_size, seed=seed,
-                           device=device, augment=augment, progress=False, precision=precision)
+                           device=device, augment=augment, progress=False, precision=precision,
+                           channels_last=channels_last)
         return history[-1]["seconds"]
 
     return n_timed * batch_size / (seconds(warmup + n_timed) - seconds(warmup))
+
+
+def evaluation_rates(images, device, repeats, seed) -> pd.DataFrame:
+    """Test images/s of one evaluation: predict_proba from the numpy arrays (what train() did
+    at every evaluation before the test set stayed on the device) and from a device-resident
+    uint8 tensor (what it does now), fp32 and bf16 + channels_last; median of ``repeats``."""
+    torch.manual_seed(seed)
+    rows = []
+    for precision, cl in (("auto", False), ("bf16", True)):
+        model = ReportCNN().to(device, memory_format=torch.channels_last if cl
+                               else torch.contiguous_format).eval()
+        resident = _to_device_images(images, device)
+        ways = {"from numpy (predict_proba)": lambda: predict_proba(
+                    model, images, device=device, precision=precision, channels_last=cl),
+                "device-resident (train's loop)": lambda: _predict_device(
+                    model, resident, 2048, precision, cl)}
+        for way, run in ways.items():
+            run()  # warm-up
+            rates = []
+            for _ in range(repeats):
+                _common.sync(device)
+                start = time.perf_counter()
+                run()
+                _common.sync(device)
+                rates.append(len(images) / (time.perf_counter() - start))
+            rows.append({"device": _common.device_name(device), "precision": precision,
+                         "channels_last": cl, "evaluation": way,
+                         "test images/s": f"{statistics.median(rates):,.0f}"})
+    return pd.DataFrame(rows)
 
 
 def main(argv=None):
@@ -108,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--data-size", type=int, default=50000,
                         help="training images the pipelines draw from (default: all 50000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-images", type=int, default=0,
+                        help="also time one evaluation of this many test images (e.g. 10000)")
     args = _common.add_common_args(parser).parse_args(argv)
     devices = _common.apply_common_args(args)
     _common.print_machine("training throughput: report pipeline vs the project's loop")
@@ -131,11 +176,21 @@ def main(argv=None):
                             lambda d=device, a=augment: project_loop(
                                 images, labels, d, n_timed, args.warmup, args.batch_size, a,
                                 args.seed)))
-        if device.type == "cpu":  # on CUDA the default already runs under bf16 autocast
-            configs.append(("project loop, bf16 autocast, augment=True", device,
-                            lambda d=device: project_loop(
-                                images, labels, d, n_timed, args.warmup, args.batch_size, True,
-                                args.seed, precision="bf16")))
+        # channels_last (train(channels_last=True)) and, on the CPU, bf16 autocast (on CUDA
+        # the default already runs under bf16 autocast)
+        extra = [("channels_last", "auto", True, True)]
+        if device.type == "cpu":
+            extra += [("bf16 autocast", "bf16", False, True),
+                      ("bf16 autocast + channels_last", "bf16", True, True),
+                      ("bf16 autocast + channels_last", "bf16", True, False)]
+        for what, precision, cl, augment in extra:
+            configs.append((f"project loop, {what}, augment={augment}", device,
+                            lambda d=device, p=precision, c=cl, a=augment: project_loop(
+                                images, labels, d, n_timed, args.warmup, args.batch_size, a,
+                                args.seed, precision=p, channels_last=c)))
+    flops = train_flops_per_image(args.batch_size)
+    print(f"training FLOPs per image (forward + backward, FlopCounterMode): {flops / 1e6:.1f} "
+          "MFLOP\n")
     rates = {i: [] for i in range(len(configs))}
     for _ in range(args.repeats):  # interleaved, so background load hits every config alike
         for i, (_, _, measure) in enumerate(configs):
@@ -145,6 +200,7 @@ def main(argv=None):
     for i, (name, device, _) in enumerate(configs):
         rows.append({"pipeline": name, "device": _common.device_name(device),
                      "images/s": statistics.median(rates[i]),
+                     "GFLOP/s": statistics.median(rates[i]) * flops / 1e9,
                      "min..max": f"{min(rates[i]):,.0f}..{max(rates[i]):,.0f}"})
     frame = pd.DataFrame(rows)
     lines = []
@@ -172,14 +228,36 @@ def main(argv=None):
             lines.append(f"{device}: project loop in bf16 (chapter 10's precision) / report "
                          f"pipeline = {fast_ratio:.2f}x  [target >= {TARGET_RATIO:g}x: "
                          f"{'met' if fast_ratio >= TARGET_RATIO else 'NOT met'}]")
+        augmented = here & frame.pipeline.str.startswith("project") & \
+            frame.pipeline.str.endswith("augment=True")
+        best = frame.loc[augmented].sort_values("images/s").iloc[-1]
+        best_ratio = float(best["images/s"]) / base
+        lines.append(f"{device}: best project loop with augmentation ({best.pipeline}) / report "
+                     f"pipeline = {best_ratio:.2f}x at {best['GFLOP/s']:.0f} GFLOP/s  [target >= "
+                     f"{TARGET_BEST:g}x: {'met' if best_ratio >= TARGET_BEST else 'NOT met'}]")
+        fast_cl = frame.loc[here & frame.pipeline.str.startswith(
+            "project loop, bf16 autocast + channels_last"), "images/s"]
+        if len(fast_cl) == 2:
+            lines.append(f"{device}: augmentation overhead with bf16 + channels_last = "
+                         f"{float(fast_cl.iloc[1]) / float(fast_cl.iloc[0]) - 1:+.1%}")
         lines.append(f"{device}: augmentation overhead = {overhead:+.1%} of the no-aug time per "
                      f"image  [target <= {TARGET_OVERHEAD:.0%}: "
                      f"{'met' if overhead <= TARGET_OVERHEAD else 'NOT met'}]")
     frame["aug overhead"] = frame.get("aug overhead", pd.Series(dtype=object)).fillna("")
     frame["images/s"] = frame["images/s"].map("{:,.0f}".format)
+    frame["GFLOP/s"] = frame["GFLOP/s"].map("{:.1f}".format)
     frame["ratio vs report"] = frame["ratio vs report"].map("{:.2f}x".format)
     _common.print_table("training throughput (images/s, median)", frame)
     print("\n".join(lines))
+    print()
+    if args.eval_images:
+        for device in devices:
+            _common.print_table(f"evaluation of {args.eval_images} test images, median of "
+                                f"{args.repeats}", evaluation_rates(
+                                    data.x_test[:args.eval_images], device, args.repeats,
+                                    args.seed))
+    print(f"cpu ISA: {_common.isa()}; load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{v:.2f}" for v in __import__("os").getloadavg()))
     if any(d.type == "cuda" for d in devices):
         print("note: on CUDA the project loop also runs the model under bf16 autocast; the "
               "report pipeline is plain fp32")

@@ -24,6 +24,7 @@ from .cache import ArrayCache
 from .cnn import build_cnn
 from .data import CIFAR10, check_m, split_known
 from .device import pick_device
+from .objectives import FixMatch
 from .recipes import RECIPES, Recipe, get_recipe, training_set
 from .store import SCHEMA, ResultsStore
 from .teachers import get_teacher, probabilities_of
@@ -218,15 +219,15 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
     model_a = model_a_network(data, run, ctx) if recipe.needs_model_a else None
     label_acc = kept_acc = None
     n_used = 0
-    consistency = {}  # the FixMatch objective's arguments of train()
+    consistency = {}  # train()'s objective beyond the supervised loss (FixMatch)
     if teacher.kind == "none":
         index, targets, weights = known, data.y_train[known], None
     elif teacher.kind == "truth":
         index, targets, weights = np.arange(data.n_train), data.y_train, None
     elif teacher.kind == "consistency":
         index, targets, weights = known, data.y_train[known], None
-        consistency = {"unlabeled": data.x_train[unknown], "threshold": recipe.threshold,
-                       "unlabeled_weight": recipe.weight}
+        consistency = {"objective": FixMatch(data.x_train[unknown], recipe.threshold,
+                                             recipe.weight)}
         n_used = len(unknown)
     else:
         proba = probabilities_of(recipe, data, known, unknown, run.seed, ctx, model_a)

@@ -211,3 +211,48 @@ def test_torchvision_backbone_without_weights_says_so(tmp_path, monkeypatch):
     assert asked and asked[0] is not None  # pretrained weights were asked for, never random
     assert not list(tmp_path.rglob("*.npz"))
     assert feat.backbone_available("vgg16") is False
+
+
+# ----------------------------------------------------------------------------- engines
+def test_engine_is_checked_and_keys_another_cache_entry(tmp_path, counting, monkeypatch):
+    with pytest.raises(ValueError, match="engine='tensorrt'"):
+        embed(rgb_images(2), "counting", 32, device="cpu", engine="tensorrt")
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        feat.check_engine("onnxruntime", torch.device("cuda"))
+    spec = get_backbone("effnet-lite0")
+    # torch's key is the one every cached embedding was stored under: no engine entry
+    assert "engine" not in feat._embed_key("fp", 3, spec, 32)
+    assert feat._embed_key("fp", 3, spec, 32, "onnxruntime")["engine"] == "onnxruntime"
+    # a missing onnxruntime says what to install
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(feat.EngineUnavailableError, match="pip install"):
+        embed(rgb_images(2), "counting", 32, device="cpu", cache_dir=tmp_path, progress=False,
+              engine="onnxruntime")
+
+
+def test_onnxruntime_engine_matches_torch_and_is_cached_apart(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    spec, builds = BACKBONES["effnet-lite0"], []
+
+    def counted(input_size):
+        builds.append(input_size)
+        return spec.build(input_size)
+
+    monkeypatch.setitem(BACKBONES, "effnet-lite0", Backbone(
+        spec.name, counted, spec.preprocessing, spec.description))
+    images = rgb_images(5)
+    kwargs = dict(input_size=48, batch_size=3, device="cpu", cache_dir=tmp_path, progress=False)
+    reference = embed(images, "effnet-lite0", **kwargs)
+    fast = embed(images, "effnet-lite0", engine="onnxruntime", **kwargs)
+    assert builds == [48, 48]  # not read from torch's entry
+    assert fast.shape == reference.shape == (5, 1280) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast, reference, atol=1e-4, rtol=1e-4)
+    assert not np.array_equal(fast, rgb_images(5, seed=1))
+    again = embed(images, "effnet-lite0", engine="onnxruntime", **kwargs)
+    assert builds == [48, 48]  # read back
+    np.testing.assert_array_equal(again, fast)
+    assert feat.embed_seconds(images, "effnet-lite0", 48, cache_dir=tmp_path,
+                              engine="onnxruntime") >= 0

@@ -166,8 +166,9 @@ def test_fixmatch_recipe_trains_on_known_labels_plus_consistency(synthetic, ctx,
     real_train = runs_module.train
 
     def spy(images, labels, weights, **kwargs):
-        seen.update(n=len(images), unlabeled=len(kwargs.get("unlabeled", [])),
-                    threshold=kwargs.get("threshold"))
+        objective = kwargs.get("objective")
+        seen.update(n=len(images), unlabeled=len(objective.unlabeled),
+                    threshold=objective.threshold)
         return real_train(images, labels, weights, **kwargs)
 
     monkeypatch.setattr(runs_module, "train", spy)
