@@ -235,7 +235,8 @@ def main(argv=None):
                 ref = ref_label = None
                 for (label, make), batch_size in itertools.product(runners.items(),
                                                                     args.batch_sizes):
-                    if label == ref_label and batch_size != args.batch_sizes[0]:
+                    if label == ref_label and batch_size != args.batch_sizes[0] and \
+                            len(runners) > 1:
                         continue  # the reference once, at the first batch size
                     try:
                         rate, mib, out = measure(make(), images, batch_size, args.repeats,

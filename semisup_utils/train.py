@@ -293,8 +293,8 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     default the soft targets' width, or one more than the largest label); ``objective``: a
     term added to every step's loss, e.g. :class:`semisup_utils.objectives.FixMatch`;
     ``channels_last`` (default False, what every stored run used) keeps the model's weights
-    and activations in that memory format: about 1.3x (fp32) to 1.5x (bf16) faster on the
-    CPU (bench/train_throughput.py), the same accuracy within seed noise
+    and activations in that memory format: about 1.2x faster in fp32 and 1.3x on top of bf16
+    on an AVX512-BF16 CPU (bench/train_throughput.py), the same accuracy within seed noise
     (bench/precision_schedule.py --channels-last) but not the same digits, since the
     convolutions round differently, so it is an option. Same seed and device, same result.
     ``history`` holds one dict per epoch (loss, train accuracy on the augmented batches, test
