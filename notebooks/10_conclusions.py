@@ -48,9 +48,11 @@ schedule = None
 import pandas as pd
 from IPython.display import Markdown, display
 
-from semisup_utils import notebook, report
-from semisup_utils.data import split_known
+from semisup_utils import analysis, notebook, report
 from semisup_utils.analysis import paired_gains
+from semisup_utils.budget import Budget
+from semisup_utils.data import split_known
+from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.executors import stored_rows
 from semisup_utils.features import embed, fit_pca
 from semisup_utils.labels import infer_labels, label_report
@@ -111,42 +113,9 @@ display(Markdown(
 # %% tags=["nbval-ignore-output"]
 gains = paired_gains(runs, TEST_ACCURACY) if len(runs) else pd.DataFrame()
 if len(gains):
-    mean = (100 * runs.groupby(["m", "model"])["test_acc"].mean()).unstack()
-    sd = (100 * runs.groupby(["m", "model"])["test_acc"].std()).unstack()
-    shown = gains.assign(
-        **{"gain (points)": gains["gain"].map("{:+.1f}".format)
-           + gains["sd"].map(lambda v: "" if pd.isna(v) else f" ± {v:.1f}"),
-           "report's gain": gains["report gain"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
-           "seeds better": gains["seeds better"].astype(str) + " of " + gains["seeds"].astype(str)})
-    shown = shown.pivot(index="m", columns="model",
-                        values=["gain (points)", "seeds better", "report's gain", "verdict"])
-    shown.columns = [f"{model} − A: {what}" for what, model in shown.columns]
-    shown.index.name = "M"
-    display(shown[sorted(shown.columns, key=lambda c: c[0])])
-    lines = []
-    for model, part in gains.groupby("model"):
-        held = part[part["verdict"] == "holds"]["m"].tolist()
-        reversed_ = part[part["verdict"] == "reversed"]["m"].tolist()
-        noise = part[part["verdict"] == "within seed noise"]["m"].tolist()
-        other = part[part["verdict"].isin(["gain", "loss"])]
-        lines.append(
-            f"- **{model} against A** ({int(part['seeds'].max())} seeds per M): "
-            + "; ".join(x for x in [
-                f"the report's sign holds at M = {', '.join(map(str, held))}" if held else "",
-                f"reversed at M = {', '.join(map(str, reversed_))}" if reversed_ else "",
-                f"within seed noise at M = {', '.join(map(str, noise))}" if noise else "",
-                ", ".join(f"{'+' if r.gain > 0 else '−'}{abs(r.gain):.1f} points at M = {r.m} "
-                          "(no report figure)" for r in other.itertuples())] if x)
-            + f". Largest mean gain {part['gain'].max():+.1f} points (M = "
-            f"{int(part.loc[part['gain'].idxmax(), 'm'])}), smallest {part['gain'].min():+.1f} "
-            f"(M = {int(part.loc[part['gain'].idxmin(), 'm'])}).")
-    best = mean.idxmax(axis=1)
-    lines.append("- **Best model per M**: " + ", ".join(
-        f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f} ± {sd.loc[m, best[m]]:.1f}%)"
-        for m in mean.index) + ".")
-    display(Markdown("\n".join(lines) + f"\n\nProtocol: {P['epochs']} epochs, batch "
-                     f"{P['batch_size']}, constant learning rate {budget.lr}, precision "
-                     f"{budget.precision}, Model B's labels {P['method']} on "
+    display(analysis.gains_table(gains))
+    display(Markdown("\n".join([*analysis.verdict_lines(gains), analysis.best_model_line(runs)])
+                     + f"\n\nProtocol: {budget.describe()}, Model B's labels {P['method']} on "
                      f"{P['backbone']}@{P['input_size']}; devices: "
                      f"{', '.join(sorted(runs['device'].unique()))}."))
 else:
@@ -167,31 +136,12 @@ display(Markdown(
 # ## 4. Better labels, used better, at equal compute ({ref}`label-inference` and {ref}`better-training`)
 
 # %% tags=["nbval-ignore-output"]
-from semisup_utils.analysis import add_gap_closed, ceiling_at_every_m
-from semisup_utils.budget import Budget
-from semisup_utils.recipes import at_input_size, get_recipe
-
 budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
-found = stored_rows(data, plan(P["beyond_M_list"], P["beyond_seeds"],
-                               [at_input_size(get_recipe(n), P["beyond_size"])
-                                for n in P["recipes"]], budget), store)
+screened = [at_input_size(get_recipe(n), P["beyond_size"]) for n in P["recipes"]]
+found = stored_rows(data, plan(P["beyond_M_list"], P["beyond_seeds"], screened, budget), store)
 if len(found):
-    beyond = add_gap_closed(ceiling_at_every_m(found, P["beyond_M_list"]))
-    means = beyond.groupby(["m", "recipe"])[["test_acc", "gap_closed"]].mean().reset_index()
-    lines = []
-    for m, part in means.groupby("m"):
-        part = part.set_index("recipe")
-        contenders = part.drop(index=[r for r in ("A", "ceiling") if r in part.index])
-        if contenders.empty or "A" not in part.index:
-            continue
-        best = contenders["test_acc"].idxmax()
-        gain = 100 * (part.loc[best, "test_acc"] - part.loc["A", "test_acc"])
-        closed = part.loc[best, "gap_closed"]
-        lines.append(
-            f"- **M={m}**: best recipe `{best}` {100 * part.loc[best, 'test_acc']:.1f}% against "
-            f"Model A's {100 * part.loc['A', 'test_acc']:.1f}% at the same {budget.amount} steps "
-            f"({gain:+.1f} points" + (f", {100 * closed:.0f}% of the gap to the ceiling" if
-                                      pd.notna(closed) else "") + ").")
+    beyond = analysis.add_gap_closed(analysis.ceiling_at_every_m(found, P["beyond_M_list"]))
+    lines = analysis.against_a_lines(beyond, budget.amount)
     display(Markdown("\n".join(lines) if lines else "No recipe runs are stored yet."))
 else:
     print("no runs of 08_better_training are stored for this profile yet: run it first")
@@ -205,31 +155,13 @@ sweep_budget = notebook.sweep_budget(P, data.n_train)
 swept = stored_rows(data, plan(P["M_list"], P["sweep_seeds"], notebook.sweep_recipes(P),
                                sweep_budget), store)
 if len(swept):
-    swept = ceiling_at_every_m(swept, P["M_list"])
-    swept["test_acc"] = 100 * swept["test_acc"]
-    lines = []
-    for m, part in swept.groupby("m"):
-        means = part.groupby("recipe")["test_acc"].agg(["mean", "std", "count"])
-        others = means.drop(index=[r for r in ("A", "ceiling") if r in means.index])
-        if others.empty or "A" not in means.index:
-            continue
-        best = others["mean"].idxmax()
-        target = TARGETS.get(m)
-        lines.append(
-            f"- **M={m}**: `{best}` {means.loc[best, 'mean']:.1f}% (sd "
-            f"{means.loc[best, 'std']:.1f}, {int(means.loc[best, 'count'])} seeds) against "
-            f"Model A's {means.loc['A', 'mean']:.1f}% with the same {sweep_budget.amount} steps"
-            + (f"; the report's best was {max(TEST_ACCURACY[m].values())}%"
-               if m in TEST_ACCURACY else "")
-            + ("" if target is None else
-               f"; target {target:.0f}% " + ("met" if means.loc[best, "mean"] >= target else
-                                             f"missed by {target - means.loc[best, 'mean']:.1f} "
-                                             "points")) + ".")
+    lines = analysis.against_a_lines(analysis.ceiling_at_every_m(swept, P["M_list"]),
+                                     sweep_budget.amount, TARGETS, TEST_ACCURACY)
     display(Markdown(
-        "\n".join(lines) + f"\n\nThese models had {sweep_budget.amount} steps each "
-        f"({P['sweep_epochs']} passes over {data.n_train:,} images), {P['sweep_epochs'] / 50:.0%} of the "
-        "report's compute for B and C; the targets allow the report's full compute. "
-        + notebook.JPEG_NOTE))
+        "\n".join(lines) + f"\n\nThese models had {sweep_budget.amount:,} steps each "
+        f"({P['sweep_epochs']} passes over {data.n_train:,} images), "
+        f"{P['sweep_epochs'] / 50:.0%} of the report's compute for B and C; the targets allow "
+        "the report's full compute. " + notebook.JPEG_NOTE))
 else:
     print("no runs of 09_beyond_sweep are stored for this profile yet: run it first")
 
@@ -240,28 +172,16 @@ else:
 # %%
 from semisup_utils.profiles import PROFILES
 
-full_params = {**P, "sweep_epochs": PROFILES["paper"]["sweep_epochs"]}
-full_budget = notebook.sweep_budget(full_params, data.n_train)
+full_budget = notebook.sweep_budget({**P, "sweep_epochs": PROFILES["paper"]["sweep_epochs"]},
+                                    data.n_train)
 if full_budget == sweep_budget:
-    full = []
-    print(f"The sweep above is at the report's full compute ({full_budget.amount} steps per "
+    print(f"The sweep above is at the report's full compute ({full_budget.amount:,} steps per "
           "model); 09_beyond_sweep shows every run of it.")
 else:
-    full = [(row["name"], row["key"]["m"], row["key"]["seed"], row) for row in store.query(
-        recipe=[r.name for r in notebook.sweep_recipes(P)], m=[*P["M_list"], 0],
-        seed=P["sweep_seeds"], policy="steps", amount=full_budget.amount, data=data.fingerprint)]
-seen_ceiling = set()
-lines = []
-for name, m, s, row in full:
-    if name == "ceiling":  # one run whatever M is
-        if s in seen_ceiling:
-            continue
-        seen_ceiling.add(s)
-        where = "all 50,000 true labels"
-    else:
-        where = f"M={m}"
-    lines.append(f"- `{name}`, {where}, seed {s}: {100 * row['test_acc']:.1f}% after "
-                 f"{full_budget.amount} steps ({row['wall_s'] / 60:.0f} min on {row['device']})")
-if full_budget != sweep_budget:
+    full = stored_rows(data, plan(P["M_list"], P["sweep_seeds"], notebook.sweep_recipes(P),
+                                  full_budget), store)
+    lines = [f"- `{r.recipe}`, {f'all {data.n_train:,} true labels' if r.m == 0 else f'M={r.m}'}"
+             f", seed {r.seed}: {100 * r.test_acc:.1f}% after {full_budget.amount:,} steps "
+             f"({r.wall_s / 60:.0f} min on {r.device})" for r in full.itertuples()]
     display(Markdown("\n".join(lines) if lines else
-                     f"None stored yet ({full_budget.amount} steps per model)."))
+                     f"None stored yet ({full_budget.amount:,} steps per model)."))

@@ -121,3 +121,90 @@ def ceiling_at_every_m(frame: pd.DataFrame, ms, column: str = "recipe") -> pd.Da
         return frame
     spread = pd.concat([top.assign(m=m) for m in ms], ignore_index=True)
     return pd.concat([rest, spread], ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- statements
+def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paired_gains` as the conclusions show it: one row per M, per model the gain
+    (mean ± sd, points), the seeds it wins, the report's gain and the verdict."""
+    shown = gains.assign(
+        **{"gain (points)": gains["gain"].map("{:+.1f}".format)
+           + gains["sd"].map(lambda v: "" if pd.isna(v) else f" ± {v:.1f}"),
+           "report's gain": gains["report gain"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
+           "seeds better": gains["seeds better"].astype(str) + " of " + gains["seeds"].astype(str)})
+    shown = shown.pivot(index="m", columns="model",
+                        values=["gain (points)", "seeds better", "report's gain", "verdict"])
+    shown.columns = [f"{model} − A: {what}" for what, model in shown.columns]
+    shown.index.name = "M"
+    return shown[sorted(shown.columns, key=lambda c: c[0])]
+
+
+def _at(ms) -> str:
+    return ", ".join(map(str, ms))
+
+
+def verdict_lines(gains: pd.DataFrame) -> list[str]:
+    """One sentence per model: at which M the report's sign holds, is reversed, or is within
+    seed noise, and its largest and smallest mean gain."""
+    lines = []
+    for model, part in gains.groupby("model"):
+        by = {v: part[part["verdict"] == v]["m"].tolist()
+              for v in ("holds", "reversed", "within seed noise")}
+        other = part[part["verdict"].isin(["gain", "loss"])]
+        clauses = [f"the report's sign holds at M = {_at(by['holds'])}" if by["holds"] else "",
+                   f"reversed at M = {_at(by['reversed'])}" if by["reversed"] else "",
+                   f"within seed noise at M = {_at(by['within seed noise'])}"
+                   if by["within seed noise"] else "",
+                   ", ".join(f"{'+' if r.gain > 0 else '−'}{abs(r.gain):.1f} points at M = {r.m} "
+                             "(no report figure)" for r in other.itertuples())]
+        top, low = part.loc[part["gain"].idxmax()], part.loc[part["gain"].idxmin()]
+        lines.append(f"- **{model} against A** ({int(part['seeds'].max())} seeds per M): "
+                     + "; ".join(c for c in clauses if c)
+                     + f". Largest mean gain {top['gain']:+.1f} points (M = {int(top['m'])}), "
+                     f"smallest {low['gain']:+.1f} (M = {int(low['m'])}).")
+    return lines
+
+
+def best_model_line(runs: pd.DataFrame, column: str = "recipe") -> str:
+    """Per M, the model with the highest mean test accuracy, with its sd over seeds."""
+    acc = runs.assign(test_acc=100 * runs["test_acc"])
+    mean = acc.groupby(["m", column])["test_acc"].mean().unstack()
+    sd = acc.groupby(["m", column])["test_acc"].std().unstack()
+    best = mean.idxmax(axis=1)
+    return "- **Best model per M**: " + ", ".join(
+        f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f} ± {sd.loc[m, best[m]]:.1f}%)"
+        for m in mean.index) + "."
+
+
+def against_a_lines(frame: pd.DataFrame, steps: int, targets: dict | None = None,
+                    report: dict | None = None) -> list[str]:
+    """Per M, the best recipe other than A and the ceiling against Model A at the same steps:
+    mean (sd, seeds), gain, the share of the gap to the ceiling closed where known, the
+    report's best and the target where given. ``frame``: rows with m, seed, recipe, test_acc
+    (0..1) and, optionally, gap_closed."""
+    targets, report = targets or {}, report or {}
+    lines = []
+    for m, part in frame.groupby("m"):
+        means = (100 * part.groupby("recipe")["test_acc"].agg(["mean", "std", "count"])
+                 .assign(count=lambda t: t["count"] / 100))
+        others = means.drop(index=[r for r in ("A", "ceiling") if r in means.index])
+        if others.empty or "A" not in means.index:
+            continue
+        best = others["mean"].idxmax()
+        row, a = means.loc[best], means.loc["A", "mean"]
+        spread = "" if pd.isna(row["std"]) else f"sd {row['std']:.1f}, "
+        line = (f"- **M={m}**: `{best}` {row['mean']:.1f}% ({spread}{int(row['count'])} "
+                f"seed{'s' if row['count'] != 1 else ''}) against Model A's {a:.1f}% with the "
+                f"same {steps:,} steps ({row['mean'] - a:+.1f} points")
+        if "gap_closed" in part and part[part["recipe"] == best]["gap_closed"].notna().any():
+            closed = 100 * part[part["recipe"] == best]["gap_closed"].mean()
+            line += f", {closed:.0f}% of the gap to the ceiling"
+        line += ")"
+        if m in report:
+            line += f"; the report's best was {max(report[m].values())}%"
+        if m in targets:
+            target = targets[m]
+            line += f"; target {target:.0f}% " + (
+                "met" if row["mean"] >= target else f"missed by {target - row['mean']:.1f} points")
+        lines.append(line + ".")
+    return lines

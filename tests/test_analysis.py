@@ -81,3 +81,23 @@ def test_gap_closed_is_undefined_where_a_reaches_the_ceiling():
     gap = add_gap_closed(runs).set_index(["m", "recipe"])["gap_closed"]
     assert gap[(500, "x")] == pytest.approx(0.5)
     assert math.isnan(gap[(40000, "x")])  # A above the ceiling: nothing to close
+
+
+def test_statements_follow_the_numbers():
+    from semisup_utils.analysis import against_a_lines, best_model_line, verdict_lines
+
+    runs = runs_of({(500, "A"): [0.30, 0.32, 0.34], (500, "B"): [0.40, 0.41, 0.43],
+                    (5000, "A"): [0.50, 0.51, 0.52], (5000, "B"): [0.45, 0.455, 0.47]})
+    lines = verdict_lines(paired_gains(runs, {500: {"A": 35.1, "B": 26.3},
+                                              5000: {"A": 50.7, "B": 55.2}}, models=["B"]))
+    assert lines == ["- **B against A** (3 seeds per M): reversed at M = 500, 5000. Largest "
+                     "mean gain +9.3 points (M = 500), smallest -5.2 (M = 5000)."]
+    assert best_model_line(runs) == ("- **Best model per M**: M=500: B (41.3 ± 1.5%), "
+                                     "M=5000: A (51.0 ± 1.0%).")
+    sweep = pd.concat([runs, pd.DataFrame([{"m": 500, "recipe": "ceiling", "seed": 0,
+                                            "test_acc": 0.7}])])
+    (line500, line5000) = against_a_lines(sweep, 19550, targets={500: 40}, report={})
+    assert line500.startswith("- **M=500**: `B` 41.3% (sd 1.5, 3 seeds) against Model A's "
+                              "32.0% with the same 19,550 steps (+9.3 points)")
+    assert line500.endswith("target 40% met.")
+    assert "missed" not in line5000 and "(-5.2 points)" in line5000
