@@ -109,9 +109,9 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = 
     check_executor(executor)
     for run in runs:  # refuse a bad M before anything is trained
         check_m(run.m, data.n_train)
-    keys = [run_id(run_key(data, run)) for run in runs]
-    stored = {run_id(row["key"]) for row in ctx.store.rows()}
-    missing = list({k: r for k, r in zip(keys, runs) if k not in stored}.values())
+    keys = [run_key(data, run) for run in runs]
+    missing = list({run_id(k): r for k, r in zip(keys, runs)
+                    if ctx.store.find(k) is None}.values())
     failures, left_out = [], []
     if missing and not ctx.train_missing:
         left_out = missing
@@ -123,8 +123,7 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = 
     elif missing:
         failures = ray_runs(data, missing, ctx, address=address, resources=resources,
                             planned=len(runs))
-    index = {run_id(row["key"]): row for row in ctx.store.rows()}
-    rows = [index[k] for k in dict.fromkeys(keys) if k in index]
+    rows = _found(ctx.store, keys)
     if failures:
         raise SweepError(failures, rows)
     warn_left_out(left_out)
@@ -145,9 +144,13 @@ def compare(data, ms, seeds, recipes, budget, ctx: Context | None = None, **grid
 
 def stored_rows(data, runs: list[Run], store: ResultsStore):
     """The grid's stored rows as a DataFrame; nothing is trained (missing runs are absent)."""
-    index = {run_id(row["key"]): row for row in store.rows()}
-    keys = dict.fromkeys(run_id(run_key(data, run)) for run in runs)
-    return rows_frame([index[k] for k in keys if k in index])
+    return rows_frame(_found(store, [run_key(data, run) for run in runs]))
+
+
+def _found(store: ResultsStore, keys: list[dict]) -> list[dict]:
+    """The stored rows of ``keys``, in their order, each once (the ceiling recurs per M)."""
+    unique = {run_id(k): k for k in keys}
+    return [row for row in map(store.find, unique.values()) if row is not None]
 
 
 # ----------------------------------------------------------------------------- processes

@@ -114,7 +114,8 @@ def rgb_images(n, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
 
 
-def test_effnet_lite0_embeds(tmp_path, monkeypatch):
+def count_builds(monkeypatch) -> list[int]:
+    """EfficientNet-Lite0 as registered, recording the input size of every network built."""
     spec, builds = BACKBONES["effnet-lite0"], []
 
     def counted(input_size):
@@ -123,6 +124,11 @@ def test_effnet_lite0_embeds(tmp_path, monkeypatch):
 
     monkeypatch.setitem(BACKBONES, "effnet-lite0", Backbone(
         spec.name, counted, spec.preprocessing, spec.description))
+    return builds
+
+
+def test_effnet_lite0_embeds(tmp_path, monkeypatch):
+    builds = count_builds(monkeypatch)
     images = rgb_images(8)
     out = embed(images, "effnet-lite0", input_size=32, batch_size=5, device="cpu",
                 cache_dir=tmp_path, progress=False)
@@ -235,14 +241,7 @@ def test_engine_is_checked_and_keys_another_cache_entry(tmp_path, counting, monk
 def test_onnxruntime_engine_matches_torch_and_is_cached_apart(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    spec, builds = BACKBONES["effnet-lite0"], []
-
-    def counted(input_size):
-        builds.append(input_size)
-        return spec.build(input_size)
-
-    monkeypatch.setitem(BACKBONES, "effnet-lite0", Backbone(
-        spec.name, counted, spec.preprocessing, spec.description))
+    builds = count_builds(monkeypatch)
     images = rgb_images(5)
     kwargs = dict(input_size=48, batch_size=3, device="cpu", cache_dir=tmp_path, progress=False)
     reference = embed(images, "effnet-lite0", **kwargs)

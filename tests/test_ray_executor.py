@@ -16,7 +16,7 @@ ray = pytest.importorskip("ray", reason="the ray executor needs Ray: pip install
 
 from semisup_utils.budget import Budget  # noqa: E402
 from semisup_utils.executors import SweepError, ray_runs, run_grid, run_one  # noqa: E402
-from semisup_utils.runs import Context, plan  # noqa: E402
+from semisup_utils.runs import Context, plan, run_key  # noqa: E402
 from semisup_utils.store import ResultsStore, run_id  # noqa: E402
 
 BUDGET = Budget.report(1, batch_size=64)
@@ -32,7 +32,7 @@ def ray_sweep(data, ms, seeds, models, ctx, **kwargs):
     """Ray's runs of the grid, then the grid's rows (what run_grid returns, as dicts)."""
     runs = plan(ms, seeds, models, BUDGET)
     failures = ray_runs(data, runs, ctx, **kwargs)
-    rows = [r for r in (ctx.store.find(__import__("semisup_utils.runs").runs.run_key(data, run))
+    rows = [r for r in (ctx.store.find(run_key(data, run))
                         for run in runs) if r is not None]
     if failures:
         raise SweepError(failures, rows)
@@ -171,7 +171,7 @@ def test_failures_are_reported_and_the_rest_stored(synthetic, local_ray, tmp_pat
         return run_one(data, run, *args)
 
     missing = [r for r in plan([50], [0, 1], ["A", "B", "C"], BUDGET)
-               if ctx.store.find(__import__("semisup_utils.runs").runs.run_key(synthetic, r))
+               if ctx.store.find(run_key(synthetic, r))
                is None]
     assert ray_runs(synthetic, missing, ctx, task=logged) == []
     rows = ray_sweep(synthetic, [50], [0, 1], ["A", "B", "C"], ctx)
