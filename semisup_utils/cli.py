@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute chapters with papermill into book/")
     run.add_argument("chapters", nargs="*", help="e.g. 05_models_abc or 05; all when omitted")
     run.add_argument("--profile", default=None,
-                     help="smoke, default, paper or published (default: default; or -p profile X)")
+                     help="laptop (the default), smoke, reduced, paper or published; or -p "
+                     "profile X")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
     run.add_argument("--output-dir", default=None, help="where executed notebooks go (book/)")
@@ -208,10 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     abc.set_defaults(func=_cmd_abc)
 
     swp = sub.add_parser("sweep", help="the profile's sweep over M and seeds, into the store")
-    swp.add_argument("--profile", default="default", help="smoke, default or paper")
+    swp.add_argument("--profile", default="default",
+                     help="laptop (the default), smoke, reduced or paper")
     swp.add_argument("--executor", choices=["local", "processes", "ray"], default=None,
-                     help="local (the default), processes (a pool on this machine, one "
-                     "one-thread run per core) or ray (one Ray task per missing run)")
+                     help="local, processes (a pool on this machine, one one-thread run "
+                     "per core; the laptop profile's) or ray (one Ray task per missing run)")
     swp.add_argument("--workers", type=int, default=None,
                      help="processes: how many runs side by side (default: one per core)")
     swp.add_argument("--address", default=None,
@@ -223,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="chapter 10's sweep of recipes over M and seeds at "
                          "one budget, into the store")
-    cmp.add_argument("--profile", default="default", help="smoke, default or paper")
+    cmp.add_argument("--profile", default="default",
+                     help="laptop (the default), smoke, reduced or paper")
     cmp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
                      "e.g. -p M_list '[500]' -p sweep_seeds '[0]'")

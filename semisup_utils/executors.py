@@ -92,11 +92,11 @@ def _waves(data, missing: list[Run]) -> tuple[list[Run], list[Run]]:
 
 
 # ----------------------------------------------------------------------------- the grid
-def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = "local",
+def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str | None = None,
              workers: int | None = None, threads: int = 1, address: str | None = None,
              resources: dict | None = None):
     """Every run of the grid as a DataFrame (rows in grid order), training the missing ones
-    with ``executor``; with ``ctx.train_missing`` False nothing is trained and missing runs are
+    with ``executor`` (default: the context's); with ``ctx.train_missing`` False nothing is trained and missing runs are
     left out with a :class:`~semisup_utils.runs.MissingRunWarning` naming them.
 
     ``workers``/``threads``: the process pool's size (default: one per CPU core / ``threads``)
@@ -106,7 +106,7 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str = 
     from .progress import bar
 
     ctx = ctx or Context()
-    check_executor(executor)
+    executor = check_executor(executor or ctx.executor)
     for run in runs:  # refuse a bad M before anything is trained
         check_m(run.m, data.n_train)
     keys = [run_key(data, run) for run in runs]

@@ -92,7 +92,8 @@ def report_runs(params: dict, ms=None, seeds=None, models=None) -> list[Run]:
 def context(params: dict, progress: bool | None = None) -> Context:
     return Context(store=ResultsStore(), device=params.get("device"),
                    profile=params["profile"], progress=progress,
-                   train_missing=params.get("train_missing", True))
+                   train_missing=params.get("train_missing", True),
+                   executor=params.get("executor", "local"))
 
 
 def sweep_budget(params: dict, n_train: int) -> Budget:

@@ -67,6 +67,9 @@ class Context:
     # False: a run missing from the store is not trained (MissingRunError); grids leave it out
     # with a warning. The published book renders from the committed store this way.
     train_missing: bool = True
+    # how a grid trains its missing runs (executors.EXECUTORS): one after another in this
+    # process (local), a pool of one-thread processes (processes) or Ray
+    executor: str = "local"
 
 
 class MissingRunError(LookupError):

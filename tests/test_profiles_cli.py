@@ -18,7 +18,29 @@ def test_resolve_profiles():
         params = resolve(name)
         assert params["profile"] == name
         assert {k: v for k, v in params.items() if k != "profile"} == PROFILES[name]
-    assert {"smoke", "default", "paper"} <= set(PROFILES)
+    assert {"smoke", "laptop", "reduced", "paper", "published"} <= set(PROFILES)
+
+
+def test_default_is_the_laptop_profile_by_another_name():
+    from semisup_utils.profiles import DEFAULT_PROFILE, sections
+
+    assert DEFAULT_PROFILE == "laptop"
+    params = resolve("default")
+    assert params["profile"] == "laptop"
+    assert {k: v for k, v in params.items() if k != "profile"} == PROFILES["laptop"]
+    assert sections("default") == sections("laptop")
+    with pytest.raises(ParameterError, match="laptop, .*default"):
+        resolve("nosuch")
+
+
+def test_the_laptop_profile_keeps_the_report_protocol_on_a_subset():
+    """What makes it cheap is the subset, not a shorter protocol: Model A's budget (50 epochs
+    over its M images) is the report's, so it learns as in the report."""
+    laptop, paper = resolve("laptop"), resolve("paper")
+    assert laptop["n_train"] == 5000 and laptop["n_test"] is None  # every test image
+    assert (laptop["epochs"], laptop["batch_size"]) == (paper["epochs"], paper["batch_size"])
+    assert laptop["executor"] == "processes" and laptop["train_missing"]
+    assert max(laptop["M_list"]) < laptop["n_train"] and len(laptop["seeds"]) == 3
 
 
 def test_resolve_applies_overrides():
@@ -79,7 +101,7 @@ def test_refusal_says_what_is_allowed():
     with pytest.raises(ParameterError, match="kmeans") as info:
         resolve("smoke", method="magic")
     assert "logreg" in str(info.value)
-    with pytest.raises(ParameterError, match="smoke, default, paper"):
+    with pytest.raises(ParameterError, match="smoke, reduced, laptop, paper"):
         resolve("huge")
     with pytest.raises(ParameterError, match="1..1999"):
         resolve("smoke", M=2000)

@@ -90,7 +90,7 @@ def test_profile_given_as_a_parameter_gets_the_same_checks(no_execution, capsys,
     assert "M=5000" in capsys.readouterr().err
     assert no_execution == []
     assert runner.profile_from(None, {"profile": "smoke", "M": 3}) == ("smoke", {"M": 3})
-    assert runner.profile_from(None, {}) == ("default", {})
+    assert runner.profile_from(None, {}) == ("laptop", {})  # the default profile
 
 
 def test_run_refuses_an_unwritable_store_before_any_chapter(no_execution, capsys, tmp_path,
