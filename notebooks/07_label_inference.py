@@ -35,9 +35,7 @@ backbone = None
 import pandas as pd
 
 from semisup_utils import notebook, plots
-from semisup_utils.data import split_known
-from semisup_utils.features import embed
-from semisup_utils.labels import infer_labels_cached, label_report
+from semisup_utils.label_runs import label_study
 from semisup_utils.profiles import resolve
 
 P = resolve(profile, beyond_M_list=beyond_M_list, seed=seed, n_train=n_train, n_test=n_test,
@@ -59,21 +57,12 @@ print(f"methods {P['methods']}, input sizes {P['label_sizes']}, M in {P['beyond_
 # - `spread`: label spreading (scikit-learn) over a 10-nearest-neighbour graph of all images.
 
 # %% tags=["nbval-tolerance-2"]
-rows = []
-for size in P["label_sizes"]:
-    features = embed(data.x_train, P["backbone"], size, device=P.get("device"),
-                     fingerprint=data.fingerprint)
-    for m in P["beyond_M_list"]:
-        known, _ = split_known(data.y_train, m, P["seed"])
-        for method in P["methods"]:
-            # cached: a re-execution reads the labels (and the seconds they took) back
-            guess, seconds = infer_labels_cached(
-                method, features, known, data.y_train[known], seed=P["seed"],
-                key={"data": data.fingerprint, "backbone": P["backbone"], "input_size": size})
-            rows.append({"input size": size, "M": m, "method": method,
-                         "label accuracy (%)": 100 * label_report(guess, data.y_train)["accuracy"],
-                         "seconds": seconds})
-results = pd.DataFrame(rows)
+# every (input size, M, method) fitted once and stored in results/labels.jsonl; a
+# re-execution, and chapter 9's teachers, read it back
+study = label_study(data, P["methods"], [[(P["backbone"], size)] for size in P["label_sizes"]],
+                    P["beyond_M_list"], P["seed"], notebook.context(P))
+results = study.rename(columns={"input_size": "input size"}).assign(
+    **{"label accuracy (%)": 100 * study["label_acc"]})
 
 # %%
 table = results.pivot_table(index=["M", "method"], columns="input size",

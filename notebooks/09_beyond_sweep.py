@@ -59,11 +59,9 @@ import numpy as np
 import pandas as pd
 
 from semisup_utils import notebook, plots, report
-from semisup_utils.data import split_known
 from semisup_utils.executors import compare
-from semisup_utils.labels import expected_calibration_error
+from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
-from semisup_utils.teachers import probabilities_of
 
 P = notebook.parameters(globals())  # the profile's values, with the ones given above
 notebook.setup(P["sweep_seeds"][0])
@@ -120,13 +118,10 @@ teachers = [r for r in chosen
 plain = at_input_size(get_recipe("logreg-soft"), P["beyond_size"])
 rows = []
 for m in P["beyond_M_list"]:
-    known, unknown = split_known(data.y_train, m, seed0)
-    truth = data.y_train[unknown]
-    for recipe in [plain, *teachers]:
-        proba = probabilities_of(recipe, data, known, unknown, seed0, ctx)
-        right = proba.argmax(1) == truth
-        rows.append({"M": m, "teacher of": recipe.name, "label acc. (%)": 100 * right.mean(),
-                     "ECE (%)": 100 * expected_calibration_error(proba.max(1), right)})
+    for recipe in [plain, *teachers]:  # stored in results/labels.jsonl, computed when missing
+        run = label_run(data, recipe.teacher, recipe.views, m, seed0, ctx)
+        rows.append({"M": m, "teacher of": recipe.name, "label acc. (%)": 100 * run["label_acc"],
+                     "ECE (%)": 100 * run["ece"]})
 teacher_table = pd.DataFrame(rows).pivot(index="teacher of", columns="M").round(1)
 teacher_table.reindex([plain.name, *[r.name for r in teachers]])
 

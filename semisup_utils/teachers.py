@@ -94,6 +94,17 @@ def view_features(data, views, seed: int, ctx) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
+def inferred_labels(method: str, data, views, known: np.ndarray, seed: int, ctx):
+    """(labels, seconds): ``method`` fitted on the known images' features of ``views``, through
+    the on-disk cache, so a label-inference study and the teachers of the runs share every
+    fit (one cache key: the data, the views, the method, the seed and the known images)."""
+    return infer_labels_cached(
+        method, lambda: view_features(data, views, seed, ctx), known, data.y_train[known],
+        seed=seed, cache_dir=ctx.cache_dir, n=data.n_train,
+        key={"data": data.fingerprint, "views": [list(v) for v in views]},
+        n_classes=data.n_classes)
+
+
 def probabilities_of(recipe, data, known: np.ndarray, unknown: np.ndarray, seed: int, ctx,
                      model_a=None) -> np.ndarray:
     """(n_unknown, n_classes) probabilities the recipe's teacher gives the unknown images,
@@ -105,11 +116,7 @@ def probabilities_of(recipe, data, known: np.ndarray, unknown: np.ndarray, seed:
         raise ValueError(f"teacher {teacher.name!r} gives no labels before training")
     parts = []
     if teacher.uses_embeddings:
-        guess, _ = infer_labels_cached(
-            teacher.name, lambda: view_features(data, recipe.views, seed, ctx), known,
-            data.y_train[known], seed=seed, cache_dir=ctx.cache_dir, n=data.n_train,
-            key={"data": data.fingerprint, "views": [list(v) for v in recipe.views]},
-            n_classes=data.n_classes)
+        guess, _ = inferred_labels(teacher.name, data, recipe.views, known, seed, ctx)
         parts.append(probabilities(guess))
     if recipe.needs_model_a:
         if model_a is None:
@@ -119,4 +126,4 @@ def probabilities_of(recipe, data, known: np.ndarray, unknown: np.ndarray, seed:
 
 
 __all__ = ["TEACHERS", "Teacher", "UnknownTeacherError", "check_teacher", "get_teacher",
-           "probabilities_of", "view_features", "BACKBONES"]
+           "inferred_labels", "probabilities_of", "view_features", "BACKBONES"]

@@ -1,0 +1,72 @@
+"""Label-inference runs: a method fitted on the features of some views at one (M, seed), its
+label accuracy on the unknown images and calibration, kept in ``results/labels.jsonl``.
+
+A label-inference study costs embeddings of every training image and tens of fits (minutes
+each at large M); like a trained CNN, its result is computed once, stored beside the runs and
+read back, so the published book renders without refitting. A missing row is computed (the
+fitted labels themselves go to the on-disk cache, shared with the teachers of training runs).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .data import split_known
+from .labels import check_method, expected_calibration_error, probabilities
+from .schema import SCHEMA
+from .store import ResultsStore
+
+LABELS_FILE = "labels.jsonl"
+
+
+def label_store(ctx) -> ResultsStore:
+    """The label-inference rows, in the folder of the context's results store."""
+    return ResultsStore(ctx.store.directory, LABELS_FILE)
+
+
+def label_key(data, method: str, views, m: int, seed: int) -> dict:
+    """The fields that make two label-inference runs the same."""
+    return {"schema": SCHEMA, "kind": "labels", "data": data.fingerprint,
+            "n_train": int(data.n_train), "method": check_method(method),
+            "views": [list(v) for v in views], "m": int(m), "seed": int(seed),
+            "labels_version": 1}
+
+
+def label_run(data, method: str, views, m: int, seed: int, ctx, store=None) -> dict:
+    """The stored row of ``method`` on ``views`` at (M, seed), computed and stored when
+    missing: label accuracy on the unknown images, ECE of the confidences, fit seconds."""
+    from .runs import provenance
+    from .teachers import inferred_labels
+
+    store = store or label_store(ctx)
+    key = label_key(data, method, views, m, seed)
+    row = store.find(key)
+    if row is not None:
+        return row
+    known, unknown = split_known(data.y_train, m, seed)
+    guess, seconds = inferred_labels(method, data, views, known, seed, ctx)
+    proba = probabilities(guess)
+    right = guess.labels == data.y_train[unknown]
+    result = {"label_acc": float(right.mean()),
+              "ece": float(expected_calibration_error(proba.max(1), right)),
+              "seconds": float(seconds), "n_unknown": int(len(unknown)),
+              "provenance": provenance(data, ctx)}
+    return store.add(key, result)
+
+
+def label_study(data, methods, views_list, ms, seed: int, ctx) -> pd.DataFrame:
+    """One row per (views, M, method): what :func:`label_run` stores, as a table."""
+    store = label_store(ctx)
+    rows = []
+    for views in views_list:
+        for m in ms:
+            for method in methods:
+                row = label_run(data, method, views, m, seed, ctx, store)
+                rows.append({"views": " + ".join(f"{b}@{s}" for b, s, *_ in views),
+                             "input_size": int(views[0][1]) if len(views) == 1 else None,
+                             "M": int(m), "method": method, "label_acc": row["label_acc"],
+                             "ece": row["ece"], "seconds": row["seconds"]})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["LABELS_FILE", "label_key", "label_run", "label_store", "label_study"]

@@ -1,0 +1,74 @@
+"""Label-inference runs: computed once, stored in results/labels.jsonl, read back."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from semisup_utils import label_runs, teachers
+from semisup_utils.data import split_known
+from semisup_utils.labels import expected_calibration_error, infer_labels, probabilities
+from semisup_utils.runs import Context
+from semisup_utils.store import ResultsStore
+from semisup_utils.features import fit_pca
+
+PCA_VIEW = [("pca", 32)]
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
+                   device="cpu", profile="test", progress=False)
+
+
+def test_a_label_run_is_stored_with_the_numbers_of_a_direct_fit(synthetic, ctx):
+    row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 3, ctx)
+    known, unknown = split_known(synthetic.y_train, 60, 3)
+    features = fit_pca(synthetic.x_train, 0.8, whiten=True, seed=3)[1]
+    guess = infer_labels("logreg", features, known, synthetic.y_train[known], seed=3)
+    right = guess.labels == synthetic.y_train[unknown]
+    assert row["label_acc"] == pytest.approx(right.mean())
+    assert row["ece"] == pytest.approx(expected_calibration_error(
+        probabilities(guess).max(1), right))
+    assert row["n_unknown"] == len(unknown) and row["seconds"] >= 0
+    stored = [json.loads(line) for line in
+              (ctx.store.directory / label_runs.LABELS_FILE).read_text().splitlines()]
+    assert len(stored) == 1 and stored[0]["key"]["method"] == "logreg"
+    assert not (ctx.store.directory / "runs.jsonl").exists()  # the runs' store is untouched
+
+
+def test_a_stored_label_run_is_read_back_without_features_or_a_fit(synthetic, ctx, monkeypatch):
+    first = label_runs.label_run(synthetic, "knn", PCA_VIEW, 40, 0, ctx)
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a stored label run was fitted again")
+
+    monkeypatch.setattr(teachers, "infer_labels_cached", no_fit)
+    monkeypatch.setattr(teachers, "fit_pca", no_fit)
+    again = label_runs.label_run(synthetic, "knn", PCA_VIEW, 40, 0, ctx)
+    assert again == first
+
+
+def test_method_m_seed_and_views_make_different_runs(synthetic, ctx):
+    base = dict(method="logreg", views=PCA_VIEW, m=40, seed=0)
+    keys = {json.dumps(label_runs.label_key(synthetic, **{**base, **change}), sort_keys=True)
+            for change in [{}, {"method": "knn"}, {"m": 50}, {"seed": 1},
+                           {"views": [("pca", 48)]}]}
+    assert len(keys) == 5
+
+
+def test_a_label_study_tables_every_cell(synthetic, ctx):
+    table = label_runs.label_study(synthetic, ["kmeans", "logreg"], [PCA_VIEW], [40, 80], 0, ctx)
+    assert len(table) == 4
+    assert set(table["method"]) == {"kmeans", "logreg"} and set(table["M"]) == {40, 80}
+    assert table["input_size"].tolist() == [32] * 4
+    assert ((table["label_acc"] >= 0) & (table["label_acc"] <= 1)).all()
+    # more known labels: logistic regression labels the rest at least as well here
+    logreg = table[table["method"] == "logreg"].set_index("M")["label_acc"]
+    assert logreg[80] >= logreg[40] - 0.05
+
+
+def test_an_unknown_method_is_refused_before_anything_is_computed(synthetic, ctx):
+    with pytest.raises(KeyError, match="known methods"):
+        label_runs.label_run(synthetic, "magic", PCA_VIEW, 40, 0, ctx)
+    assert not (ctx.store.directory / label_runs.LABELS_FILE).exists()
