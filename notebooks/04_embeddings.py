@@ -37,14 +37,11 @@ input_size = None   # ... and its input size
 # %%
 import time
 
-import numpy as np
 import pandas as pd
 
 from semisup_utils import notebook, plots
-from semisup_utils.data import split_known
-from semisup_utils.features import (BackboneUnavailableError, embed, embed_seconds, fit_pca,
-                                    get_backbone)
-from semisup_utils.labels import infer_labels, label_report
+from semisup_utils.features import BackboneUnavailableError, embed, embed_seconds, get_backbone
+from semisup_utils.label_runs import label_run
 from semisup_utils.profiles import resolve
 
 P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, backbones=backbones,
@@ -52,12 +49,13 @@ P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, backbones=b
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
-known, unknown = split_known(data.y_train, P["M"], P["seed"])
+ctx = notebook.context(P)
 
 
-def kmeans_accuracy(features):
-    guess = infer_labels("kmeans", features, known, data.y_train[known], seed=P["seed"])
-    return 100 * label_report(guess, data.y_train)["accuracy"]
+def kmeans_accuracy(views):
+    """K-means labels of the unknown images from these features, % correct (a label run:
+    fitted once, stored in results/labels.jsonl, read back by later executions)."""
+    return 100 * label_run(data, "kmeans", views, P["M"], P["seed"], ctx)["label_acc"]
 
 
 def embedding(name, size):
@@ -71,18 +69,18 @@ def embedding(name, size):
 
 # %% tags=["nbval-tolerance-2"]
 rows, missing, timings = [], [], []
-_, pca_features = fit_pca(data.x_train, 0.8, whiten=True, seed=P["seed"])
-rows.append({"features": "PCA (80%, whitened)", "dimensions": pca_features.shape[1],
-             "K-means label accuracy (%)": kmeans_accuracy(pca_features)})
+rows.append({"features": "PCA (80%, whitened)",
+             "K-means label accuracy (%)": kmeans_accuracy([("pca", 32)])})
 for name in P["backbones"]:
     try:
         features, seconds = embedding(name, 32)
     except BackboneUnavailableError as error:
         missing.append({"backbone": name, "why it is skipped": str(error).split(";")[0]})
         continue
-    rows.append({"features": f"{name} @32", "dimensions": features.shape[1],
-                 "K-means label accuracy (%)": kmeans_accuracy(features)})
-    timings.append({"backbone": name, "input size": 32, "embed seconds": seconds,
+    rows.append({"features": f"{name} @32",
+                 "K-means label accuracy (%)": kmeans_accuracy([(name, 32)])})
+    timings.append({"backbone": name, "input size": 32, "dimensions": features.shape[1],
+                    "embed seconds": seconds,
                     "images/s": data.n_train / seconds})
 at_32 = pd.DataFrame(rows).round(1)
 at_32
@@ -106,9 +104,10 @@ size_rows = []
 for size in sorted(set(P["input_sizes"]) | {P["input_size"]}):
     features, seconds = embedding(name, size)
     size_rows.append({"backbone": name, "input size": size,
-                      "K-means label accuracy (%)": kmeans_accuracy(features)})
+                      "K-means label accuracy (%)": kmeans_accuracy([(name, size)])})
     if size != 32 or name not in P["backbones"]:
-        timings.append({"backbone": name, "input size": size, "embed seconds": seconds,
+        timings.append({"backbone": name, "input size": size, "dimensions": features.shape[1],
+                        "embed seconds": seconds,
                         "images/s": data.n_train / seconds})
 by_size = pd.DataFrame(size_rows).round(1)
 by_size

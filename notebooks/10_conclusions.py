@@ -51,11 +51,9 @@ from IPython.display import Markdown, display
 from semisup_utils import analysis, notebook, report
 from semisup_utils.analysis import paired_gains
 from semisup_utils.budget import Budget
-from semisup_utils.data import split_known
 from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.executors import stored_rows
-from semisup_utils.features import embed, fit_pca
-from semisup_utils.labels import infer_labels, label_report
+from semisup_utils.label_runs import label_run
 from semisup_utils.runs import plan
 from semisup_utils.store import ResultsStore
 
@@ -78,17 +76,16 @@ if missing:
 # ## 1. Pixels give poor labels; pretrained embeddings give better ones ({ref}`clustering` and {ref}`embeddings`)
 
 # %% tags=["nbval-tolerance-2"]
-known, _ = split_known(data.y_train, P["M"], P["seed"])
+ctx = notebook.context(P)
 
 
-def kmeans_acc(features):
-    guess = infer_labels("kmeans", features, known, data.y_train[known], seed=P["seed"])
-    return 100 * label_report(guess, data.y_train)["accuracy"]
+def kmeans_acc(views):
+    """% of the unknown images K-means labels correctly: the label runs 04_embeddings stored."""
+    return 100 * label_run(data, "kmeans", views, P["M"], P["seed"], ctx)["label_acc"]
 
 
-pca_acc = kmeans_acc(fit_pca(data.x_train, 0.8, seed=P["seed"])[1])
-emb_acc = {size: kmeans_acc(embed(data.x_train, P["backbone"], size, device=P.get("device"),
-                                  fingerprint=data.fingerprint, progress=False))
+pca_acc = kmeans_acc([("pca", 32)])
+emb_acc = {size: kmeans_acc([(P["backbone"], size)])
            for size in sorted(set(P["input_sizes"]) | {P["input_size"]})}
 sizes = ", ".join(f"{acc:.1f}% at {size}x{size}" for size, acc in emb_acc.items())
 cifar = data.is_cifar10  # the report's numbers apply
