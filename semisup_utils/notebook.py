@@ -93,7 +93,8 @@ def context(params: dict, progress: bool | None = None) -> Context:
     return Context(store=ResultsStore(), device=params.get("device"),
                    profile=params["profile"], progress=progress,
                    train_missing=params.get("train_missing", True),
-                   executor=params.get("executor", "local"))
+                   executor=params.get("executor", "local"),
+                   max_evals=params.get("max_evals", 50))
 
 
 def sweep_budget(params: dict, n_train: int) -> Budget:

@@ -70,6 +70,9 @@ class Context:
     # how a grid trains its missing runs (executors.EXECUTORS): one after another in this
     # process (local), a pool of one-thread processes (processes) or Ray
     executor: str = "local"
+    # how many times a run's test accuracy is measured as it trains (its curve; the last one is
+    # the row's test_acc): observation only, not part of the run's key
+    max_evals: int = 50
 
 
 class MissingRunError(LookupError):
@@ -247,7 +250,8 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         model, history = train(data.x_train[index], targets, weights,
                                seed=run.seed + 1000 * round_, device=ctx.device,
                                n_classes=data.n_classes, test=(data.x_test, data.y_test),
-                               progress=ctx.progress, desc=desc, **consistency,
+                               progress=ctx.progress, desc=desc, max_evals=ctx.max_evals,
+                               **consistency,
                                **budget.train_kwargs())
         if round_ + 1 < rounds:  # the student becomes the teacher
             proba = predict_proba(model, data.x_train[unknown], device=ctx.device)
