@@ -106,8 +106,8 @@ def at_input_size(recipe: Recipe, input_size: int) -> Recipe:
     their own (a study of other teachers leaves the report's B as the report had it)."""
     if not recipe.uses_embeddings or recipe.report:
         return recipe
-    (backbone, _), *extra = recipe.views
-    return replace(recipe, views=((backbone, input_size), *extra))
+    (backbone, _, *options), *extra = recipe.views  # options: e.g. "flip", kept
+    return replace(recipe, views=((backbone, input_size, *options), *extra))
 
 
 def with_views(recipe: Recipe, views) -> Recipe:

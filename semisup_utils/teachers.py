@@ -52,10 +52,30 @@ class Teacher:
             if not recipe.views:
                 raise ValueError(f"teacher={self.name!r} needs at least one view "
                                  "(backbone, input size)")
-            for backbone, size in recipe.views:
-                if backbone != "pca":
-                    get_backbone(backbone)
-                check_input_size(size)
+            for view in recipe.views:
+                parse_view(view)
+
+
+VIEW_OPTIONS = ("flip",)
+
+
+def parse_view(view) -> tuple[str, int, bool]:
+    """(backbone, input size, flip) of a view: ``(backbone, size)`` as the stored recipes have
+    it, or ``(backbone, size, "flip")`` for flip test-time augmentation (the mean of the
+    features of each image and of its mirror, :func:`features.embed`). Refuses what it cannot
+    honour, naming the view."""
+    view = tuple(view)
+    if len(view) not in (2, 3) or (len(view) == 3 and view[2] not in VIEW_OPTIONS):
+        raise ValueError(f"view {view!r}: expected (backbone, input size) or (backbone, input "
+                         f"size, option) with option one of {', '.join(VIEW_OPTIONS)}")
+    backbone, size = view[0], check_input_size(view[1])
+    flip = len(view) == 3
+    if backbone == "pca":
+        if flip:
+            raise ValueError(f"view {view!r}: flip applies to backbone embeddings, not to PCA")
+    else:
+        get_backbone(backbone)
+    return backbone, size, flip
 
 
 TEACHERS: dict[str, Teacher] = {
@@ -80,17 +100,28 @@ def get_teacher(name: str) -> Teacher:
     return TEACHERS[check_teacher(name)]
 
 
-def view_features(data, views, seed: int, ctx) -> np.ndarray:
-    """The training images' features of every view, concatenated: backbone embeddings (cached
-    on disk) or, for the view ``("pca", _)``, PCA of the pixels (80% of variance, whitened)."""
+def view_features(data, views, seed: int, ctx, split: str = "train",
+                  engine: str = "torch") -> np.ndarray:
+    """The images' features of every view, concatenated: backbone embeddings (cached on disk;
+    a ``"flip"`` view averages each image's with its mirror's) or, for the view ``("pca", _)``,
+    PCA of the pixels (80% of variance, whitened, fit on the training images). ``split``:
+    ``train`` (what the teachers fit on) or ``test`` (to measure a teacher on the test set)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split={split!r}: expected 'train' or 'test'")
+    images = data.x_train if split == "train" else data.x_test
+    # the training images keep the key every cached embedding has; the test images their own
+    fingerprint = data.fingerprint if split == "train" else f"{data.fingerprint}:test"
     parts = []
-    for backbone, size in views:
+    for view in views:
+        backbone, size, flip = parse_view(view)
         if backbone == "pca":
-            parts.append(fit_pca(data.x_train, 0.8, whiten=True, seed=seed)[1])
+            pca, train_features = fit_pca(data.x_train, 0.8, whiten=True, seed=seed)
+            parts.append(train_features if split == "train" else pca.transform(
+                images.reshape(len(images), -1).astype(np.float32) / 255).astype(np.float32))
         else:
-            parts.append(embed(data.x_train, backbone, size, device=ctx.device,
-                               cache_dir=ctx.cache_dir, fingerprint=data.fingerprint,
-                               progress=ctx.progress))
+            parts.append(embed(images, backbone, size, device=ctx.device,
+                               cache_dir=ctx.cache_dir, fingerprint=fingerprint,
+                               progress=ctx.progress, engine=engine, flip=flip))
     return np.concatenate(parts, axis=1)
 
 
@@ -126,4 +157,4 @@ def probabilities_of(recipe, data, known: np.ndarray, unknown: np.ndarray, seed:
 
 
 __all__ = ["TEACHERS", "Teacher", "UnknownTeacherError", "check_teacher", "get_teacher",
-           "inferred_labels", "probabilities_of", "view_features", "BACKBONES"]
+           "inferred_labels", "parse_view", "probabilities_of", "view_features", "BACKBONES"]
