@@ -49,7 +49,8 @@ def teachers(sizes, methods, large: int, concat_method: str, with_lite12: bool):
             view = ("effnet-lite0", size, "flip") if flip else ("effnet-lite0", size)
             out += [(view, method) for method in methods]
     flip_large = [("effnet-lite0", large, "flip")]
-    concats = [[("effnet-lite0", large, "flip"), ("effnet-lite0", 96, "flip")]]
+    concats = [[("effnet-lite0", large, "flip"), ("effnet-lite0", 96, "flip")]] \
+        if large != 96 else []
     if with_lite12:
         lite12 = [(f"effnet-lite{v}", large, "flip") for v in (1, 2)]
         out += [(view, concat_method) for view in lite12]
@@ -97,9 +98,9 @@ def main():
         for name, recipe in chosen:
             start = time.perf_counter()
             row = evaluate_teacher(data, recipe, m, args.seed, ctx, engine=args.engine)
-            rows.append({"M": m, "teacher": name, **row,
+            rows.append({**row, "M": m, "name": name,
                          "wall_s": round(time.perf_counter() - start, 1)})
-        table = pd.DataFrame([r for r in rows if r["M"] == m]).set_index("teacher")
+        table = pd.DataFrame([r for r in rows if r["M"] == m]).set_index("name")
         print(f"\nM={m} (seed {args.seed}): accuracy and ECE in %, seconds")
         print(format_table(table).to_string())
     if args.csv and rows:

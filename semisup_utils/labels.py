@@ -260,8 +260,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def _self_trained_logreg(x_known, y_known, x_pool, C, max_iter, seed, rounds, share):
     """Self-training: fit on the known points, then ``rounds`` times add the most confident
     share of the pool per predicted class as pseudo-labelled (the share growing to ``share``)
-    and refit from the known points plus those. Returns the last model and the pseudo-labelled
-    points it was fit with (features, labels)."""
+    and refit from the known points plus those. Returns the last model."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -271,30 +270,26 @@ def _self_trained_logreg(x_known, y_known, x_pool, C, max_iter, seed, rounds, sh
             C=C, max_iter=max_iter, random_state=seed)).fit(x, y)
 
     model = fit(x_known, y_known)
-    pseudo_x, pseudo_y = x_pool[:0], y_known[:0]
     for round_ in range(1, rounds + 1):
         proba = model.predict_proba(x_pool)
         keep = _top_share_per_class(proba, share * round_ / rounds)
         pseudo_x, pseudo_y = x_pool[keep], model.classes_[proba[keep].argmax(1)]
         model = fit(np.concatenate([x_known, pseudo_x]), np.concatenate([y_known, pseudo_y]))
-    return model, pseudo_x, pseudo_y
+    return model
 
 
-def _self_training_temperature(x_known, y_known, pseudo_x, pseudo_y, C, max_iter, seed, folds):
+def _self_training_temperature(x_known, y_known, x_pool, C, max_iter, seed, rounds, share,
+                               folds):
     """Temperature of the self-trained model from out-of-fold logits of the known points: each
-    fold is predicted by a model fit on the other folds plus the final pseudo-labels."""
-    from sklearn.linear_model import LogisticRegression
+    fold is predicted by a model self-trained without it (its pseudo-labels too, so that no
+    held-out label leaks in through them), as CalibratedClassifierCV does for logreg-cal."""
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     logits = np.zeros((len(y_known), int(y_known.max()) + 1))
     for fit_rows, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(
             x_known, y_known):
-        model = make_pipeline(StandardScaler(), LogisticRegression(
-            C=C, max_iter=max_iter, random_state=seed)).fit(
-            np.concatenate([x_known[fit_rows], pseudo_x]),
-            np.concatenate([y_known[fit_rows], pseudo_y]))
+        model = _self_trained_logreg(x_known[fit_rows], y_known[fit_rows], x_pool, C,
+                                     max_iter, seed, rounds, share)
         logits[held] = -1e9  # a class the fold's model never saw gets no probability
         logits[np.ix_(held, model.classes_)] = _logits(model, x_known[held])
     return fit_temperature(logits, y_known)
@@ -302,13 +297,15 @@ def _self_training_temperature(x_known, y_known, pseudo_x, pseudo_y, C, max_iter
 
 def logistic_self_training(features, known_idx, known_labels, seed: int = 0, C: float = 1.0,
                            max_iter: int = 300, rounds: int = 3, share: float = 0.9,
-                           calibrate: bool = True, folds: int = 5,
+                           calibrate: bool = True, folds: int = 3,
                            n_classes: int | None = None) -> InferredLabels:
     """Semi-supervised :func:`logistic`: self-training on the unknown features (``rounds``
     refits, each adding the most confident points per predicted class as pseudo-labelled, up
     to ``share`` of them), so the decision boundary moves into the gaps between clusters that
     the few known points cannot place. ``calibrate``: temperature scaling as ``logreg-cal``,
-    the temperature fit on ``folds``-fold out-of-fold logits of the known points."""
+    the temperature fit on ``folds``-fold out-of-fold logits of the known points, each fold
+    predicted by a whole self-training without it (so calibration costs ``folds`` more
+    self-trainings; 3 folds by default for that reason)."""
     known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
                                                        n_classes)
     if not 0 < share <= 1 or isinstance(rounds, bool) or int(rounds) != rounds or rounds < 1:
@@ -316,16 +313,16 @@ def logistic_self_training(features, known_idx, known_labels, seed: int = 0, C: 
     features = np.asarray(features, dtype=np.float32)
     unknown = _unknown_indices(len(features), known_idx)
     x_known = features[known_idx]
-    model, pseudo_x, pseudo_y = _self_trained_logreg(x_known, known_labels, features[unknown],
-                                                     C, max_iter, seed, int(rounds), share)
+    model = _self_trained_logreg(x_known, known_labels, features[unknown], C, max_iter, seed,
+                                 int(rounds), share)
     temperature = 1.0
     if calibrate:
         folds = int(min(folds, np.bincount(known_labels).min()))
         if folds < 2:
             raise ValueError("logreg-self with calibrate=True needs at least 2 known points "
                              "of every class")
-        temperature = _self_training_temperature(x_known, known_labels, pseudo_x, pseudo_y, C,
-                                                 max_iter, seed, folds)
+        temperature = _self_training_temperature(x_known, known_labels, features[unknown], C,
+                                                 max_iter, seed, int(rounds), share, folds)
 
     def predict(x):
         proba = np.zeros((len(x), n_classes), dtype=np.float32)
