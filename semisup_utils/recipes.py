@@ -32,6 +32,9 @@ class Recipe:
     rounds: int = 1                  # > 1: the student relabels the unknown images, retrained
     report: bool = False             # one of the report's models: keeps its own views when a
     #                                  study feeds the other teachers another input size
+    temperature: float = 1.0         # soft targets p**(1/T), renormalised (T > 1 softens)
+    known_mix: float = 0.0           # known images' targets: (1 - a) one-hot + a teacher's
+    #                                  out-of-fold probabilities (0: the one-hot label)
 
     def __post_init__(self):
         teacher = get_teacher(check_teacher(self.teacher))
@@ -47,6 +50,20 @@ class Recipe:
         object.__setattr__(self, "views", tuple(tuple(v) for v in self.views)
                            if teacher.uses_embeddings else ())
         teacher.check(self)
+        self._check_distillation(teacher)
+
+    def _check_distillation(self, teacher) -> None:
+        """temperature and known_mix shape soft targets: refuse them where there are none, and
+        known_mix where the teacher has no out-of-fold view of the known images."""
+        if not self.temperature > 0:
+            raise ValueError(f"temperature={self.temperature!r}: must be > 0")
+        if not 0 <= self.known_mix <= 1:
+            raise ValueError(f"known_mix={self.known_mix!r}: must lie in [0, 1]")
+        if (self.temperature != 1 or self.known_mix) and not self.soft:
+            raise ValueError("temperature and known_mix shape soft targets: use soft=True")
+        if self.known_mix and not teacher.uses_embeddings:
+            raise ValueError(f"known_mix needs out-of-fold probabilities of the known images, "
+                             f"which only an embedding teacher gives, not {teacher.name!r}")
 
     @property
     def uses_embeddings(self) -> bool:
@@ -58,13 +75,22 @@ class Recipe:
         return self.teacher == "cnn" or self.with_model_a
 
     def key(self) -> dict:
-        """The fields that make two recipes the same training (not the name)."""
-        return {"teacher": self.teacher, "views": [list(v) for v in self.views],
-                "with_model_a": self.with_model_a, "selection": self.selection,
-                "threshold": float(self.threshold), "soft": self.soft,
-                "weight": float(self.weight), "confidence_weight": self.confidence_weight,
-                "rounds": self.rounds}
+        """The fields that make two recipes the same training (not the name). Fields added
+        since the store began appear only when they differ from their default, so every stored
+        run keeps its key."""
+        key = {"teacher": self.teacher, "views": [list(v) for v in self.views],
+               "with_model_a": self.with_model_a, "selection": self.selection,
+               "threshold": float(self.threshold), "soft": self.soft,
+               "weight": float(self.weight), "confidence_weight": self.confidence_weight,
+               "rounds": self.rounds}
+        if self.temperature != 1:
+            key["temperature"] = float(self.temperature)
+        if self.known_mix:
+            key["known_mix"] = float(self.known_mix)
+        return key
 
+
+_LITE0_224_FLIP = (("effnet-lite0", 224, "flip"),)
 
 RECIPES = {r.name: r for r in [
     # the report's three models
@@ -88,6 +114,18 @@ RECIPES = {r.name: r for r in [
            views=(("effnet-lite0", 96), ("effnet-lite0", 64))),
     Recipe("multiscale+A-soft", teacher="logreg-cal", soft=True, with_model_a=True,
            views=(("effnet-lite0", 96), ("effnet-lite0", 64))),
+    # issue 15: stronger teachers (224x224 with flip test-time augmentation, self-training,
+    # Lite0/1/2 concatenated) and distillation (temperature, known images' soft targets)
+    Recipe("lite0-224flip-cal-soft", teacher="logreg-cal", soft=True, views=_LITE0_224_FLIP),
+    Recipe("lite0-224flip-cal-soft-T2", teacher="logreg-cal", soft=True, temperature=2.0,
+           views=_LITE0_224_FLIP),
+    Recipe("lite0-224flip-cal+A-soft-T2", teacher="logreg-cal", soft=True, temperature=2.0,
+           with_model_a=True, views=_LITE0_224_FLIP),
+    Recipe("lite0-224flip-cal-soft-T2-mix30", teacher="logreg-cal", soft=True,
+           temperature=2.0, known_mix=0.3, views=_LITE0_224_FLIP),
+    Recipe("lite0-224flip-self-soft", teacher="logreg-self", soft=True, views=_LITE0_224_FLIP),
+    Recipe("lite012-224flip-cal-soft", teacher="logreg-cal", soft=True,  # extra 'teachers'
+           views=tuple((f"effnet-lite{v}", 224, "flip") for v in range(3))),
 ]}
 
 
@@ -106,8 +144,8 @@ def at_input_size(recipe: Recipe, input_size: int) -> Recipe:
     their own (a study of other teachers leaves the report's B as the report had it)."""
     if not recipe.uses_embeddings or recipe.report:
         return recipe
-    (backbone, _), *extra = recipe.views
-    return replace(recipe, views=((backbone, input_size), *extra))
+    (backbone, _, *options), *extra = recipe.views  # options: e.g. "flip", kept
+    return replace(recipe, views=((backbone, input_size, *options), *extra))
 
 
 def with_views(recipe: Recipe, views) -> Recipe:
@@ -136,13 +174,25 @@ def select(proba: np.ndarray, selection: str, threshold: float) -> np.ndarray:
     return keep
 
 
+def soften(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities p**(1/T), renormalised: the teacher's distribution at temperature T
+    (T > 1 softer, T < 1 sharper, T = 1 unchanged but renormalised)."""
+    if temperature != 1:  # in float64: p**(1/T) of a small p underflows float32
+        proba = np.power(np.clip(np.asarray(proba, np.float64), 1e-12, None), 1.0 / temperature)
+    # at T = 1 the very operation the stored soft runs trained with, in the input's precision
+    return (proba / proba.sum(1, keepdims=True).clip(1e-12)).astype(np.float32)
+
+
 def training_set(y_train: np.ndarray, known: np.ndarray, unknown: np.ndarray,
-                 proba: np.ndarray, recipe: Recipe):
+                 proba: np.ndarray, recipe: Recipe, known_proba: np.ndarray | None = None):
     """Indices (in dataset order), targets (ints, or (n, classes) probabilities when the recipe
     is soft) and weights the CNN trains on, and the mask of the inferred labels kept.
 
     Known images keep their true label (one-hot when soft) and weight 1; a kept unknown image
-    gets the teacher's label, or its probabilities, and the recipe's weight.
+    gets the teacher's label, or its probabilities at the recipe's temperature, and the
+    recipe's weight. With ``recipe.known_mix`` = a > 0, a known image's target is
+    (1 - a) one-hot + a ``known_proba`` (the teacher's out-of-fold probabilities of the known
+    images, in the order of ``known``, at the same temperature).
     """
     n, n_classes = len(y_train), proba.shape[1]
     keep = select(proba, recipe.selection, recipe.threshold)
@@ -154,9 +204,21 @@ def training_set(y_train: np.ndarray, known: np.ndarray, unknown: np.ndarray,
     if recipe.soft:
         targets = np.zeros((n, n_classes), dtype=np.float32)
         targets[known, y_train[known]] = 1.0
-        targets[unknown] = proba / proba.sum(1, keepdims=True).clip(1e-12)
+        targets[unknown] = soften(proba, recipe.temperature)
+        if recipe.known_mix:
+            targets[known] = _mix_known(targets[known], known_proba, recipe, len(known))
     else:
         targets = np.asarray(y_train).copy()
         targets[unknown] = proba.argmax(1)
     index = np.flatnonzero(used)
     return index, targets[index], weights[index], keep
+
+
+def _mix_known(one_hot: np.ndarray, known_proba, recipe: Recipe, n_known: int) -> np.ndarray:
+    """(1 - a) one-hot + a softened teacher probabilities of the known images."""
+    if known_proba is None or np.shape(known_proba) != one_hot.shape:
+        raise ValueError(f"recipe {recipe.name!r} mixes the known images' labels with the "
+                         f"teacher's (known_mix={recipe.known_mix}): give known_proba= of shape "
+                         f"({n_known}, {one_hot.shape[1]}), out-of-fold")
+    return (1 - recipe.known_mix) * one_hot + recipe.known_mix * soften(known_proba,
+                                                                        recipe.temperature)

@@ -27,7 +27,7 @@ from .device import pick_device
 from .objectives import FixMatch
 from .recipes import RECIPES, Recipe, get_recipe, training_set
 from .store import SCHEMA, ResultsStore
-from .teachers import get_teacher, probabilities_of
+from .teachers import get_teacher, known_probabilities, probabilities_of
 from .train import predict_proba, train
 
 PACKAGE = Path(__file__).resolve().parent
@@ -237,12 +237,15 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         n_used = len(unknown)
     else:
         proba = probabilities_of(recipe, data, known, unknown, run.seed, ctx, model_a)
+    # the teacher's out-of-fold view of the known images, where their targets mix it in
+    known_proba = (known_probabilities(recipe, data, known, run.seed, ctx)
+                   if recipe.known_mix else None)
     rounds = recipe.rounds if teacher.infers_labels else 1
     truth = data.y_train[unknown]
     for round_ in range(rounds):
         if teacher.infers_labels:
             index, targets, weights, keep = training_set(data.y_train, known, unknown, proba,
-                                                         recipe)
+                                                         recipe, known_proba)
             label_acc = float((proba.argmax(1) == truth).mean())
             kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
             n_used = int(keep.sum())

@@ -52,10 +52,30 @@ class Teacher:
             if not recipe.views:
                 raise ValueError(f"teacher={self.name!r} needs at least one view "
                                  "(backbone, input size)")
-            for backbone, size in recipe.views:
-                if backbone != "pca":
-                    get_backbone(backbone)
-                check_input_size(size)
+            for view in recipe.views:
+                parse_view(view)
+
+
+VIEW_OPTIONS = ("flip",)
+
+
+def parse_view(view) -> tuple[str, int, bool]:
+    """(backbone, input size, flip) of a view: ``(backbone, size)`` as the stored recipes have
+    it, or ``(backbone, size, "flip")`` for flip test-time augmentation (the mean of the
+    features of each image and of its mirror, :func:`features.embed`). Refuses what it cannot
+    honour, naming the view."""
+    view = tuple(view)
+    if len(view) not in (2, 3) or (len(view) == 3 and view[2] not in VIEW_OPTIONS):
+        raise ValueError(f"view {view!r}: expected (backbone, input size) or (backbone, input "
+                         f"size, option) with option one of {', '.join(VIEW_OPTIONS)}")
+    backbone, size = view[0], check_input_size(view[1])
+    flip = len(view) == 3
+    if backbone == "pca":
+        if flip:
+            raise ValueError(f"view {view!r}: flip applies to backbone embeddings, not to PCA")
+    else:
+        get_backbone(backbone)
+    return backbone, size, flip
 
 
 TEACHERS: dict[str, Teacher] = {
@@ -80,29 +100,55 @@ def get_teacher(name: str) -> Teacher:
     return TEACHERS[check_teacher(name)]
 
 
-def view_features(data, views, seed: int, ctx) -> np.ndarray:
-    """The training images' features of every view, concatenated: backbone embeddings (cached
-    on disk) or, for the view ``("pca", _)``, PCA of the pixels (80% of variance, whitened)."""
+def view_features(data, views, seed: int, ctx, split: str = "train",
+                  engine: str = "torch") -> np.ndarray:
+    """The images' features of every view, concatenated: backbone embeddings (cached on disk;
+    a ``"flip"`` view averages each image's with its mirror's) or, for the view ``("pca", _)``,
+    PCA of the pixels (80% of variance, whitened, fit on the training images). ``split``:
+    ``train`` (what the teachers fit on) or ``test`` (to measure a teacher on the test set)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split={split!r}: expected 'train' or 'test'")
+    images = data.x_train if split == "train" else data.x_test
+    # the training images keep the key every cached embedding has; the test images their own
+    fingerprint = data.fingerprint if split == "train" else f"{data.fingerprint}:test"
     parts = []
-    for backbone, size in views:
+    for view in views:
+        backbone, size, flip = parse_view(view)
         if backbone == "pca":
-            parts.append(fit_pca(data.x_train, 0.8, whiten=True, seed=seed)[1])
+            pca, train_features = fit_pca(data.x_train, 0.8, whiten=True, seed=seed)
+            parts.append(train_features if split == "train" else pca.transform(
+                images.reshape(len(images), -1).astype(np.float32) / 255).astype(np.float32))
         else:
-            parts.append(embed(data.x_train, backbone, size, device=ctx.device,
-                               cache_dir=ctx.cache_dir, fingerprint=data.fingerprint,
-                               progress=ctx.progress))
+            parts.append(embed(images, backbone, size, device=ctx.device,
+                               cache_dir=ctx.cache_dir, fingerprint=fingerprint,
+                               progress=ctx.progress, engine=engine, flip=flip))
     return np.concatenate(parts, axis=1)
 
 
-def inferred_labels(method: str, data, views, known: np.ndarray, seed: int, ctx):
+def inferred_labels(method: str, data, views, known: np.ndarray, seed: int, ctx,
+                    features=None):
     """(labels, seconds): ``method`` fitted on the known images' features of ``views``, through
     the on-disk cache, so a label-inference study and the teachers of the runs share every
-    fit (one cache key: the data, the views, the method, the seed and the known images)."""
+    fit (one cache key: the data, the views, the method, the seed and the known images).
+    ``features``: a function giving those features, called only on a cache miss (default:
+    :func:`view_features`), e.g. one :func:`lazy_features` shared by several fits."""
     return infer_labels_cached(
-        method, lambda: view_features(data, views, seed, ctx), known, data.y_train[known],
-        seed=seed, cache_dir=ctx.cache_dir, n=data.n_train,
+        method, features or (lambda: view_features(data, views, seed, ctx)), known,
+        data.y_train[known], seed=seed, cache_dir=ctx.cache_dir, n=data.n_train,
         key={"data": data.fingerprint, "views": [list(v) for v in views]},
         n_classes=data.n_classes)
+
+
+def lazy_features(data, views, seed: int, ctx):
+    """The training images' view features, loaded on the first call only and then kept (a
+    cache hit of the labels loads none; several fits on a miss load them once)."""
+    held = []
+
+    def load():
+        if not held:
+            held.append(view_features(data, views, seed, ctx))
+        return held[0]
+    return load
 
 
 def probabilities_of(recipe, data, known: np.ndarray, unknown: np.ndarray, seed: int, ctx,
@@ -125,5 +171,41 @@ def probabilities_of(recipe, data, known: np.ndarray, unknown: np.ndarray, seed:
     return np.mean(parts, axis=0)
 
 
+def known_folds(labels: np.ndarray, seed: int, folds: int = 5) -> list[np.ndarray]:
+    """Positions of the known images split into ``folds`` seeded folds, stratified by label
+    when every class has at least ``folds`` known images, else as many as the rarest allows
+    (plain folds when some class has a single one)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    counts = np.bincount(labels)
+    stratified = int(min(folds, counts[counts > 0].min()))
+    splitter = (StratifiedKFold(stratified, shuffle=True, random_state=seed) if stratified >= 2
+                else KFold(min(folds, len(labels)), shuffle=True, random_state=seed))
+    return [held for _, held in splitter.split(np.zeros(len(labels)), labels)]
+
+
+def known_probabilities(recipe, data, known: np.ndarray, seed: int, ctx,
+                        folds: int = 5) -> np.ndarray:
+    """(n_known, n_classes) the embedding teacher's out-of-fold probabilities of the known
+    images (cross-fitting): each fold is labelled by the teacher fit on the other folds, so no
+    known image's own label leaks into its soft target. Each fold's fit is cached like any
+    inference. Model A is left out even when the recipe averages with it: it saw every known
+    label, so it has no out-of-fold view of them."""
+    teacher = get_teacher(recipe.teacher)
+    if not teacher.uses_embeddings:
+        raise ValueError(f"teacher {teacher.name!r} has no out-of-fold view of the known images")
+    known = np.asarray(known)
+    labels = data.y_train[known]
+    features = lazy_features(data, recipe.views, seed, ctx)
+    out = np.zeros((len(known), data.n_classes), dtype=np.float32)
+    for held in known_folds(labels, seed, folds):
+        fit_known = np.delete(known, held)
+        guess, _ = inferred_labels(teacher.name, data, recipe.views, fit_known, seed, ctx,
+                                   features)
+        out[held] = probabilities(guess)[np.searchsorted(guess.indices, known[held])]
+    return out
+
+
 __all__ = ["TEACHERS", "Teacher", "UnknownTeacherError", "check_teacher", "get_teacher",
-           "inferred_labels", "probabilities_of", "view_features", "BACKBONES"]
+           "inferred_labels", "known_probabilities", "lazy_features", "parse_view",
+           "probabilities_of", "view_features", "BACKBONES"]

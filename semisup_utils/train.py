@@ -56,6 +56,52 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, flip: bool = True
     return x.clamp_(0, 1)
 
 
+def crop_cutout(x: torch.Tensor, generator: torch.Generator, pad: int = 4,
+                cutout: int = 8, fill: float = 0.5) -> torch.Tensor:
+    """The standard CIFAR augmentation for small CNNs, as whole-batch tensor ops (airbench's
+    way): horizontal flip with p=0.5, a random ``side x side`` crop of the image padded by
+    ``pad`` pixels of reflection, and a ``cutout``-pixel square set to ``fill`` at a random
+    centre (clipped at the border, as DeVries & Taylor's Cutout). Drawn per image from
+    ``generator``."""
+    n, _, h, w = x.shape
+    device = x.device
+    flip = torch.rand(n, 1, 1, 1, generator=generator, device=device) < 0.5
+    x = torch.where(flip, x.flip(3), x)
+    if pad:
+        padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+        dy = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator, device=device)
+        dx = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator, device=device)
+        rows = dy + torch.arange(h, device=device).view(1, h, 1)
+        cols = dx + torch.arange(w, device=device).view(1, 1, w)
+        batch = torch.arange(n, device=device).view(n, 1, 1)
+        x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    if cutout:
+        cy = torch.randint(0, h, (n, 1, 1), generator=generator, device=device)
+        cx = torch.randint(0, w, (n, 1, 1), generator=generator, device=device)
+        rows = torch.arange(h, device=device).view(1, h, 1) - cy
+        cols = torch.arange(w, device=device).view(1, 1, w) - cx
+        half = cutout // 2
+        hole = (rows >= -half) & (rows < cutout - half) & (cols >= -half) & (cols < cutout - half)
+        x = x.masked_fill(hole.unsqueeze(1), fill)
+    return x.contiguous()
+
+
+# train(augment=...): what every training batch goes through; "report" is what every stored
+# run used (True means it, False means none)
+AUGMENTATIONS = {"report": augment_batch, "crop-cutout": crop_cutout}
+
+
+def augmentation(augment) -> object:
+    """The batch function of ``augment`` (True/"report", "crop-cutout"), None for False."""
+    if augment is False or augment is None:
+        return None
+    name = "report" if augment is True else augment
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"augment={augment!r}: expected True, False or one of "
+                         f"{', '.join(AUGMENTATIONS)}")
+    return AUGMENTATIONS[name]
+
+
 PRECISIONS = ("auto", "fp32", "bf16")
 SCHEDULES = ("constant", "onecycle")
 
@@ -154,7 +200,7 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, device=None,
 def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, *,
           arch: str = "report", epochs: int | None = None, steps: int | None = None,
           batch_size: int = 128, lr: float = 1e-3, seed: int = 0, device=None,
-          augment: bool = True, test: tuple[np.ndarray, np.ndarray] | None = None,
+          augment: bool | str = True, test: tuple[np.ndarray, np.ndarray] | None = None,
           progress: bool | None = None, desc: str = "training", max_evals: int = 50,
           precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0,
           objective=None,
@@ -180,6 +226,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
         raise ValueError(f"schedule={schedule!r}: expected one of {', '.join(SCHEDULES)}")
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing={label_smoothing!r}: must lie in [0, 1)")
+    augment_fn = augmentation(augment)
     device = pick_device(device)
     amp = autocast_enabled(precision, device)
     torch.manual_seed(seed)
@@ -235,8 +282,8 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
                 break
             idx = order[begin:begin + batch_size]
             x = x_all[idx].float().div_(255)
-            if augment:
-                x = augment_batch(x, generator)
+            if augment_fn is not None:
+                x = augment_fn(x, generator)
             x = x.contiguous(memory_format=fmt)
             if objective is not None:  # e.g. FixMatch's strong views, in the same pass
                 x = torch.cat([x, objective.extra_inputs(model, len(idx), generator, amp)])
@@ -286,7 +333,9 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     ``labels`` are ints (N,) or soft targets (N, n_classes); ``weights`` scale each sample's
     cross-entropy, averaged over the batch as Keras' ``sample_weight`` does. Keyword arguments:
     ``arch``, ``epochs`` (passes over the data) or ``steps`` (optimizer updates),
-    ``batch_size``, ``lr`` (Adam), ``seed``, ``device``, ``augment``, ``test`` (images, labels)
+    ``batch_size``, ``lr`` (Adam), ``seed``, ``device``, ``augment`` (True or ``"report"``:
+    the report's flip, rotation and colour jitter; ``"crop-cutout"``: flip, reflect-padded
+    random crop and cutout, :func:`crop_cutout`; False: none), ``test`` (images, labels)
     for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 | bf16,
     see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or onecycle: warm-up
     to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the network's outputs; by

