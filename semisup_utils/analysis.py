@@ -7,10 +7,14 @@ than seed noise (with three seeds the mean must exceed 4.3 standard errors).
 """
 from __future__ import annotations
 
+import html
 import math
 
+import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
+
+UNDEFINED = "–"  # what a table shows where a value is undefined (never "NaN")
 
 
 def is_clear(mean: float, sd: float, n: int, level: float = 0.05) -> bool:
@@ -75,7 +79,7 @@ def mean_sd(table: pd.DataFrame, index: str, columns: str, digits: int = 1) -> p
     "–" where a cell has no runs, the mean alone where it has one seed."""
     def cell(row):
         if pd.isna(row["mean"]):
-            return "–"
+            return UNDEFINED
         if row["n"] < 2 or pd.isna(row["std"]):
             return f"{row['mean']:.{digits}f}"
         return f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
@@ -83,7 +87,42 @@ def mean_sd(table: pd.DataFrame, index: str, columns: str, digits: int = 1) -> p
     text = table.assign(text=table.apply(cell, axis=1))
     wide = text.pivot(index=index, columns=columns, values="text")
     wide = wide.reindex(columns=list(dict.fromkeys(table[columns])))
-    return wide.fillna("–")
+    return wide.fillna(UNDEFINED)
+
+
+class Footnoted:
+    """A table shown with a footnote under it: HTML in the book (the table as pandas renders
+    it, the note in a paragraph below), text elsewhere. ``frame`` is the table itself."""
+
+    def __init__(self, frame: pd.DataFrame, notes=()):
+        self.frame = frame
+        self.notes = [n for n in notes if n]
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f'<p class="table-footnote">{html.escape(n)}</p>' for n in self.notes)
+        return self.frame.to_html() + notes
+
+    def __repr__(self) -> str:
+        return "\n".join([self.frame.to_string(), *self.notes])
+
+
+def undefined_as_dash(table: pd.DataFrame, note: str, digits: int = 1) -> Footnoted:
+    """``table`` as a reader sees it: decimal numbers to ``digits`` places, "–" where a value
+    is undefined (NaN or None; never "NaN"), and under it, when a "–" is shown, the footnote
+    "– ``note``" saying why (e.g. "no gap to close: Model A reaches the ceiling"). Whole
+    numbers and text stay as they are; a cell that already reads "–" (:func:`mean_sd`) counts
+    as undefined too."""
+    def text(value):
+        if value is None or (pd.api.types.is_scalar(value) and not isinstance(value, str)
+                             and pd.isna(value)):
+            return UNDEFINED
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.{digits}f}"
+        return value
+
+    shown = table.astype(object).apply(lambda column: column.map(text))
+    undefined = bool((shown == UNDEFINED).to_numpy().any())
+    return Footnoted(shown, [f"{UNDEFINED} {note}" if undefined else ""])
 
 
 def add_gap_closed(frame: pd.DataFrame, column: str = "recipe") -> pd.DataFrame:

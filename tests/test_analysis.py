@@ -101,3 +101,38 @@ def test_statements_follow_the_numbers():
                               "32.0% with the same 19,550 steps (+9.3 points)")
     assert line500.endswith("target 40% met.")
     assert "missed" not in line5000 and "(-5.2 points)" in line5000
+
+
+def test_undefined_values_show_as_a_dash_with_a_footnote_never_nan():
+    """A table the book shows never says "NaN": an undefined value (the gap closed where Model
+    A reaches the ceiling, the label accuracy of a model without inferred labels) reads "–",
+    and a footnote under the table says why."""
+    import numpy as np
+
+    from semisup_utils.analysis import UNDEFINED, mean_sd, summary, undefined_as_dash
+
+    gap = pd.DataFrame({500: [120.04, 66.0], 5000: [float("nan"), np.float32(3.25)],
+                        40000: [None, 12.0]}, index=["logreg-soft", "fixmatch"])
+    gap.columns.name = "M"
+    shown = undefined_as_dash(gap, "no gap to close: Model A reaches the ceiling")
+    for text in (repr(shown), shown._repr_html_()):
+        assert "nan" not in text.lower() and "None" not in text
+        assert "no gap to close: Model A reaches the ceiling" in text
+    assert shown.frame.loc["logreg-soft", 500] == "120.0"
+    assert shown.frame.loc["logreg-soft", 5000] == UNDEFINED
+    assert shown.frame.loc["logreg-soft", 40000] == UNDEFINED
+    assert shown.frame.loc["fixmatch", 5000] == "3.2"  # float32 too, to one decimal
+    assert repr(shown).splitlines()[-1] == (f"{UNDEFINED} no gap to close: Model A reaches "
+                                            "the ceiling")
+    assert shown._repr_html_().index("<table") < shown._repr_html_().index("table-footnote")
+
+    # no undefined value, no footnote; whole numbers and text stay as they are
+    full = undefined_as_dash(pd.DataFrame({"n": [3, 0], "acc": [50.25, 1.0],
+                                           "who": ["A", "B"]}), "never shown", digits=2)
+    assert "never shown" not in repr(full) and "never shown" not in full._repr_html_()
+    assert list(full.frame["n"]) == [3, 0] and list(full.frame["acc"]) == ["50.25", "1.00"]
+
+    # a mean ± sd table's "–" (no run) gets the footnote as well
+    runs = runs_of({(500, "A"): [0.30, 0.32], (5000, "B"): [0.5]})
+    text = mean_sd(summary(runs), index="m", columns="recipe")
+    assert "not stored" in repr(undefined_as_dash(text, "not stored"))
