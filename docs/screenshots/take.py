@@ -27,7 +27,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import websocket
 import yaml
 from PIL import Image
 
@@ -43,10 +42,12 @@ AUDIT = r"""
   closed.forEach(d => { d.open = true; });
   const cut = [];
   for (const el of article.querySelectorAll("pre, table")) {
-    const box = el.closest(".highlight, .output, .table-wrapper, .pst-scrollable-table-container") || el;
+    const box = el.closest(".highlight, .output, .table-wrapper, "
+                           + ".pst-scrollable-table-container") || el;
     for (const node of [el, box]) {
       if (node.scrollWidth > node.clientWidth + 1) {
-        const text = (el.innerText || "").split("\n").reduce((a, b) => (b.length > a.length ? b : a), "");
+        const text = (el.innerText || "").split("\n")
+          .reduce((a, b) => (b.length > a.length ? b : a), "");
         cut.push({tag: el.tagName.toLowerCase(), over: node.scrollWidth - node.clientWidth,
                   width: node.clientWidth, collapsed: closed.some(d => d.contains(el)),
                   line: text.slice(0, 110)});
@@ -101,6 +102,8 @@ class Tab:
     """One Chromium page over the DevTools protocol."""
 
     def __init__(self, ws_url: str):
+        import websocket  # websocket-client, installed with the dev extra (jupyter_server)
+
         self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
         self.next_id = 0
 
