@@ -21,22 +21,21 @@
 # inferred. This chapter loads the images, shows what they look like and draws the split.
 
 # %% tags=["parameters"]
-profile = "default"  # smoke, default or paper; every None below takes the profile's value
-M = None             # number of known labels
-seed = None          # seed of the known/unknown split
-n_train = None       # training images used (None: all 50,000)
-n_test = None        # test images used (None: all 10,000)
+# every None below takes the profile's value
+profile = "default"  # smoke, default, paper or published
+M = None        # number of known labels
+seed = None     # seed of the known/unknown split
+n_train = None  # training images used (None: all 50,000)
+n_test = None   # test images used (None: all 10,000)
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 
 from semisup_utils import notebook, plots
 from semisup_utils.data import split_known
-from semisup_utils.profiles import resolve
 
-P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test)
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 print(f"profile {P['profile']!r}: M={P['M']}, seed={P['seed']}")
 
@@ -51,12 +50,14 @@ print(f"profile {P['profile']!r}: M={P['M']}, seed={P['seed']}")
 # %%
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
-print("train:", data.x_train.shape, data.x_train.dtype, "| test:", data.x_test.shape)
+print("train:", data.x_train.shape, data.x_train.dtype,
+      "| test:", data.x_test.shape)
 print("classes:", ", ".join(data.classes))
 
 # %%
-fig = plots.image_grid(data.x_train, data.y_train, data.classes, per_class=8, seed=P["seed"],
-                       title="Eight random training images of each class")
+fig = plots.image_grid(
+    data.x_train, data.y_train, data.classes, per_class=8,
+    seed=P["seed"], title="Eight random training images of each class")
 
 # %% [markdown]
 # ## The known/unknown split
@@ -68,19 +69,23 @@ fig = plots.image_grid(data.x_train, data.y_train, data.classes, per_class=8, se
 
 # %%
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
+share = len(known) / data.n_train
 print(f"known: {len(known)} images, unknown: {len(unknown)} images "
-      f"({len(known) / data.n_train:.1%} of the training set keeps its label)")
+      f"({share:.1%} of the training set keeps its label)")
 
 # %%
+title = f"Class balance of the known set (M={P['M']}, seed {P['seed']})"
 fig = plots.class_balance(data.y_train[known], data.classes,
-                          title=f"Class balance of the known set (M={P['M']}, seed {P['seed']})")
+                          title=title)
 
 # %%
+n = data.n_classes
 counts = pd.DataFrame({
-    "known": np.bincount(data.y_train[known], minlength=data.n_classes),
-    "unknown": np.bincount(data.y_train[unknown], minlength=data.n_classes),
+    "known": np.bincount(data.y_train[known], minlength=n),
+    "unknown": np.bincount(data.y_train[unknown], minlength=n),
 }, index=list(data.classes))
-counts["known share (%)"] = (100 * counts["known"] / counts["known"].sum()).round(1)
+share = 100 * counts["known"] / counts["known"].sum()
+counts["known share (%)"] = share.round(1)
 counts
 
 # %% [markdown]

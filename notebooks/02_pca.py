@@ -27,16 +27,15 @@ seed = None
 n_train = None
 n_test = None
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 
 from semisup_utils import notebook, plots
 from semisup_utils.data import split_known
 from semisup_utils.features import fit_pca
-from semisup_utils.profiles import resolve
 
-P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test)
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
@@ -49,7 +48,9 @@ print(notebook.data_note(data, P["profile"]))
 
 # %%
 scaled = data.x_train.astype(np.float32) / 255
-pd.DataFrame({"mean": scaled.mean(axis=(0, 1, 2)), "std": scaled.std(axis=(0, 1, 2))},
+pixels = (0, 1, 2)  # every axis but the channel's
+pd.DataFrame({"mean": scaled.mean(axis=pixels),
+              "std": scaled.std(axis=pixels)},
              index=["red", "green", "blue"]).round(3)
 
 # %% [markdown]
@@ -58,17 +59,21 @@ pd.DataFrame({"mean": scaled.mean(axis=(0, 1, 2)), "std": scaled.std(axis=(0, 1,
 # One PCA with every component gives the whole explained-variance curve.
 
 # %%
-full_pca, _ = fit_pca(data.x_train, n_components=None, whiten=False, seed=P["seed"])
+full_pca, _ = fit_pca(data.x_train, n_components=None, whiten=False,
+                      seed=P["seed"])
 ratios = full_pca.explained_variance_ratio_
 needed = int(np.searchsorted(np.cumsum(ratios), 0.8) + 1)
-fig = plots.explained_variance(ratios, 0.8,
-                               title="Explained variance of the CIFAR-10 training pixels")
+fig = plots.explained_variance(
+    ratios, 0.8,
+    title="Explained variance of the CIFAR-10 training pixels")
 print(f"{needed} of {len(ratios)} components keep 80% of the variance")
 
 # %%
-pca, features = fit_pca(data.x_train, n_components=0.8, whiten=True, seed=P["seed"])
-print(f"PCA features: {features.shape[0]} images x {features.shape[1]} components "
-      f"({pca.explained_variance_ratio_.sum():.1%} of the variance), whitened: "
+pca, features = fit_pca(data.x_train, n_components=0.8, whiten=True,
+                        seed=P["seed"])
+kept = pca.explained_variance_ratio_.sum()
+print(f"PCA features: {features.shape[0]} images x {features.shape[1]} "
+      f"components ({kept:.1%} of the variance), whitened: "
       f"per-component std {features.std(axis=0).mean():.2f}")
 
 # %% [markdown]
@@ -80,6 +85,8 @@ print(f"PCA features: {features.shape[0]} images x {features.shape[1]} component
 
 # %%
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
-fig = plots.scatter_2d(features[known, :2], data.y_train[known], data.classes,
-                       title=f"Known images (M={P['M']}) on the first two whitened components",
-                       xlabel="component 1 (whitened)", ylabel="component 2 (whitened)")
+fig = plots.scatter_2d(
+    features[known, :2], data.y_train[known], data.classes,
+    title=f"Known images (M={P['M']}) on the first two whitened "
+          "components",
+    xlabel="component 1 (whitened)", ylabel="component 2 (whitened)")

@@ -31,25 +31,25 @@ seed = None
 n_train = None
 n_test = None
 
-# %%
-import numpy as np
+# %% tags=["hide-input"]
 import pandas as pd
 
 from semisup_utils import notebook, plots, report
 from semisup_utils.data import split_known
 from semisup_utils.features import fit_pca
 from semisup_utils.labels import infer_labels, label_report
-from semisup_utils.profiles import resolve
 
-P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test)
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-LABEL_ACCURACY = report.label_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
+# the report's numbers: empty unless the data is CIFAR-10
+LABEL_ACCURACY = report.label_accuracy(data)
 print(notebook.data_note(data, P["profile"]))
-_, features = fit_pca(data.x_train, n_components=0.8, whiten=True, seed=P["seed"])
+_, features = fit_pca(data.x_train, n_components=0.8, whiten=True,
+                      seed=P["seed"])
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
-print(f"M={P['M']}, seed {P['seed']}: {features.shape[1]} PCA components, "
-      f"{len(unknown)} unknown images to label")
+print(f"M={P['M']}, seed {P['seed']}: {features.shape[1]} PCA "
+      f"components, {len(unknown)} unknown images to label")
 
 # %% [markdown]
 # ## Label accuracy on the unknown images
@@ -60,21 +60,23 @@ print(f"M={P['M']}, seed {P['seed']}: {features.shape[1]} PCA components, "
 # %% tags=["nbval-tolerance-2"]
 results = {}
 for method in ["kmeans", "kmeans-greedy"]:
-    guess = infer_labels(method, features, known, data.y_train[known], seed=P["seed"])
+    guess = infer_labels(method, features, known, data.y_train[known],
+                         seed=P["seed"])
     results[method] = (guess, label_report(guess, data.y_train))
 
+guesses, reports = zip(*results.values())
 table = pd.DataFrame({
     "cluster map": ["majority", "greedy one-to-one"],
-    "label accuracy (%)": [100 * r["accuracy"] for _, r in results.values()],
-    "labels used (of 10)": [r["labels_used"] for _, r in results.values()],
-    "mean confidence (%)": [100 * g.confidence.mean() for g, _ in results.values()],
+    "label accuracy (%)": [100 * r["accuracy"] for r in reports],
+    "labels used (of 10)": [r["labels_used"] for r in reports],
+    "mean confidence (%)": [100 * g.confidence.mean() for g in guesses],
 }).round(1)
 table
 
 # %%
 if LABEL_ACCURACY:
-    print(f"The report measured {LABEL_ACCURACY['PCA']:.0f}% with PCA + K-means on the original "
-          "CIFAR-10.")
+    print(f"The report measured {LABEL_ACCURACY['PCA']:.0f}% with "
+          "PCA + K-means on the original CIFAR-10.")
 print(f"Chance: {data.chance:.1f}% ({data.n_classes} classes).")
 
 # %% [markdown]
@@ -84,9 +86,11 @@ print(f"Chance: {data.chance:.1f}% ({data.n_classes} classes).")
 # row sums to one. A good labelling would put its weight on the diagonal.
 
 # %%
-for method, title in [("kmeans", "majority map"), ("kmeans-greedy", "greedy one-to-one map")]:
-    fig = plots.confusion(results[method][1]["confusion"], data.classes,
-                          title=f"PCA + K-means labels, {title} (M={P['M']})")
+for method, title in [("kmeans", "majority map"),
+                      ("kmeans-greedy", "greedy one-to-one map")]:
+    fig = plots.confusion(
+        results[method][1]["confusion"], data.classes,
+        title=f"PCA + K-means labels, {title} (M={P['M']})")
 
 # %% [markdown]
 # ## Real labels beside the cluster guesses
@@ -96,6 +100,7 @@ for method, title in [("kmeans", "majority map"), ("kmeans-greedy", "greedy one-
 
 # %%
 guess = results["kmeans"][0]
-fig = plots.guesses_side_by_side(data.x_train[guess.indices], data.y_train[guess.indices],
-                                 guess.labels, data.classes, n=18, seed=P["seed"],
-                                 title="PCA + K-means (majority map)")
+fig = plots.guesses_side_by_side(
+    data.x_train[guess.indices], data.y_train[guess.indices],
+    guess.labels, data.classes, n=18, seed=P["seed"],
+    title="PCA + K-means (majority map)")

@@ -29,23 +29,21 @@ M = None
 seed = None
 n_train = None
 n_test = None
-backbones = None    # backbones to compare (those whose weights cannot be had are listed)
-input_sizes = None  # input sizes (pixels) to compare for the chosen backbone
+backbones = None    # backbones compared (those without weights: listed)
+input_sizes = None  # input sizes (pixels) compared for `backbone`
 backbone = None     # the backbone the later chapters use
 input_size = None   # ... and its input size
 
-# %%
-import time
-
+# %% tags=["hide-input"]
 import pandas as pd
+from IPython.display import display
 
 from semisup_utils import notebook, plots
-from semisup_utils.features import BackboneUnavailableError, embed, embed_seconds, get_backbone
+from semisup_utils.features import (BackboneUnavailableError, embed,
+                                    embed_seconds, get_backbone)
 from semisup_utils.label_runs import label_run
-from semisup_utils.profiles import resolve
 
-P = resolve(profile, M=M, seed=seed, n_train=n_train, n_test=n_test, backbones=backbones,
-            input_sizes=input_sizes, backbone=backbone, input_size=input_size)
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
@@ -53,40 +51,51 @@ ctx = notebook.context(P)
 
 
 def kmeans_accuracy(views):
-    """K-means labels of the unknown images from these features, % correct (a label run:
-    fitted once, stored in results/labels.jsonl, read back by later executions)."""
-    return 100 * label_run(data, "kmeans", views, P["M"], P["seed"], ctx)["label_acc"]
+    """% of the unknown images K-means labels correctly from these
+    features: a label run, fitted once, stored in results/labels.jsonl
+    and read back by later executions."""
+    run = label_run(data, "kmeans", views, P["M"], P["seed"], ctx)
+    return 100 * run["label_acc"]
 
 
 def embedding(name, size):
-    """Embeddings of all training images (from the cache when computed before) and the
-    seconds their computation took when it ran."""
-    features = embed(data.x_train, name, size, device=P["device"], fingerprint=data.fingerprint)
-    return features, embed_seconds(data.x_train, name, size, fingerprint=data.fingerprint)
+    """Embeddings of all training images (from the cache when computed
+    before) and the seconds their computation took when it ran."""
+    x, fingerprint = data.x_train, data.fingerprint
+    features = embed(x, name, size, device=P["device"],
+                     fingerprint=fingerprint)
+    seconds = embed_seconds(x, name, size, fingerprint=fingerprint)
+    return features, seconds
 
 # %% [markdown]
 # ## Backbones at the report's input size (32x32)
 
 # %% tags=["nbval-tolerance-2"]
+ACC = "K-means label accuracy (%)"
 rows, missing, timings = [], [], []
 rows.append({"features": "PCA (80%, whitened)",
-             "K-means label accuracy (%)": kmeans_accuracy([("pca", 32)])})
+             ACC: kmeans_accuracy([("pca", 32)])})
 for name in P["backbones"]:
     try:
         features, seconds = embedding(name, 32)
     except BackboneUnavailableError as error:
-        missing.append({"backbone": name, "why it is skipped": str(error).split(";")[0]})
+        missing.append({"backbone": name,
+                        "why it is skipped": str(error).split(";")[0]})
         continue
     rows.append({"features": f"{name} @32",
-                 "K-means label accuracy (%)": kmeans_accuracy([(name, 32)])})
-    timings.append({"backbone": name, "input size": 32, "dimensions": features.shape[1],
+                 ACC: kmeans_accuracy([(name, 32)])})
+    timings.append({"backbone": name, "input size": 32,
+                    "dimensions": features.shape[1],
                     "embed seconds": seconds,
                     "images/s": data.n_train / seconds})
 at_32 = pd.DataFrame(rows).round(1)
 at_32
 
 # %%
-pd.DataFrame(missing) if missing else print("every listed backbone was available")
+if missing:
+    display(pd.DataFrame(missing))
+else:
+    print("every listed backbone was available")
 
 # %% [markdown]
 # The report got 22% with PCA and 29-31% with its three backbones on the original CIFAR-10.
@@ -104,9 +113,10 @@ size_rows = []
 for size in sorted(set(P["input_sizes"]) | {P["input_size"]}):
     features, seconds = embedding(name, size)
     size_rows.append({"backbone": name, "input size": size,
-                      "K-means label accuracy (%)": kmeans_accuracy([(name, size)])})
+                      ACC: kmeans_accuracy([(name, size)])})
     if size != 32 or name not in P["backbones"]:
-        timings.append({"backbone": name, "input size": size, "dimensions": features.shape[1],
+        timings.append({"backbone": name, "input size": size,
+                        "dimensions": features.shape[1],
                         "embed seconds": seconds,
                         "images/s": data.n_train / seconds})
 by_size = pd.DataFrame(size_rows).round(1)
@@ -120,17 +130,18 @@ by_size
 # %% tags=["nbval-ignore-output"]
 import torch
 
-print(f"device: {P['device'] or ('cuda' if torch.cuda.is_available() else 'cpu')}, "
-      f"{torch.get_num_threads()} CPU threads")
+device = P["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
+print(f"device: {device}, {torch.get_num_threads()} CPU threads")
 pd.DataFrame(timings).round(1)
 
 # %%
-fig = plots.bars(by_size.assign(size=by_size["input size"].astype(str)), x="size",
-                 y="K-means label accuracy (%)", title=f"{name}: K-means label accuracy by "
-                 f"input size (M={P['M']})", xlabel="input size (pixels)",
-                 ylabel="label accuracy on unknown images (%)",
-                 reference={"PCA": float(at_32.iloc[0]["K-means label accuracy (%)"]),
-                            "chance": data.chance})
+fig = plots.bars(
+    by_size.assign(size=by_size["input size"].astype(str)),
+    x="size", y=ACC,
+    title=f"{name}: K-means label accuracy by input size (M={P['M']})",
+    xlabel="input size (pixels)",
+    ylabel="label accuracy on unknown images (%)",
+    reference={"PCA": float(at_32.iloc[0][ACC]), "chance": data.chance})
 
 # %% [markdown]
 # ## The backbone the later chapters use
@@ -144,6 +155,7 @@ fig = plots.bars(by_size.assign(size=by_size["input size"].astype(str)), x="size
 
 # %% tags=["nbval-tolerance-2"]
 chosen = by_size[by_size["input size"] == P["input_size"]].iloc[0]
-print(f"Later chapters: {get_backbone(P['backbone']).description}, input {P['input_size']}x"
-      f"{P['input_size']}, K-means label accuracy {chosen['K-means label accuracy (%)']:.1f}% "
+size = P["input_size"]
+print(f"Later chapters: {get_backbone(P['backbone']).description}, "
+      f"input {size}x{size}, K-means label accuracy {chosen[ACC]:.1f}% "
       f"at M={P['M']}, seed {P['seed']}.")

@@ -32,29 +32,28 @@ M = None
 seed = None
 n_train = None
 n_test = None
-epochs = None      # passes over each model's training set (the report: 50)
+epochs = None      # passes over each model's training set (report: 50)
 batch_size = None
 weight = None      # loss weight of samples with inferred labels
-method = None      # how Model B's labels are inferred (the report: kmeans)
+method = None      # how Model B's labels are inferred (report: kmeans)
 backbone = None    # whose embeddings Model B's labels come from
 input_size = None  # backbone input size
-arch = None        # the CNN (report: the report's 32k-parameter network)
+arch = None        # the CNN (report: the report's 32k-parameter one)
 device = None      # None: CUDA when present, else the CPU
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
-from semisup_utils import notebook, plots, report
+from semisup_utils import analysis, notebook, plots, report
 from semisup_utils.cnn import build_cnn, summary
 from semisup_utils.executors import run_grid
 
-P = notebook.parameters(globals())  # the profile's values, with the ones given above
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
+# the report's numbers: empty unless the data is CIFAR-10
+TEST_ACCURACY = report.test_accuracy(data)
 print(notebook.data_note(data, P["profile"]))
-runs = notebook.report_runs(P, ms=[P["M"]], seeds=[P["seed"]], models=["A", "B", "C"])
-print(runs[0].budget.describe())
 
 # %% [markdown]
 # ## The network
@@ -75,12 +74,16 @@ print(summary(build_cnn(P["arch"], data.n_classes)))
 # ## Training (or reading the stored runs)
 
 # %%
+runs = notebook.report_runs(P, ms=[P["M"]], seeds=[P["seed"]],
+                            models=["A", "B", "C"])
+print(runs[0].budget.describe())
 frame = run_grid(data, runs, notebook.context(P))
 
 # %%
-fig = plots.training_curves(dict(zip(frame["recipe"], frame["history"])),
-                            title=f"Test accuracy per epoch (M={P['M']}, seed {P['seed']}, "
-                                  f"{P['epochs']} epochs)")
+fig = plots.training_curves(
+    dict(zip(frame["recipe"], frame["history"])),
+    title=f"Test accuracy per epoch (M={P['M']}, seed {P['seed']}, "
+          f"{P['epochs']} epochs)")
 
 # %% [markdown]
 # Model A sees only M images per epoch, B and C see all 50,000; "the same number of epochs"
@@ -90,16 +93,19 @@ fig = plots.training_curves(dict(zip(frame["recipe"], frame["history"])),
 # ## Results
 
 # %% tags=["nbval-tolerance-8"]
+models = frame["recipe"]
 table = pd.DataFrame({
-    "model": frame["recipe"],
-    "trained on": [report.MODELS[m] for m in frame["recipe"]],
+    "model": models,
+    "trained on": [report.MODELS[m] for m in models],
     "inferred labels": frame["n_inferred"],
     "label accuracy (%)": 100 * frame["label_acc"].astype(float),
     "test accuracy (%)": 100 * frame["test_acc"],
-})
+}).set_index("model")
 if P["M"] in TEST_ACCURACY:
-    table["report test accuracy (%)"] = [TEST_ACCURACY[P["M"]][m] for m in frame["recipe"]]
-table.round(1)
+    table["report test accuracy (%)"] = [TEST_ACCURACY[P["M"]][m]
+                                         for m in models]
+note = "no inferred labels: Model A learns from the known labels only."
+analysis.undefined_as_dash(table, note)
 
 # %% [markdown]
 # The training loss of each model's last epoch (cross-entropy on the augmented batches, each
@@ -107,17 +113,20 @@ table.round(1)
 # mostly the down-weighted inferred samples, so they sit below A's:
 
 # %% tags=["nbval-tolerance-0.1"]
+losses = [h[-1]["loss"] for h in frame["history"]]
 pd.DataFrame({"model": frame["recipe"],
-              "last epoch's training loss": [h[-1]["loss"] for h in frame["history"]]}).round(3)
+              "last epoch's training loss": losses}).round(3)
 
 # %% [markdown]
 # What the training cost (wall seconds, measured when each run was trained, on the device named):
 
 # %% tags=["nbval-ignore-output"]
 frame[["recipe", "wall_s", "device", "git_rev", "finished"]].rename(
-    columns={"recipe": "model", "wall_s": "seconds", "git_rev": "code revision"}).round(1)
+    columns={"recipe": "model", "wall_s": "seconds",
+             "git_rev": "code revision"}).round(1)
 
 # %%
-print(f"Profile {P['profile']!r}, M={P['M']}, seed {P['seed']}, {P['epochs']} epochs, batch "
-      f"{P['batch_size']}, weight {P['weight']}, Model B labels: {P['method']} on "
+print(f"Profile {P['profile']!r}, M={P['M']}, seed {P['seed']}, "
+      f"{P['epochs']} epochs, batch {P['batch_size']}, weight "
+      f"{P['weight']}, Model B labels: {P['method']} on "
       f"{P['backbone']}@{P['input_size']}. " + notebook.JPEG_NOTE)

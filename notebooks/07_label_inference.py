@@ -23,7 +23,7 @@
 
 # %% tags=["parameters"]
 profile = "default"
-beyond_M_list = None  # values of M (a screening chapter: the default profile's)
+beyond_M_list = None  # values of M (a screening chapter)
 seed = None
 n_train = None
 n_test = None
@@ -31,20 +31,19 @@ methods = None      # label-inference methods compared
 label_sizes = None  # backbone input sizes compared
 backbone = None
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 from semisup_utils import notebook, plots
 from semisup_utils.label_runs import label_study
-from semisup_utils.profiles import resolve
 
-P = resolve(profile, beyond_M_list=beyond_M_list, seed=seed, n_train=n_train, n_test=n_test,
-            methods=methods, label_sizes=label_sizes, backbone=backbone)
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
-print(f"methods {P['methods']}, input sizes {P['label_sizes']}, M in {P['beyond_M_list']}, "
-      f"seed {P['seed']}, backbone {P['backbone']}")
+print(f"methods {P['methods']}, input sizes {P['label_sizes']}, "
+      f"M in {P['beyond_M_list']}, seed {P['seed']}, "
+      f"backbone {P['backbone']}")
 
 # %% [markdown]
 # The methods, each given the embeddings of all training images and the labels of the M known
@@ -57,12 +56,13 @@ print(f"methods {P['methods']}, input sizes {P['label_sizes']}, M in {P['beyond_
 # - `spread`: label spreading (scikit-learn) over a 10-nearest-neighbour graph of all images.
 
 # %% tags=["nbval-tolerance-2"]
-# every (input size, M, method) fitted once and stored in results/labels.jsonl; a
-# re-execution, and chapter 9's teachers, read it back
-study = label_study(data, P["methods"], [[(P["backbone"], size)] for size in P["label_sizes"]],
-                    P["beyond_M_list"], P["seed"], notebook.context(P))
-results = study.rename(columns={"input_size": "input size"}).assign(
-    **{"label accuracy (%)": 100 * study["label_acc"]})
+# each (input size, M, method) is fitted once and stored in
+# results/labels.jsonl; a re-execution reads it back
+views = [[(P["backbone"], size)] for size in P["label_sizes"]]
+study = label_study(data, P["methods"], views, P["beyond_M_list"],
+                    P["seed"], notebook.context(P))
+results = study.rename(columns={"input_size": "input size"})
+results["label accuracy (%)"] = 100 * results["label_acc"]
 
 # %%
 table = results.pivot_table(index=["M", "method"], columns="input size",
@@ -75,27 +75,33 @@ best_size = max(P["label_sizes"])
 for size in sorted({min(P["label_sizes"]), best_size}):
     part = results[results["input size"] == size].copy()
     part["M "] = part["M"].astype(str)
-    fig = plots.bars(part, x="M ", y="label accuracy (%)", hue="method",
-                     title=f"Label accuracy on the unknown images, {P['backbone']} at "
-                           f"{size}x{size}", xlabel="M (known labels)",
-                     ylabel="label accuracy (%)", reference={"chance": data.chance})
+    fig = plots.bars(
+        part, x="M ", y="label accuracy (%)", hue="method",
+        title=f"Label accuracy on the unknown images, {P['backbone']} "
+              f"at {size}x{size}",
+        xlabel="M (known labels)", ylabel="label accuracy (%)",
+        reference={"chance": data.chance})
 
 # %% [markdown]
 # The cost of each method (wall seconds to label every unknown image, measured when the labels
 # were first computed, on this machine; the embeddings themselves are counted in {ref}`embeddings`):
 
 # %% tags=["nbval-ignore-output"]
-results.pivot_table(index=["M", "method"], columns="input size", values="seconds").round(1)
+results.pivot_table(index=["M", "method"], columns="input size",
+                    values="seconds").round(1)
 
 # %% tags=["nbval-tolerance-2"]
-best = results.loc[results.groupby("M")["label accuracy (%)"].idxmax()]
-report_best = {m: results[(results["M"] == m) & (results["method"] == "kmeans") &
-                          (results["input size"] == min(P["label_sizes"]))]
-               ["label accuracy (%)"].iloc[0] for m in P["beyond_M_list"]}
+ACC = "label accuracy (%)"
+best = results.loc[results.groupby("M")[ACC].idxmax()]
+small = min(P["label_sizes"])
+reports_way = results[(results["method"] == "kmeans")
+                      & (results["input size"] == small)]
+report_best = dict(zip(reports_way["M"], reports_way[ACC]))
 for _, row in best.iterrows():
-    print(f"M={row['M']}: best {row['method']} at {row['input size']}x{row['input size']}, "
-          f"{row['label accuracy (%)']:.1f}% correct (the report's way, K-means at "
-          f"{min(P['label_sizes'])}x{min(P['label_sizes'])}: {report_best[row['M']]:.1f}%)")
+    size = row["input size"]
+    print(f"M={row['M']}: best {row['method']} at {size}x{size}, "
+          f"{row[ACC]:.1f}% correct (the report's way, K-means at "
+          f"{small}x{small}: {report_best[row['M']]:.1f}%)")
 print(notebook.JPEG_NOTE)
 
 # %% [markdown]

@@ -47,60 +47,89 @@ beyond_seeds = None   # seeds of this chapter's comparison
 n_train = None
 n_test = None
 recipes = None        # recipes compared
-budget_epochs = None  # steps per model, counted in passes over the 50,000 images
+budget_epochs = None  # steps per model, in passes over 50,000 images
 beyond_size = None    # backbone input size of the embedding teachers
 batch_size = None
 backbone = None
 device = None
 
-# %%
-import pandas as pd
-
-from semisup_utils import notebook, plots, report
+# %% tags=["hide-input"]
+from semisup_utils import analysis, notebook, plots, report
 from semisup_utils.budget import Budget
 from semisup_utils.executors import compare
 from semisup_utils.recipes import at_input_size, get_recipe
 
-P = notebook.parameters(globals())  # the profile's values, with the ones given above
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["beyond_seeds"][0])
 data = notebook.load_data(P)
-TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
+# the report's numbers: empty unless the data is CIFAR-10
+TEST_ACCURACY = report.test_accuracy(data)
 print(notebook.data_note(data, P["profile"]))
-budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
-chosen = [at_input_size(get_recipe(name), P["beyond_size"]) for name in P["recipes"]]
-print(f"budget: {budget.amount} steps of batch {budget.batch_size} per model "
-      f"(= {P['budget_epochs']} epochs over {data.n_train} images); M in {P['beyond_M_list']}; "
-      f"seeds {P['beyond_seeds']}; embedding teachers at {P['beyond_size']}x{P['beyond_size']}")
+
+# %% [markdown]
+# Every model gets the same budget: `budget_epochs` passes over the 50,000 images' worth of
+# optimizer steps, whatever its own training set holds.
 
 # %%
-runs = compare(data, P["beyond_M_list"], P["beyond_seeds"], chosen, budget,
-               notebook.context(P))
+budget = Budget.epochs_of(P["budget_epochs"], data.n_train,
+                          batch_size=P["batch_size"])
+chosen = [at_input_size(get_recipe(name), P["beyond_size"])
+          for name in P["recipes"]]
+size = P["beyond_size"]
+print(f"budget: {budget.amount} steps of batch {budget.batch_size} per "
+      f"model (= {P['budget_epochs']} epochs over {data.n_train} "
+      f"images); M in {P['beyond_M_list']}; seeds {P['beyond_seeds']}; "
+      f"embedding teachers at {size}x{size}")
+runs = compare(data, P["beyond_M_list"], P["beyond_seeds"], chosen,
+               budget, notebook.context(P))
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
+
+# %% [markdown]
+# Test accuracy (%) of every recipe at every M:
 
 # %% tags=["nbval-tolerance-10"]
 summary = (runs.groupby(["m", "recipe"])["test accuracy (%)"]
            .agg(mean="mean", std="std", n="count").reset_index())
 order = [r.name for r in chosen]
-table = summary.pivot(index="recipe", columns="m", values="mean").reindex(order).round(1)
-table.columns = [f"M={c} test acc. (%)" for c in table.columns]
-labels = (100 * runs.groupby(["recipe", "m"])["label_acc"].mean()).unstack().reindex(order)
-for m in labels.columns:
-    table[f"M={m} label acc. (%)"] = labels[m].round(1)
+table = summary.pivot(index="recipe", columns="m", values="mean")
+table = table.reindex(order).round(1)
+table.columns = [f"M={m}" for m in table.columns]
+table.columns.name = "test acc. (%)"
 table
+
+# %% [markdown]
+# How right each recipe's labels of the unknown images were (label accuracy, %), where it
+# infers them before training:
+
+# %% tags=["nbval-tolerance-10"]
+teaching = [r for r in order if r not in ("A", "ceiling")]
+labels = 100 * runs.groupby(["recipe", "m"])["label_acc"].mean()
+labels = labels.unstack().reindex(teaching)
+labels.columns = [f"M={m}" for m in labels.columns]
+labels.columns.name = "label acc. (%)"
+analysis.undefined_as_dash(
+    labels, "no labels before training: the student labels the unknown "
+    "images itself as it trains (FixMatch).")
 
 # %% [markdown]
 # The share of the gap between Model A and the ceiling that each recipe closes (0% = no better
 # than A, 100% = as good as knowing every label):
 
 # %% tags=["nbval-ignore-output"]
-gap = (100 * runs.groupby(["recipe", "m"])["gap_closed"].mean()).unstack().reindex(order).round(0)
-gap.columns = [f"M={c} gap closed (%)" for c in gap.columns]
-gap
+gap = 100 * runs.groupby(["recipe", "m"])["gap_closed"].mean()
+gap = gap.unstack().reindex(teaching)
+gap.columns = [f"M={m}" for m in gap.columns]
+gap.columns.name = "gap closed (%)"
+analysis.undefined_as_dash(
+    gap, "no gap to close: at this budget Model A is at or above the "
+    "ceiling at this M.", digits=0)
 
 # %%
 plot_frame = summary.rename(columns={"recipe": "model"})
-fig = plots.accuracy_vs_m(plot_frame[plot_frame["model"] != "ceiling"], None,
-                          title=f"Test accuracy vs M at equal compute ({budget.amount} steps)")
+fig = plots.accuracy_vs_m(
+    plot_frame[plot_frame["model"] != "ceiling"], None,
+    title=f"Test accuracy vs M at equal compute "
+          f"({budget.amount} steps)")
 ceiling = summary[summary["recipe"] == "ceiling"]["mean"].mean()
 fig.axes[0].axhline(ceiling, color="black", ls="--", lw=1,
                     label=f"ceiling: all true labels ({ceiling:.1f}%)")
@@ -111,18 +140,20 @@ _ = fig.axes[0].legend(fontsize=8, ncol=2)
 # round):
 
 # %% tags=["nbval-ignore-output"]
-runs.pivot_table(index="recipe", columns="m", values="wall_s", aggfunc="mean").reindex(
-    order).round(0)
+runs.pivot_table(index="recipe", columns="m", values="wall_s",
+                 aggfunc="mean").reindex(order).round(0)
 
 # %% tags=["nbval-ignore-output"]
-best = summary[~summary["recipe"].isin(["ceiling"])].loc[
-    lambda f: f.groupby("m")["mean"].idxmax()]
+students = summary[summary["recipe"] != "ceiling"]
+best = students.loc[students.groupby("m")["mean"].idxmax()]
+a_mean = summary[summary["recipe"] == "A"].set_index("m")["mean"]
 for _, row in best.iterrows():
-    a = summary[(summary["m"] == row["m"]) & (summary["recipe"] == "A")]["mean"]
     report = TEST_ACCURACY.get(row["m"])
-    print(f"M={row['m']}: best {row['recipe']} {row['mean']:.1f}% vs Model A at the same "
-          f"compute {a.iloc[0]:.1f}%" + (f"; the report's best: {max(report.values())}%"
-                                           if report else ""))
+    print(f"M={row['m']}: best {row['recipe']} {row['mean']:.1f}% vs "
+          f"Model A at the same compute {a_mean[row['m']]:.1f}%"
+          + (f"; the report's best: {max(report.values())}%"
+             if report else ""))
 
 # %%
-print(f"Profile {P['profile']!r}: {budget.amount} steps per model. " + notebook.JPEG_NOTE)
+print(f"Profile {P['profile']!r}: {budget.amount} steps per model. "
+      + notebook.JPEG_NOTE)

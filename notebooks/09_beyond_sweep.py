@@ -37,46 +37,52 @@
 
 # %% tags=["parameters"]
 profile = "default"
-M_list = None          # values of M of the sweep
-beyond_M_list = None   # values of M of the schedule and teacher sections (screening)
-schedule_epochs = None  # the schedule section's steps, in passes over the 50,000 images
-n_train = None
+M_list = None           # values of M of the sweep
+beyond_M_list = None    # values of M of the schedule, teacher sections
+schedule_epochs = None  # the schedule section's steps, in passes over
+n_train = None          # ... the 50,000 images
 n_test = None
-sweep_recipes = None   # recipes compared (see 08_better_training's table and the list above)
-sweep_seeds = None     # seeds of every (M, recipe)
-sweep_epochs = None    # steps per model, counted in passes over the 50,000 images
-beyond_size = None     # backbone input size of the embedding teachers
+sweep_recipes = None    # recipes compared (08_better_training's table)
+sweep_seeds = None      # seeds of every (M, recipe)
+sweep_epochs = None     # steps per model, in passes over 50,000 images
+beyond_size = None      # backbone input size of the embedding teachers
 batch_size = None
 arch = None
 precision = None       # auto | fp32 | bf16
 schedule = None        # constant (the report) | onecycle
 device = None
 
-# %%
+# %% tags=["hide-input"]
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
+from IPython.display import display
 
-from semisup_utils import notebook, plots, report
+from semisup_utils import analysis, notebook, plots, report
 from semisup_utils.executors import compare
 from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
 
-P = notebook.parameters(globals())  # the profile's values, with the ones given above
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["sweep_seeds"][0])
 data = notebook.load_data(P)
-TARGETS = report.targets(data)  # the report's numbers: empty unless the data is CIFAR-10
+# the report's numbers and this project's targets: empty unless the
+# data is CIFAR-10
+TARGETS = report.targets(data)
 TEST_ACCURACY = report.test_accuracy(data)
 print(notebook.data_note(data, P["profile"]))
 ctx = notebook.context(P)
+
+# %%
 budget = notebook.sweep_budget(P, data.n_train)
 chosen = notebook.sweep_recipes(P)
 order = [r.name for r in chosen]
-print(f"budget: {budget.amount} steps of batch {budget.batch_size} per model "
-      f"(= {P['sweep_epochs']} epochs over {data.n_train} images; the report's protocol is 50), "
-      f"{budget.schedule} learning rate, precision {budget.precision}; M in {P['M_list']}; "
-      f"seeds {P['sweep_seeds']}; embedding teachers at {P['beyond_size']}x{P['beyond_size']}")
+size = P["beyond_size"]
+print(f"budget: {budget.amount} steps of batch {budget.batch_size} per "
+      f"model (= {P['sweep_epochs']} epochs over {data.n_train} "
+      f"images; the report's protocol is 50), {budget.schedule} rate, "
+      f"precision {budget.precision}; M in {P['M_list']}; seeds "
+      f"{P['sweep_seeds']}; embedding teachers at {size}x{size}")
 
 # %% [markdown]
 # ## The schedule alone
@@ -88,16 +94,19 @@ print(f"budget: {budget.amount} steps of batch {budget.batch_size} per model "
 
 # %% tags=["nbval-tolerance-10"]
 seed0 = P["sweep_seeds"][0]
-screen = notebook.sweep_budget({**P, "sweep_epochs": P["schedule_epochs"]}, data.n_train)
-print(f"schedule comparison: {screen.amount} steps per model, M in {P['beyond_M_list']}, "
-      f"seed {seed0}")
+screen = notebook.sweep_budget(
+    {**P, "sweep_epochs": P["schedule_epochs"]}, data.n_train)
+print(f"schedule comparison: {screen.amount} steps per model, "
+      f"M in {P['beyond_M_list']}, seed {seed0}")
 schedule_runs = pd.concat([
     compare(data, P["beyond_M_list"], [seed0], ["A", "ceiling"], b, ctx)
-    .assign(schedule=b.schedule) for b in (replace(screen, schedule="constant"), screen)])
-schedule_table = (100 * schedule_runs.pivot_table(index=["recipe", "m"], columns="schedule",
-                                                  values="test_acc")).round(1)
-schedule_table["gain (points)"] = (schedule_table[screen.schedule]
-                                   - schedule_table["constant"]).round(1)
+    .assign(schedule=b.schedule)
+    for b in (replace(screen, schedule="constant"), screen)])
+schedule_table = 100 * schedule_runs.pivot_table(
+    index=["recipe", "m"], columns="schedule", values="test_acc")
+schedule_table = schedule_table.round(1)
+gain = schedule_table[screen.schedule] - schedule_table["constant"]
+schedule_table["gain (points)"] = gain.round(1)
 schedule_table.columns.name = f"test acc. (%), seed {seed0}"
 schedule_table
 
@@ -114,73 +123,120 @@ schedule_table
 
 # %% tags=["nbval-tolerance-8"]
 teachers = [r for r in chosen
-            if r.teacher not in ("none", "truth", "cnn") and not r.with_model_a]
+            if r.teacher not in ("none", "truth", "cnn")
+            and not r.with_model_a]
 plain = at_input_size(get_recipe("logreg-soft"), P["beyond_size"])
 rows = []
 for m in P["beyond_M_list"]:
-    for recipe in [plain, *teachers]:  # stored in results/labels.jsonl, computed when missing
-        run = label_run(data, recipe.teacher, recipe.views, m, seed0, ctx)
-        rows.append({"M": m, "teacher of": recipe.name, "label acc. (%)": 100 * run["label_acc"],
+    for recipe in [plain, *teachers]:
+        # stored in results/labels.jsonl (computed when missing)
+        run = label_run(data, recipe.teacher, recipe.views, m, seed0,
+                        ctx)
+        rows.append({"M": m, "teacher of": recipe.name,
+                     "label acc. (%)": 100 * run["label_acc"],
                      "ECE (%)": 100 * run["ece"]})
-teacher_table = pd.DataFrame(rows).pivot(index="teacher of", columns="M").round(1)
+teacher_table = pd.DataFrame(rows).pivot(index="teacher of",
+                                         columns="M").round(1)
 teacher_table.reindex([plain.name, *[r.name for r in teachers]])
 
 # %% [markdown]
 # ## The sweep
 #
 # Every recipe at every M and seed (stored runs are read, missing ones trained). Mean and
-# standard deviation over the seeds of the test accuracy (%), the report's numbers (50 epochs,
-# constant rate, original CIFAR-10) and this project's targets beside them:
+# standard deviation over the seeds of the test accuracy (%), this project's targets beside
+# them; the ceiling, one run per seed whatever M is, is printed under the table:
 
 # %% tags=["nbval-tolerance-12"]
 runs = compare(data, P["M_list"], P["sweep_seeds"], chosen, budget, ctx)
 runs["test accuracy (%)"] = 100 * runs["test_acc"]
 summary = (runs.groupby(["m", "recipe"])["test accuracy (%)"]
            .agg(mean="mean", std="std", n="count").reset_index())
-short = summary[summary["n"] < len(P["sweep_seeds"])]
-if len(short):  # runs the store lacks (a profile that trains nothing leaves them out)
+n_seeds = len(P["sweep_seeds"])
+short = summary[summary["n"] < n_seeds]
+if len(short):  # runs the store lacks (a profile that trains nothing)
     print("Fewer seeds than asked, runs not in the store: " + "; ".join(
-        f"{r.recipe} at M={r.m} ({r.n} of {len(P['sweep_seeds'])})" for r in short.itertuples()))
-cells = summary.assign(cell=summary["mean"].map("{:.1f}".format)
-                       + summary["std"].map(lambda s: "" if pd.isna(s) else f" ± {s:.1f}"))
-table = cells.pivot(index="recipe", columns="m", values="cell").reindex(order).astype(object)
-table.columns = [f"M={m}" for m in table.columns]
-for m in P["M_list"]:
-    table[f"M={m} report"] = [TEST_ACCURACY.get(m, {}).get(r, "")
-                              for r in table.index]
-table.loc["target (best method)"] = [TARGETS.get(int(c.split("=")[1].split()[0]), "")
-                                     if "report" not in c else "" for c in table.columns]
-table.columns.name = f"test acc. (%), {len(P['sweep_seeds'])} seeds"
-table
+        f"{r.recipe} at M={r.m} ({r.n} of {n_seeds})"
+        for r in short.itertuples()))
+table = analysis.mean_sd(summary, index="m", columns="recipe")
+students = [r for r in order if r != "ceiling"]
+ceiling = table.pop("ceiling").iloc[0] if "ceiling" in order else None
+table = table[students]
+note = "no run stored."
+if TARGETS:
+    table["target"] = [TARGETS.get(m) for m in table.index]
+    note = ("no target at this M: targets are set at M = "
+            + ", ".join(f"{m:,}" for m in TARGETS) + ".")
+table.index.name = "M"
+table.columns.name = f"test acc. (%), {n_seeds} seeds"
+display(analysis.undefined_as_dash(table, note))
+if ceiling:
+    print(f"ceiling (all {data.n_train:,} true labels, the same "
+          f"budget, at every M): {ceiling}%")
 
 # %% [markdown]
-# The share of the gap from Model A to the ceiling that each recipe closes, and how right its
-# teacher's labels of the unknown images were (mean over seeds):
+# The report's single runs at the same M (50 epochs, constant rate, original CIFAR-10):
+
+# %%
+reported = pd.DataFrame(TEST_ACCURACY).T
+reported = reported[reported.index.isin(P["M_list"])]
+reported.index.name = "M"
+reported.columns.name = "report's test acc. (%)"
+if len(reported):
+    display(reported)
+else:
+    print("no report figures for this data and these values of M")
+
+# %% [markdown]
+# The share of the gap from Model A to the ceiling that each recipe closes (mean ± sd over
+# seeds, %):
 
 # %% tags=["nbval-ignore-output"]
-gap = (100 * runs.groupby(["recipe", "m"])["gap_closed"].agg(["mean", "std"])).round(0)
-label_acc = (100 * runs.groupby(["recipe", "m"])["label_acc"].mean()).round(1)
-details = pd.DataFrame({"gap closed (%)": gap["mean"], "gap sd": gap["std"],
-                        "label acc. (%)": label_acc}).unstack("m")
-details.reindex([r for r in order if r not in ("A", "ceiling")])
+teaching = [r for r in order if r not in ("A", "ceiling")]
+taught = runs[runs["recipe"].isin(teaching)]
+gap = analysis.summary(taught, by=("m", "recipe"), value="gap_closed")
+gap = analysis.mean_sd(gap, index="m", columns="recipe", digits=0)
+gap = gap[teaching]
+gap.index.name = "M"
+gap.columns.name = "gap closed (%)"
+analysis.undefined_as_dash(
+    gap, "no gap to close: Model A is at or above the ceiling at "
+    "this M.")
+
+# %% [markdown]
+# How right each recipe's teacher labelled the unknown images (label accuracy, %, mean over
+# seeds):
+
+# %% tags=["nbval-ignore-output"]
+label_acc = 100 * taught.groupby(["m", "recipe"])["label_acc"].mean()
+label_acc = label_acc.unstack()[teaching]
+label_acc.index.name = "M"
+label_acc.columns.name = "label acc. (%)"
+analysis.undefined_as_dash(
+    label_acc, "no labels before training: the student labels the "
+    "unknown images itself as it trains (FixMatch).")
 
 # %%
 plot_frame = summary.rename(columns={"recipe": "model"})
 fig = plots.accuracy_vs_m(
     plot_frame[plot_frame["model"] != "ceiling"], None,
-    title=f"Test accuracy vs M at equal compute ({budget.amount} steps, {budget.schedule})")
+    title=f"Test accuracy vs M at equal compute "
+          f"({budget.amount} steps, {budget.schedule})")
 ax = fig.axes[0]
 ceiling = summary[summary["recipe"] == "ceiling"]["mean"].mean()
-ax.axhline(ceiling, color="black", ls="--", lw=1, label=f"ceiling: all true labels ({ceiling:.1f}%)")
+ax.axhline(ceiling, color="black", ls="--", lw=1,
+           label=f"ceiling: all true labels ({ceiling:.1f}%)")
 targets = {m: t for m, t in TARGETS.items() if m in P["M_list"]}
 if targets:
-    ax.plot(list(targets), list(targets.values()), ls="none", marker="*", ms=11, color="gold",
-            markeredgecolor="black", label="target (paper compute)")
-for model, colour in [("A", "tab:blue"), ("B", "tab:orange"), ("C", "tab:green")]:
-    pts = [(m, TEST_ACCURACY[m][model]) for m in P["M_list"] if m in TEST_ACCURACY]
+    ax.plot(list(targets), list(targets.values()), ls="none",
+            marker="*", ms=11, color="gold", markeredgecolor="black",
+            label="target (paper compute)")
+for model in ["A", "B", "C"]:
+    pts = [(m, TEST_ACCURACY[m][model])
+           for m in P["M_list"] if m in TEST_ACCURACY]
     if pts:
         ax.plot(*zip(*pts), ls="none", marker="x", ms=8, color="grey",
-                label="report's A, B, C (50 epochs)" if model == "A" else None)
+                label="report's A, B, C (50 epochs)" if model == "A"
+                else None)
 _ = ax.legend(fontsize=7, ncol=2)
 
 # %% [markdown]
@@ -189,25 +245,30 @@ _ = ax.legend(fontsize=7, ncol=2)
 
 # %% tags=["nbval-ignore-output"]
 contenders = summary[~summary["recipe"].isin(["A", "ceiling"])]
-best = contenders.loc[contenders.groupby("m")["mean"].idxmax()].set_index("m")["recipe"]
-lines = []
-for m, name in best.items():
-    pair = runs[(runs["m"] == m) & runs["recipe"].isin(["A", name])].pivot(
-        index="seed", columns="recipe", values="test accuracy (%)").dropna()
+best = contenders.loc[contenders.groupby("m")["mean"].idxmax()]
+for m, name in best.set_index("m")["recipe"].items():
+    both = runs[(runs["m"] == m) & runs["recipe"].isin(["A", name])]
+    pair = both.pivot(index="seed", columns="recipe",
+                      values="test accuracy (%)").dropna()
     diff = pair[name] - pair["A"]
     mean_best = pair[name].mean()
     target = TARGETS.get(m)
-    verdict = ("" if target is None else
-               f"; target {target:.0f}%: " + ("met" if mean_best >= target else
-                                              f"short by {target - mean_best:.1f} points"))
-    lines.append(f"M={m}: best {name} {mean_best:.1f}% vs Model A {pair['A'].mean():.1f}%, "
-                 f"difference {diff.mean():+.1f} points (sd {diff.std():.1f} over "
-                 f"{len(diff)} seeds, beats A in {(diff > 0).sum()} of {len(diff)})" + verdict)
-print("\n".join(lines))
+    if target is None:
+        verdict = ""
+    elif mean_best >= target:
+        verdict = f"; target {target:.0f}%: met"
+    else:
+        verdict = (f"; target {target:.0f}%: short by "
+                   f"{target - mean_best:.1f} points")
+    print(f"M={m}: best {name} {mean_best:.1f}% vs Model A "
+          f"{pair['A'].mean():.1f}%, difference {diff.mean():+.1f} "
+          f"points (sd {diff.std():.1f} over {len(diff)} seeds, beats "
+          f"A in {(diff > 0).sum()} of {len(diff)})" + verdict)
 
 # %%
-print(f"Profile {P['profile']!r}: {budget.amount} steps per model, {budget.schedule} rate, "
-      f"precision {budget.precision}. " + notebook.JPEG_NOTE)
+print(f"Profile {P['profile']!r}: {budget.amount} steps per model, "
+      f"{budget.schedule} rate, precision {budget.precision}. "
+      + notebook.JPEG_NOTE)
 
 # %% [markdown]
 # ## Reading the sweep
@@ -239,5 +300,5 @@ print(f"Profile {P['profile']!r}: {budget.amount} steps per model, {budget.sched
 # are cached and not counted):
 
 # %% tags=["nbval-ignore-output"]
-runs.pivot_table(index="recipe", columns="m", values="wall_s", aggfunc="mean").reindex(
-    order).round(0)
+runs.pivot_table(index="recipe", columns="m", values="wall_s",
+                 aggfunc="mean").reindex(order).round(0)

@@ -44,58 +44,68 @@ sweep_epochs = None
 precision = None
 schedule = None
 
-# %%
-import pandas as pd
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from semisup_utils import analysis, notebook, report
-from semisup_utils.analysis import paired_gains
 from semisup_utils.budget import Budget
-from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.executors import stored_rows
 from semisup_utils.label_runs import label_run
+from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.runs import plan
 from semisup_utils.store import ResultsStore
 
-P = notebook.parameters(globals())  # the profile's values, with the ones given above
+P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
 print(notebook.data_note(data, P["profile"]))
-TEST_ACCURACY = report.test_accuracy(data)  # the report's numbers: empty unless the data is CIFAR-10
+# the report's numbers and this project's targets: empty unless the
+# data is CIFAR-10
+TEST_ACCURACY = report.test_accuracy(data)
 TARGETS = report.targets(data)
 store = ResultsStore()
 budget = notebook.report_budget(P)
-runs = stored_rows(data, notebook.report_runs(P, models=["A", "B", "C"]), store)
+grid = notebook.report_runs(P, models=["A", "B", "C"])
+runs = stored_rows(data, grid, store)
 runs["model"] = runs["recipe"] if len(runs) else []
-missing = 3 * len(P["M_list"]) * len(P["seeds"]) - len(runs)
-print(f"profile {P['profile']!r}: {len(runs)} stored runs of the sweep over M (06_m_sweep), {missing} missing")
+missing = len(grid) - len(runs)
+print(f"profile {P['profile']!r}: {len(runs)} stored runs of the sweep "
+      f"over M (06_m_sweep), {missing} missing")
 if missing:
-    print("run 06_m_sweep first: the statements below use only the stored runs")
+    print("run 06_m_sweep first: the statements below use only the "
+          "stored runs")
 
 # %% [markdown]
 # ## 1. Pixels give poor labels; pretrained embeddings give better ones ({ref}`clustering` and {ref}`embeddings`)
 
-# %% tags=["nbval-tolerance-2"]
+# %% tags=["nbval-tolerance-2", "hide-input"]
 ctx = notebook.context(P)
 
 
 def kmeans_acc(views):
-    """% of the unknown images K-means labels correctly: the label runs 04_embeddings stored."""
-    return 100 * label_run(data, "kmeans", views, P["M"], P["seed"], ctx)["label_acc"]
+    """% of the unknown images K-means labels correctly: the label
+    runs 04_embeddings stored (results/labels.jsonl)."""
+    run = label_run(data, "kmeans", views, P["M"], P["seed"], ctx)
+    return 100 * run["label_acc"]
 
 
 pca_acc = kmeans_acc([("pca", 32)])
+all_sizes = sorted(set(P["input_sizes"]) | {P["input_size"]})
 emb_acc = {size: kmeans_acc([(P["backbone"], size)])
-           for size in sorted(set(P["input_sizes"]) | {P["input_size"]})}
-sizes = ", ".join(f"{acc:.1f}% at {size}x{size}" for size, acc in emb_acc.items())
+           for size in all_sizes}
+sizes = ", ".join(f"{acc:.1f}% at {size}x{size}"
+                  for size, acc in emb_acc.items())
 cifar = data.is_cifar10  # the report's numbers apply
+pca_report = " (report: 22%)" if cifar else ""
+emb_report = (" (report, three backbones at 32x32: 29-31%)" if cifar
+              else "")
 display(Markdown(
-    f"At M={P['M']} (seed {P['seed']}), K-means labels the unknown images {pca_acc:.1f}% "
-    f"correctly from PCA vectors{' (report: 22%)' if cifar else ''} and {sizes} from "
-    f"{P['backbone']} embeddings"
-    f"{' (report, three backbones at 32x32: 29-31%)' if cifar else ''}. Chance is "
-    f"{data.chance:.0f}%. The input size given to the backbone matters: upscaled images give "
-    "markedly better labels (the bar chart of 04_embeddings)."))
+    f"At M={P['M']} (seed {P['seed']}), K-means labels the unknown "
+    f"images {pca_acc:.1f}% correctly from PCA vectors{pca_report} and "
+    f"{sizes} from {P['backbone']} embeddings{emb_report}. Chance is "
+    f"{data.chance:.0f}%. The input size given to the backbone "
+    "matters: upscaled images give markedly better labels (the bar "
+    "chart of 04_embeddings)."))
 
 # %% [markdown]
 # ## 2. Where the report's findings hold ({ref}`m-sweep`)
@@ -108,77 +118,105 @@ display(Markdown(
 # and has the report's sign. With two or three seeds only large, steady gains are clear.
 
 # %% tags=["nbval-ignore-output"]
-gains = paired_gains(runs, TEST_ACCURACY) if len(runs) else pd.DataFrame()
-if len(gains):
-    display(analysis.gains_table(gains))
-    display(Markdown("\n".join([*analysis.verdict_lines(gains), analysis.best_model_line(runs)])
-                     + f"\n\nProtocol: {budget.describe()}, Model B's labels {P['method']} on "
-                     f"{P['backbone']}@{P['input_size']}; devices: "
-                     f"{', '.join(sorted(runs['device'].unique()))}."))
+if len(runs):
+    gains = analysis.paired_gains(runs, TEST_ACCURACY)
+    table = analysis.gains_table(gains)
+    display(analysis.undefined_as_dash(
+        table, "the report has no run at this M."))
 else:
-    print("no runs of 06_m_sweep are stored for this profile yet: run it first")
+    print("no runs of 06_m_sweep are stored for this profile yet: "
+          "run it first")
+
+# %% tags=["nbval-ignore-output", "hide-input"]
+if len(runs):
+    devices = ", ".join(sorted(runs["device"].unique()))
+    display(Markdown(
+        "\n".join([*analysis.verdict_lines(gains),
+                   analysis.best_model_line(runs)])
+        + f"\n\nProtocol: {budget.describe()}, Model B's labels "
+        f"{P['method']} on {P['backbone']}@{P['input_size']}; "
+        f"devices: {devices}."))
 
 # %% [markdown]
 # ## 3. What the comparison does and does not show
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
-    f"All three models were trained for the same {P['epochs']} epochs (profile "
-    f"{P['profile']!r}; the report used 50). Model A's epochs pass over M images, B's and C's "
-    "over 50,000, so B and C took up to 50,000/M times as many gradient steps: part of their "
-    "advantage is compute, not labels. The chapters beyond the report's six compare methods "
-    "at equal compute. " + notebook.JPEG_NOTE))
+    f"All three models were trained for the same {P['epochs']} epochs "
+    f"(profile {P['profile']!r}; the report used 50). Model A's epochs "
+    "pass over M images, B's and C's over 50,000, so B and C took up "
+    "to 50,000/M times as many gradient steps: part of their advantage "
+    "is compute, not labels. The chapters beyond the report's six "
+    "compare methods at equal compute. " + notebook.JPEG_NOTE))
 
 # %% [markdown]
 # ## 4. Better labels, used better, at equal compute ({ref}`label-inference` and {ref}`better-training`)
 
-# %% tags=["nbval-ignore-output"]
-budget = Budget.epochs_of(P["budget_epochs"], data.n_train, batch_size=P["batch_size"])
-screened = [at_input_size(get_recipe(n), P["beyond_size"]) for n in P["recipes"]]
-found = stored_rows(data, plan(P["beyond_M_list"], P["beyond_seeds"], screened, budget), store)
+# %% tags=["nbval-ignore-output", "hide-input"]
+budget = Budget.epochs_of(P["budget_epochs"], data.n_train,
+                          batch_size=P["batch_size"])
+screened = [at_input_size(get_recipe(n), P["beyond_size"])
+            for n in P["recipes"]]
+found = stored_rows(
+    data, plan(P["beyond_M_list"], P["beyond_seeds"], screened, budget),
+    store)
 if len(found):
-    beyond = analysis.add_gap_closed(analysis.ceiling_at_every_m(found, P["beyond_M_list"]))
+    beyond = analysis.add_gap_closed(
+        analysis.ceiling_at_every_m(found, P["beyond_M_list"]))
     lines = analysis.against_a_lines(beyond, budget.amount)
-    display(Markdown("\n".join(lines) if lines else "No recipe runs are stored yet."))
+    display(Markdown("\n".join(lines) if lines
+                     else "No recipe runs are stored yet."))
 else:
-    print("no runs of 08_better_training are stored for this profile yet: run it first")
+    print("no runs of 08_better_training are stored for this profile "
+          "yet: run it first")
 
 # %% [markdown]
 # ## 5. The best methods over M and seeds, against the targets ({ref}`beyond-sweep`)
 
-# %% tags=["nbval-ignore-output"]
-
+# %% tags=["nbval-ignore-output", "hide-input"]
 sweep_budget = notebook.sweep_budget(P, data.n_train)
-swept = stored_rows(data, plan(P["M_list"], P["sweep_seeds"], notebook.sweep_recipes(P),
-                               sweep_budget), store)
+sweep = plan(P["M_list"], P["sweep_seeds"], notebook.sweep_recipes(P),
+             sweep_budget)
+swept = stored_rows(data, sweep, store)
 if len(swept):
-    lines = analysis.against_a_lines(analysis.ceiling_at_every_m(swept, P["M_list"]),
-                                     sweep_budget.amount, TARGETS, TEST_ACCURACY)
+    lines = analysis.against_a_lines(
+        analysis.ceiling_at_every_m(swept, P["M_list"]),
+        sweep_budget.amount, TARGETS, TEST_ACCURACY)
     display(Markdown(
-        "\n".join(lines) + f"\n\nThese models had {sweep_budget.amount:,} steps each "
+        "\n".join(lines)
+        + f"\n\nThese models had {sweep_budget.amount:,} steps each "
         f"({P['sweep_epochs']} passes over {data.n_train:,} images), "
-        f"{P['sweep_epochs'] / 50:.0%} of the report's compute for B and C; the targets allow "
-        "the report's full compute. " + notebook.JPEG_NOTE))
+        f"{P['sweep_epochs'] / 50:.0%} of the report's compute for B "
+        "and C; the targets allow the report's full compute. "
+        + notebook.JPEG_NOTE))
 else:
-    print("no runs of 09_beyond_sweep are stored for this profile yet: run it first")
+    print("no runs of 09_beyond_sweep are stored for this profile yet: "
+          "run it first")
 
 # %% [markdown]
 # When the sweep above ran at less than the report's compute, the runs of the same comparison
 # at full compute (the `paper` profile's budget) are listed here, where the store has them:
 
-# %%
+# %% tags=["hide-input"]
 from semisup_utils.profiles import PROFILES
 
-full_budget = notebook.sweep_budget({**P, "sweep_epochs": PROFILES["paper"]["sweep_epochs"]},
+paper_epochs = PROFILES["paper"]["sweep_epochs"]
+full_budget = notebook.sweep_budget({**P, "sweep_epochs": paper_epochs},
                                     data.n_train)
+steps = f"{full_budget.amount:,} steps"
 if full_budget == sweep_budget:
-    print(f"The sweep above is at the report's full compute ({full_budget.amount:,} steps per "
-          "model); 09_beyond_sweep shows every run of it.")
+    print(f"The sweep above is at the report's full compute ({steps} "
+          "per model); 09_beyond_sweep shows every run of it.")
 else:
-    full = stored_rows(data, plan(P["M_list"], P["sweep_seeds"], notebook.sweep_recipes(P),
-                                  full_budget), store)
-    lines = [f"- `{r.recipe}`, {f'all {data.n_train:,} true labels' if r.m == 0 else f'M={r.m}'}"
-             f", seed {r.seed}: {100 * r.test_acc:.1f}% after {full_budget.amount:,} steps "
-             f"({r.wall_s / 60:.0f} min on {r.device})" for r in full.itertuples()]
+    full_sweep = plan(P["M_list"], P["sweep_seeds"],
+                      notebook.sweep_recipes(P), full_budget)
+    full = stored_rows(data, full_sweep, store)
+    lines = []
+    for r in full.itertuples():
+        labels = (f"all {data.n_train:,} true labels" if r.m == 0
+                  else f"M={r.m}")
+        lines.append(f"- `{r.recipe}`, {labels}, seed {r.seed}: "
+                     f"{100 * r.test_acc:.1f}% after {steps} "
+                     f"({r.wall_s / 60:.0f} min on {r.device})")
     display(Markdown("\n".join(lines) if lines else
-                     f"None stored yet ({full_budget.amount:,} steps per model)."))
+                     f"None stored yet ({steps} per model)."))

@@ -7,10 +7,15 @@ than seed noise (with three seeds the mean must exceed 4.3 standard errors).
 """
 from __future__ import annotations
 
+import html
 import math
 
+import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
+
+UNDEFINED = "–"  # what a table shows where a value is undefined (never "NaN")
+PM = "\u00a0±\u00a0"  # " ± " with no-break spaces: a table cell never splits "mean ± sd"
 
 
 def is_clear(mean: float, sd: float, n: int, level: float = 0.05) -> bool:
@@ -75,15 +80,74 @@ def mean_sd(table: pd.DataFrame, index: str, columns: str, digits: int = 1) -> p
     "–" where a cell has no runs, the mean alone where it has one seed."""
     def cell(row):
         if pd.isna(row["mean"]):
-            return "–"
+            return UNDEFINED
         if row["n"] < 2 or pd.isna(row["std"]):
             return f"{row['mean']:.{digits}f}"
-        return f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
+        return f"{row['mean']:.{digits}f}{PM}{row['std']:.{digits}f}"
 
     text = table.assign(text=table.apply(cell, axis=1))
     wide = text.pivot(index=index, columns=columns, values="text")
     wide = wide.reindex(columns=list(dict.fromkeys(table[columns])))
-    return wide.fillna("–")
+    return wide.fillna(UNDEFINED)
+
+
+class Footnoted:
+    """A table shown with a footnote under it: HTML in the book (the table as pandas renders
+    it, the note in a paragraph below), text elsewhere. ``frame`` is the table itself."""
+
+    def __init__(self, frame: pd.DataFrame, notes=()):
+        self.frame = frame
+        self.notes = [n for n in notes if n]
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f'<p class="table-footnote">{html.escape(n)}</p>' for n in self.notes)
+        return self.frame.to_html() + notes
+
+    def __repr__(self) -> str:
+        return "\n".join([self.frame.to_string(), *self.notes])
+
+
+def undefined_as_dash(table: pd.DataFrame, note: str, digits: int = 1) -> Footnoted:
+    """``table`` as a reader sees it: decimal numbers to ``digits`` places, "–" where a value
+    is undefined (NaN or None; never "NaN"), and under it, when a "–" is shown, the footnote
+    "– ``note``" saying why (e.g. "no gap to close: Model A reaches the ceiling"). Whole
+    numbers and text stay as they are; a cell that already reads "–" (:func:`mean_sd`) counts
+    as undefined too."""
+    def text(value):
+        if value is None or (pd.api.types.is_scalar(value) and not isinstance(value, str)
+                             and pd.isna(value)):
+            return UNDEFINED
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.{digits}f}"
+        return value
+
+    shown = table.astype(object).apply(lambda column: column.map(text))
+    undefined = bool((shown == UNDEFINED).to_numpy().any())
+    return Footnoted(shown, [f"{UNDEFINED} {note}" if undefined else ""])
+
+
+def paired_comparison(runs: pd.DataFrame, base: str, other: str, column: str = "model",
+                      digits: int = 1) -> pd.DataFrame:
+    """``other`` against ``base`` per M (e.g. bfloat16 against float32): each one's test
+    accuracy (mean ± sd over its seeds, %), their difference paired by seed (points, mean ±
+    sd) and the devices each ran on, one row per M where both have a seed in common.
+
+    ``runs``: rows with m, seed, ``column`` (``base`` or ``other``), test_acc (0..1), device.
+    """
+    def spread(mean, sd, sign=""):
+        return f"{mean:{sign}.{digits}f}" + ("" if pd.isna(sd) else f"{PM}{sd:.{digits}f}")
+
+    rows = []
+    for gain in paired_gains(runs, base=base, models=[other], column=column).itertuples():
+        at_m = runs[runs["m"] == gain.m].groupby(column)
+        acc = 100 * at_m["test_acc"].agg(["mean", "std"])
+        devices = [", ".join(sorted(set(at_m.get_group(p)["device"]))) for p in (other, base)]
+        rows.append({"M": gain.m, "seeds": gain.seeds,
+                     **{f"{p} (%)": spread(acc.loc[p, "mean"], acc.loc[p, "std"])
+                        for p in (other, base)},
+                     f"{other} − {base}, paired (points)": spread(gain.gain, gain.sd, "+"),
+                     f"devices, {other} / {base}": " / ".join(devices)})
+    return pd.DataFrame(rows).set_index("M") if rows else pd.DataFrame()
 
 
 def add_gap_closed(frame: pd.DataFrame, column: str = "recipe") -> pd.DataFrame:
@@ -126,11 +190,13 @@ def ceiling_at_every_m(frame: pd.DataFrame, ms, column: str = "recipe") -> pd.Da
 # ----------------------------------------------------------------------------- statements
 def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
     """:func:`paired_gains` as the conclusions show it: one row per M, per model the gain
-    (mean ± sd, points), the seeds it wins, the report's gain and the verdict."""
+    (mean ± sd, points), the seeds it wins, the report's gain ("–" where the report has no
+    run at that M) and the verdict."""
     shown = gains.assign(
         **{"gain (points)": gains["gain"].map("{:+.1f}".format)
-           + gains["sd"].map(lambda v: "" if pd.isna(v) else f" ± {v:.1f}"),
-           "report's gain": gains["report gain"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
+           + gains["sd"].map(lambda v: "" if pd.isna(v) else f"{PM}{v:.1f}"),
+           "report's gain": gains["report gain"].map(
+               lambda v: UNDEFINED if pd.isna(v) else f"{v:+.1f}"),
            "seeds better": gains["seeds better"].astype(str) + " of " + gains["seeds"].astype(str)})
     shown = shown.pivot(index="m", columns="model",
                         values=["gain (points)", "seeds better", "report's gain", "verdict"])

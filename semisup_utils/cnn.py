@@ -50,8 +50,9 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def summary(model: nn.Module | None = None, batch_size: int = 1):
-    """torchinfo's layer table for a 32x32 RGB input."""
+    """torchinfo's layer table for a 32x32 RGB input: each layer's output shape and parameters
+    (a layer's input is the output above it), 72 characters wide, so it fits the book's page."""
     from torchinfo import summary as torchinfo_summary
 
     return torchinfo_summary(model or build_cnn(), input_size=(batch_size, 3, 32, 32),
-                             col_names=("input_size", "output_size", "num_params"), verbose=0)
+                             col_names=("output_size", "num_params"), col_width=16, verbose=0)

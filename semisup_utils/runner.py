@@ -132,15 +132,26 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
     return output, seconds
 
 
+# what the book's toggle of each collapsed parameters cell says (myst-nb's cell-level
+# code_prompt_show / code_prompt_hide; the default, "Show code cell content", says nothing)
+PARAMETER_PROMPTS = {"parameters": "the chapter's parameters",
+                     "injected-parameters": "the parameters this execution was given"}
+
+
 def hide_parameter_cells(path: Path) -> None:
-    """Collapse the parameters cells in the rendered book (myst-nb's ``hide-cell`` tag)."""
+    """Collapse the parameters cells in the rendered book (myst-nb's ``hide-cell`` tag), each
+    behind a toggle that says what it holds."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if ("parameters" in tags or "injected-parameters" in tags) and "hide-cell" not in tags:
-            tags.append("hide-cell")
+        for tag, what in PARAMETER_PROMPTS.items():
+            if tag in tags:
+                if "hide-cell" not in tags:
+                    tags.append("hide-cell")
+                cell.metadata.setdefault("mystnb", {}).update(
+                    code_prompt_show=f"Show {what}", code_prompt_hide=f"Hide {what}")
     nbformat.write(notebook, path)
 
 

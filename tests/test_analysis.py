@@ -64,7 +64,7 @@ def test_summary_and_mean_sd_table():
     assert table.set_index(["m", "recipe"]).loc[(500, "A"), "mean"] == pytest.approx(32.0)
     assert table.set_index(["m", "recipe"]).loc[(500, "A"), "n"] == 3
     text = mean_sd(table, index="m", columns="recipe")
-    assert text.loc[500, "A"] == "32.0 ± 2.0"
+    assert text.loc[500, "A"] == "32.0\u00a0±\u00a02.0"  # no-break spaces: one line
     assert text.loc[500, "B"] == "40.0"          # one seed: no spread to show
     assert text.loc[5000, "B"] == "–"            # no run
 
@@ -101,3 +101,65 @@ def test_statements_follow_the_numbers():
                               "32.0% with the same 19,550 steps (+9.3 points)")
     assert line500.endswith("target 40% met.")
     assert "missed" not in line5000 and "(-5.2 points)" in line5000
+
+
+def test_gains_table_shows_a_dash_where_the_report_has_no_run():
+    from semisup_utils.analysis import UNDEFINED, gains_table
+
+    runs = runs_of({(500, "A"): [0.30, 0.32], (500, "B"): [0.40, 0.41],
+                    (1000, "A"): [0.35, 0.36], (1000, "B"): [0.42, 0.44]})
+    table = gains_table(paired_gains(runs, {500: {"A": 35.1, "B": 26.3}}, models=["B"]))
+    assert table.loc[500, "B − A: report's gain"] == "-8.8"
+    assert table.loc[1000, "B − A: report's gain"] == UNDEFINED
+    assert "nan" not in table.to_string().lower()
+
+
+def test_undefined_values_show_as_a_dash_with_a_footnote_never_nan():
+    """A table the book shows never says "NaN": an undefined value (the gap closed where Model
+    A reaches the ceiling, the label accuracy of a model without inferred labels) reads "–",
+    and a footnote under the table says why."""
+    import numpy as np
+
+    from semisup_utils.analysis import UNDEFINED, mean_sd, summary, undefined_as_dash
+
+    gap = pd.DataFrame({500: [120.04, 66.0], 5000: [float("nan"), np.float32(3.25)],
+                        40000: [None, 12.0]}, index=["logreg-soft", "fixmatch"])
+    gap.columns.name = "M"
+    shown = undefined_as_dash(gap, "no gap to close: Model A reaches the ceiling")
+    for text in (repr(shown), shown._repr_html_()):
+        assert "nan" not in text.lower() and "None" not in text
+        assert "no gap to close: Model A reaches the ceiling" in text
+    assert shown.frame.loc["logreg-soft", 500] == "120.0"
+    assert shown.frame.loc["logreg-soft", 5000] == UNDEFINED
+    assert shown.frame.loc["logreg-soft", 40000] == UNDEFINED
+    assert shown.frame.loc["fixmatch", 5000] == "3.2"  # float32 too, to one decimal
+    assert repr(shown).splitlines()[-1] == (f"{UNDEFINED} no gap to close: Model A reaches "
+                                            "the ceiling")
+    assert shown._repr_html_().index("<table") < shown._repr_html_().index("table-footnote")
+
+    # no undefined value, no footnote; whole numbers and text stay as they are
+    full = undefined_as_dash(pd.DataFrame({"n": [3, 0], "acc": [50.25, 1.0],
+                                           "who": ["A", "B"]}), "never shown", digits=2)
+    assert "never shown" not in repr(full) and "never shown" not in full._repr_html_()
+    assert list(full.frame["n"]) == [3, 0] and list(full.frame["acc"]) == ["50.25", "1.00"]
+
+    # a mean ± sd table's "–" (no run) gets the footnote as well
+    runs = runs_of({(500, "A"): [0.30, 0.32], (5000, "B"): [0.5]})
+    text = mean_sd(summary(runs), index="m", columns="recipe")
+    assert "not stored" in repr(undefined_as_dash(text, "not stored"))
+
+
+def test_paired_comparison_of_two_precisions():
+    from semisup_utils.analysis import paired_comparison
+
+    runs = runs_of({(500, "bf16"): [0.30, 0.32, 0.34], (500, "fp32"): [0.31, 0.33, 0.36],
+                    (5000, "bf16"): [0.5]}).rename(columns={"recipe": "model"})
+    runs["device"] = ["cuda", "cpu", "cpu", "cpu", "cpu", "cpu", "cuda"]
+    table = paired_comparison(runs, base="fp32", other="bf16")
+    assert list(table.index) == [500]  # 5000: no float32 run to pair with
+    row = table.loc[500]
+    assert row["seeds"] == 3
+    assert row["bf16 (%)"] == "32.0\u00a0±\u00a02.0" and row["fp32 (%)"] == "33.3\u00a0±\u00a02.5"
+    assert row["bf16 − fp32, paired (points)"] == "-1.3\u00a0±\u00a00.6"
+    assert row["devices, bf16 / fp32"] == "cpu, cuda / cpu"
+    assert paired_comparison(runs[runs["model"] == "bf16"], "fp32", "bf16").empty

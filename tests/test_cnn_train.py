@@ -26,6 +26,7 @@ def test_torchinfo_summary():
     text = str(stats)
     assert "Conv2d" in text and "Linear" in text and "MaxPool2d" in text
     assert "[1, 16, 5, 5]" in text  # the feature map before the 400-wide linear layer
+    assert max(map(len, text.splitlines())) <= 72  # fits a printed line of the book's page
 
 
 def test_unknown_architecture():

@@ -126,6 +126,10 @@ def test_parameter_cells_are_collapsed_in_the_book(tmp_path):
     cells = nbformat.read(path, as_version=4).cells
     assert "hide-cell" in cells[0].metadata.tags and "hide-cell" in cells[1].metadata.tags
     assert "tags" not in cells[2].metadata or "hide-cell" not in cells[2].metadata.tags
+    # the toggles say what they hide (myst-nb's cell-level prompt)
+    assert cells[0].metadata.mystnb.code_prompt_show == "Show the chapter's parameters"
+    assert "this execution" in cells[1].metadata.mystnb.code_prompt_show
+    assert "mystnb" not in cells[2].metadata
 
 
 def test_relative_paths_become_absolute_from_the_callers_folder(tmp_path, monkeypatch):
