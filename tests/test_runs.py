@@ -260,3 +260,18 @@ def test_the_pool_of_processes_gives_the_rows_of_the_local_executor(synthetic, t
                 for hist in frame["history"]]
 
     assert curves(pooled) == curves(local)
+
+
+def test_the_contexts_max_evals_thins_the_test_curve_but_not_the_run(synthetic, tmp_path):
+    """max_evals is observation: fewer test evaluations, the same key and final accuracy."""
+    run = Run(100, 0, A, Budget.report(6, batch_size=64))
+    rows = []
+    for evals in (50, 2):
+        ctx = Context(store=ResultsStore(tmp_path / f"r{evals}"), cache_dir=tmp_path / "c",
+                      device="cpu", progress=False, max_evals=evals)
+        rows.append(execute(synthetic, run, ctx))
+    every, thinned = rows
+    assert every["key"] == thinned["key"]
+    assert sum("test_acc" in h for h in every["history"]) == 6
+    assert sum("test_acc" in h for h in thinned["history"]) == 2  # epochs 3 and 6 (the last)
+    assert thinned["test_acc"] == every["test_acc"]
