@@ -245,7 +245,7 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
     for round_ in range(rounds):
         if teacher.infers_labels:
             index, targets, weights, keep = training_set(data.y_train, known, unknown, proba,
-                                                         recipe, known_proba)
+                                                         recipe, known_proba=known_proba)
             label_acc = float((proba.argmax(1) == truth).mean())
             kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
             n_used = int(keep.sum())

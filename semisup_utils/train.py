@@ -87,8 +87,9 @@ def crop_cutout(x: torch.Tensor, generator: torch.Generator, pad: int = 4,
 
 
 # train(augment=...): what every training batch goes through; "report" is what every stored
-# run used (True means it, False means none)
-AUGMENTATIONS = {"report": augment_batch, "crop-cutout": crop_cutout}
+# run used (True means it, False means none). Names of this module's functions, looked up
+# when a run starts (so a patched or instrumented augment_batch is the one that runs)
+AUGMENTATIONS = {"report": "augment_batch", "crop-cutout": "crop_cutout"}
 
 
 def augmentation(augment) -> object:
@@ -99,7 +100,7 @@ def augmentation(augment) -> object:
     if name not in AUGMENTATIONS:
         raise ValueError(f"augment={augment!r}: expected True, False or one of "
                          f"{', '.join(AUGMENTATIONS)}")
-    return AUGMENTATIONS[name]
+    return globals()[AUGMENTATIONS[name]]
 
 
 PRECISIONS = ("auto", "fp32", "bf16")

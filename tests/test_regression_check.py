@@ -25,8 +25,8 @@ BREAKAGES = {
         from dataclasses import replace
         import semisup_utils.runs as runs
         original = runs.training_set
-        runs.training_set = lambda y, known, unknown, proba, recipe: original(
-            y, known, unknown, proba, replace(recipe, weight=1.0))
+        runs.training_set = lambda y, known, unknown, proba, recipe, **kw: original(
+            y, known, unknown, proba, replace(recipe, weight=1.0), **kw)
         """),
     "augmentation given 0-255 pixels (the division by 255 forgotten)": ("05_models_abc", """
         import semisup_utils.train as train
