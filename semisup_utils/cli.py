@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _cmd_run(args) -> int:
@@ -75,6 +76,21 @@ def _cmd_store(args) -> int:
     from .store import ResultsStore, check, repair
 
     store = ResultsStore(args.results)
+    if args.store_command == "merge":
+        from .label_runs import LABELS_FILE
+
+        source = Path(args.source)
+        if not source.is_dir():
+            print(f"semisup: error: {source} is not a folder; give the results folder that "
+                  "holds runs.jsonl and labels.jsonl", file=sys.stderr)
+            return 2
+        for filename in ("runs.jsonl", LABELS_FILE):
+            here, there = ResultsStore(store.directory, filename), ResultsStore(source, filename)
+            if there.path.exists():
+                added = here.merge(there)
+                print(f"{here.path}: {added} of {len(there.rows())} row(s) of {there.path} "
+                      "added (the others were here already)")
+        return 0
     if args.store_command == "migrate":
         migrated, backup = store.migrate()
         print(f"{store.path}: {migrated} row(s) migrated to the current schema"
@@ -250,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--results", default=None, help="results folder (else $SEMISUP_RESULTS "
                      "or results/)")
     mig.set_defaults(func=_cmd_store)
+    mrg = sto_sub.add_parser("merge", help="add the rows of another results folder (runs and "
+                             "label runs computed elsewhere) that this store lacks")
+    mrg.add_argument("source", help="the other results folder")
+    mrg.add_argument("--results", default=None, help="results folder (else $SEMISUP_RESULTS "
+                     "or results/)")
+    mrg.set_defaults(func=_cmd_store)
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)

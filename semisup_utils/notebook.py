@@ -99,10 +99,11 @@ def context(params: dict, progress: bool | None = None) -> Context:
 
 def sweep_budget(params: dict, n_train: int) -> Budget:
     """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images'
-    worth of steps for every model, in the profile's precision and learning-rate schedule."""
+    worth of steps for every model, in the profile's precision, learning-rate schedule and
+    augmentation."""
     return Budget.epochs_of(params["sweep_epochs"], n_train, batch_size=params["batch_size"],
                             arch=params["arch"], precision=params["precision"],
-                            schedule=params["schedule"])
+                            schedule=params["schedule"], augment=params["augment"])
 
 
 def sweep_recipes(params: dict, names=None) -> list:

@@ -14,7 +14,7 @@ from .cnn import ARCHITECTURES
 from .executors import EXECUTORS
 from .features import BACKBONES
 from .labels import METHODS
-from .train import PRECISIONS, SCHEDULES
+from .train import AUGMENTATIONS, PRECISIONS, SCHEDULES
 
 # One section per experiment of the book; a chapter reads the sections it needs. Parameter
 # names are one flat namespace (what papermill passes: `-p sweep_seeds '[0]'`), each name in
@@ -47,7 +47,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
                       "beyond_M_list": [500, 1000], "schedule_epochs": 4},
         "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
                   "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16",
-                  "schedule": "onecycle"},
+                  "schedule": "onecycle", "augment": "report"},
     },
     # a fifth of the report's compute for the sweep (3,910 steps per model), all 60,000
     # images: the published book's screening chapters, and the runs the README quotes at it
@@ -68,7 +68,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
                                     "ceiling"],
                   "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
-                  "schedule": "onecycle"},
+                  "schedule": "onecycle", "augment": "report"},
     },
 }
 # Reruns on a laptop (the default): the report's protocol (50 epochs) on a class-stratified
@@ -248,6 +248,8 @@ VALIDATORS = {
     "sweep_epochs": lambda n, v: _positive_int(n, v, 1000),
     "precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
     "schedule": lambda n, v: _choice(n, v, list(SCHEDULES)),
+    # the sweep's augmentation, every model alike: the report's, or random crop and cutout
+    "augment": lambda n, v: _choice(n, v, list(AUGMENTATIONS)),
     # Models A/B/C of chapters 5-6 (the report's constant rate); "precision" is chapter 10's
     "report_precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
     # False: read runs from the store only; a missing run is left out (sweeps) or refused

@@ -150,6 +150,18 @@ class ResultsStore:
         # the row as a later read gives it (same field order and types), fresh or resumed
         return json.loads(line)
 
+    def merge(self, other: "ResultsStore") -> int:
+        """Append every row of ``other`` (e.g. a store filled on another machine) whose key
+        is not here yet, each under the lock like any row; returns how many were added. A
+        row whose key is here already is kept as it is here (runs are never overwritten)."""
+        added = 0
+        for row in other.rows():
+            key = row["key"]
+            if self.find(key) is None:
+                self.add(key, {k: v for k, v in row.items() if k != "key"})
+                added += 1
+        return added
+
     def migrate(self) -> tuple[int, Path | None]:
         """Rewrite the file with every row under the current schema, keeping the old file as
         ``runs.jsonl.bak-<UTC time>``; returns (rows migrated, backup path or None)."""
