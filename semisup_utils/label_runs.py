@@ -32,9 +32,13 @@ def label_key(data, method: str, views, m: int, seed: int) -> dict:
             "labels_version": 1}
 
 
-def label_run(data, method: str, views, m: int, seed: int, ctx, store=None) -> dict:
+def label_run(data, method: str, views, m: int, seed: int, ctx, store=None,
+              test: bool = False) -> dict:
     """The stored row of ``method`` on ``views`` at (M, seed), computed and stored when
-    missing: label accuracy on the unknown images, ECE of the confidences, fit seconds."""
+    missing: label accuracy on the unknown images, ECE of the confidences, fit seconds.
+    ``test``: a row computed now also holds the fitted classifier's accuracy and ECE on the
+    test images (``test_acc``, ``test_ece``: what a student taught by it is compared with),
+    for methods that can label new images; a row stored without them is returned as it is."""
     from .runs import provenance
     from .teachers import inferred_labels
 
@@ -51,7 +55,28 @@ def label_run(data, method: str, views, m: int, seed: int, ctx, store=None) -> d
               "ece": float(expected_calibration_error(proba.max(1), right)),
               "seconds": float(seconds), "n_unknown": int(len(unknown)),
               "provenance": provenance(data, ctx)}
+    if test:
+        result.update(test_metrics(data, method, views, known, seed, ctx, guess))
     return store.add(key, result)
+
+
+def test_metrics(data, method: str, views, known: np.ndarray, seed: int, ctx,
+                 guess=None) -> dict:
+    """``test_acc`` and ``test_ece`` of ``method`` fitted on the known images' features,
+    applied to the test images' features ({} for a method that cannot label new images).
+    ``guess``: the fit, when it still holds its classifier (a cached one does not: refit)."""
+    from .labels import infer_labels
+    from .teachers import view_features
+
+    if guess is None or guess.predict is None:
+        guess = infer_labels(method, view_features(data, views, seed, ctx), known,
+                             data.y_train[known], seed=seed, n_classes=data.n_classes)
+    if guess.predict is None:
+        return {}
+    proba = guess.predict(view_features(data, views, seed, ctx, split="test"))
+    right = proba.argmax(1) == data.y_test
+    return {"test_acc": float(right.mean()),
+            "test_ece": float(expected_calibration_error(proba.max(1), right))}
 
 
 def label_study(data, methods, views_list, ms, seed: int, ctx) -> pd.DataFrame:
@@ -69,4 +94,5 @@ def label_study(data, methods, views_list, ms, seed: int, ctx) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["LABELS_FILE", "label_key", "label_run", "label_store", "label_study"]
+__all__ = ["LABELS_FILE", "label_key", "label_run", "label_store", "label_study",
+           "test_metrics"]

@@ -113,6 +113,19 @@ def sweep_recipes(params: dict, names=None) -> list:
             for name in names or params["sweep_recipes"]]
 
 
+def distill_recipes(params: dict, names=None) -> list:
+    """The teachers chapter's recipes, their embedding teachers fed ``distill_size`` pixels."""
+    return [at_input_size(get_recipe(name), params["distill_size"])
+            for name in names or params["distill_recipes"]]
+
+
+def distill_budgets(params: dict, n_train: int) -> dict:
+    """{augmentation: the sweep's budget with it} for each of ``distill_augments``: the same
+    steps, schedule and precision, every model of a column augmented alike."""
+    return {augment: sweep_budget({**params, "augment": augment}, n_train)
+            for augment in params["distill_augments"]}
+
+
 # names every IPython kernel defines, which are no parameters
 _KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 

@@ -175,3 +175,39 @@ def bars(frame, x: str, y: str, title: str, xlabel: str, ylabel: str, hue: str |
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def students_and_teacher(students, teacher, ceilings: dict, targets: dict | None = None,
+                         title: str = "Students, teacher and ceiling vs M"):
+    """One panel per augmentation: each student's test accuracy over M (mean ± sd), the
+    teacher's own test accuracy, the ceiling (the same CNN on every true label) and the
+    targets. ``students``: rows with augment, model, m, mean, std, n (%); ``teacher``: rows
+    with m, mean, std (%); ``ceilings``: {augment: accuracy (%)}."""
+    augments = list(dict.fromkeys(students["augment"]))
+    fig, axes = plt.subplots(1, len(augments), figsize=(5 * len(augments), 4.5), sharey=True,
+                             squeeze=False)
+    colours = model_colours(students["model"])
+    for ax, augment in zip(axes[0], augments):
+        part = students[students["augment"] == augment]
+        for model, rows in part.groupby("model", sort=False):
+            rows = rows.sort_values("m")
+            ax.errorbar(rows["m"], rows["mean"], yerr=rows["std"].fillna(0), marker="o",
+                        capsize=3, color=colours[model],
+                        label=f"{model} ({int(rows['n'].max())} seeds)")
+        if len(teacher):
+            rows = teacher.sort_values("m")
+            ax.errorbar(rows["m"], rows["mean"], yerr=rows["std"].fillna(0), ls="--",
+                        marker="s", capsize=3, color="black", label="teacher itself")
+        if augment in ceilings and ceilings[augment] == ceilings[augment]:  # not NaN
+            ax.axhline(ceilings[augment], color="grey", ls=":",
+                       label=f"ceiling ({ceilings[augment]:.1f}%)")
+        if targets:
+            ax.plot(list(targets), list(targets.values()), ls="none", marker="*", ms=11,
+                    color="gold", markeredgecolor="black", label="target")
+        ax.set(xscale="log", title=f"augmentation: {augment}",
+               xlabel="M, number of known labels (log scale)")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -27,7 +27,9 @@ SECTIONS: dict[str, str] = {
     "screening": "recipes at a small equal budget (better-training; beyond-sweep's schedule "
                  "and teacher sections)",
     "sweep": "the best recipes over M and seeds at equal compute (beyond-sweep)",
+    "distill": "stronger teachers and the augmentation, at the sweep's budget (teachers)",
 }
+_DISTILL_RECIPES = ["A", "ceiling", "lite0-224flip-cal-soft", "lite0-224flip-cal-soft-T2"]
 
 STUDIES: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {
@@ -48,6 +50,9 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
                   "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "bf16",
                   "schedule": "onecycle", "augment": "report"},
+        "distill": {"distill_recipes": _DISTILL_RECIPES[:3], "distill_size": 32,
+                    "distill_M_list": [500], "distill_seeds": [0],
+                    "distill_augments": ["report", "crop-cutout"]},
     },
     # a fifth of the report's compute for the sweep (3,910 steps per model), all 60,000
     # images: the published book's screening chapters, and the runs the README quotes at it
@@ -69,6 +74,10 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
                                     "ceiling"],
                   "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
                   "schedule": "onecycle", "augment": "report"},
+        # the teachers fed 224x224 images: embedding them is minutes on a GPU, hours on 2 cores
+        "distill": {"distill_recipes": _DISTILL_RECIPES, "distill_size": 224,
+                    "distill_M_list": [500, 5000, 40000], "distill_seeds": [0, 1, 2],
+                    "distill_augments": ["report", "crop-cutout"]},
     },
 }
 # Reruns on a laptop (the default): the report's protocol (50 epochs) on a class-stratified
@@ -90,6 +99,9 @@ STUDIES["laptop"] = {
     "screening": {**STUDIES["reduced"]["screening"], "budget_epochs": 15,
                   "beyond_M_list": [500, 4000], "schedule_epochs": 15},
     "sweep": {**STUDIES["reduced"]["sweep"], "sweep_epochs": 10},
+    # 96x96 teachers (224x224 embeddings take hours on 2 cores), one M, one seed
+    "distill": {**STUDIES["reduced"]["distill"], "distill_size": 96, "distill_M_list": [500],
+                "distill_seeds": [0]},
 }
 DEFAULT_PROFILE = "laptop"
 # other names a profile is known by: "default" is whichever is the default
@@ -107,6 +119,7 @@ STUDIES["paper"] = {
                   "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96,
                   "beyond_M_list": _ALL_M, "schedule_epochs": 50},
     "sweep": {**STUDIES["reduced"]["sweep"], "sweep_epochs": 50},
+    "distill": {**STUDIES["reduced"]["distill"]},
 }
 # The published book (`make book`): the report's protocol and the beyond-the-report sweep at
 # full compute, seven values of M and three seeds, read from the committed store; the
@@ -117,6 +130,7 @@ STUDIES["published"] = {
     "data": {**STUDIES["reduced"]["data"], "train_missing": False},  # render from the store
     "report": STUDIES["paper"]["report"],
     "sweep": STUDIES["paper"]["sweep"],
+    "distill": STUDIES["paper"]["distill"],
 }
 
 
@@ -248,6 +262,13 @@ VALIDATORS = {
     "sweep_epochs": lambda n, v: _positive_int(n, v, 1000),
     "precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
     "schedule": lambda n, v: _choice(n, v, list(SCHEDULES)),
+    "distill_recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2,
+                                                                          list(_recipes()))),
+    "distill_size": _input_size,
+    "distill_M_list": lambda n, v: _list_of(n, v, _m),
+    "distill_seeds": lambda n, v: _list_of(n, v, _seed),
+    "distill_augments": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
+        n2, v2, list(AUGMENTATIONS))),
     # the sweep's augmentation, every model alike: the report's, or random crop and cutout
     "augment": lambda n, v: _choice(n, v, list(AUGMENTATIONS)),
     # Models A/B/C of chapters 5-6 (the report's constant rate); "precision" is chapter 10's
@@ -294,7 +315,8 @@ def resolve(profile: str, **overrides) -> dict[str, Any]:
             params[name] = value
     params = {name: validate(name, value) for name, value in params.items()}
     n_train = params["n_train"] or 50000
-    for m in [params["M"], *params["M_list"]]:
+    for m in [params["M"], *params["M_list"], *params["beyond_M_list"],
+              *params["distill_M_list"]]:
         if m >= n_train:
             raise ParameterError(f"parameter M={m} is not allowed with n_train={n_train}: M must "
                                  f"be in 1..{n_train - 1}")
@@ -316,6 +338,8 @@ def _build(params: dict) -> None:
                          precision=params["precision"], schedule=params["schedule"])
         for name in [*params["recipes"], *params["sweep_recipes"]]:
             at_input_size(get_recipe(name), params["beyond_size"])
+        for name in params["distill_recipes"]:
+            at_input_size(get_recipe(name), params["distill_size"])
     except (ValueError, KeyError) as error:
         raise ParameterError(f"the profile's parameters do not make a valid study: {error}") \
             from None

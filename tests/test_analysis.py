@@ -163,3 +163,15 @@ def test_paired_comparison_of_two_precisions():
     assert row["bf16 − fp32, paired (points)"] == "-1.3\u00a0±\u00a00.6"
     assert row["devices, bf16 / fp32"] == "cpu, cuda / cpu"
     assert paired_comparison(runs[runs["model"] == "bf16"], "fp32", "bf16").empty
+
+
+def test_targets_per_study_and_none_for_other_data():
+    from types import SimpleNamespace
+
+    from semisup_utils import report
+
+    assert report.targets() == report.TARGETS
+    assert report.targets(study="teachers") == {500: 70.0, 5000: 73.0, 40000: 75.0}
+    assert report.targets(SimpleNamespace(is_cifar10=False), study="teachers") == {}
+    with pytest.raises(ValueError, match="'sweep' or 'teachers'"):
+        report.targets(study="other")

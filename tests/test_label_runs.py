@@ -72,3 +72,42 @@ def test_an_unknown_method_is_refused_before_anything_is_computed(synthetic, ctx
     with pytest.raises(KeyError, match="known methods"):
         label_runs.label_run(synthetic, "magic", PCA_VIEW, 40, 0, ctx)
     assert not (ctx.store.directory / label_runs.LABELS_FILE).exists()
+
+
+def _direct_test_accuracy(data, method, m, seed):
+    known, _ = split_known(data.y_train, m, seed)
+    pca, features = fit_pca(data.x_train, 0.8, whiten=True, seed=seed)
+    guess = infer_labels(method, features, known, data.y_train[known], seed=seed,
+                         n_classes=data.n_classes)
+    test = pca.transform(data.x_test.reshape(len(data.x_test), -1).astype("float32") / 255)
+    return (guess.predict(test.astype("float32")).argmax(1) == data.y_test).mean()
+
+
+def test_a_label_run_with_test_stores_the_teachers_test_accuracy(synthetic, ctx):
+    row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 1, ctx, test=True)
+    assert row["test_acc"] == pytest.approx(_direct_test_accuracy(synthetic, "logreg", 60, 1))
+    assert 0 <= row["test_ece"] <= 1
+    # without test=True nothing of the test images is stored
+    plain = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 2, ctx)
+    assert "test_acc" not in plain
+
+
+def test_test_accuracy_refits_when_the_labels_come_from_the_cache(synthetic, ctx):
+    # the labels are cached first (as a training run's teacher would), without a classifier
+    known, _ = split_known(synthetic.y_train, 60, 4)
+    teachers.inferred_labels("logreg", synthetic, PCA_VIEW, known, 4, ctx)
+    row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 4, ctx, test=True)
+    assert row["test_acc"] == pytest.approx(_direct_test_accuracy(synthetic, "logreg", 60, 4))
+
+
+def test_a_method_that_cannot_label_new_images_stores_no_test_accuracy(synthetic, ctx,
+                                                                        monkeypatch):
+    from dataclasses import replace
+
+    from semisup_utils import labels
+
+    fit = labels.METHODS["logreg"]
+    monkeypatch.setitem(labels.METHODS, "logreg",
+                        lambda *a, **k: replace(fit(*a, **k), predict=None))
+    row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 0, ctx, test=True)
+    assert "test_acc" not in row and row["label_acc"] >= 0

@@ -8,7 +8,8 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from semisup_utils.plots import MODEL_COLOURS, accuracy_vs_m, model_colours  # noqa: E402
+from semisup_utils.plots import (MODEL_COLOURS, accuracy_vs_m, model_colours,  # noqa: E402
+                                 students_and_teacher)
 
 
 def test_model_colours_keep_abc_and_never_repeat():
@@ -24,3 +25,21 @@ def test_accuracy_vs_m_draws_one_distinct_line_per_model():
     ax = accuracy_vs_m(summary).axes[0]
     lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert len(lines) == 3 and len({to_hex(line.get_color()) for line in lines}) == 3
+
+
+def test_students_and_teacher_draws_a_labelled_panel_per_augmentation():
+    students = pd.DataFrame({"augment": ["report"] * 4 + ["crop-cutout"] * 4,
+                             "model": ["A", "A", "x", "x"] * 2, "m": [500, 5000] * 4,
+                             "mean": [40, 60, 66, 70, 41, 62, 65, 68], "std": [1.0] * 8,
+                             "n": [3] * 8})
+    teacher = pd.DataFrame({"m": [500, 5000], "mean": [71.0, 76.0], "std": [0.1, 0.1]})
+    fig = students_and_teacher(students, teacher, {"report": 72.0, "crop-cutout": 68.0},
+                               {500: 70.0}, title="t")
+    assert [ax.get_title() for ax in fig.axes] == ["augmentation: report",
+                                                   "augmentation: crop-cutout"]
+    assert fig.axes[0].get_ylabel() == "test accuracy (%)"
+    for ax in fig.axes:
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "teacher itself" in labels and "target" in labels
+        assert any(label.startswith("ceiling") for label in labels)
+        assert "A (3 seeds)" in labels and "x (3 seeds)" in labels

@@ -10,6 +10,7 @@ import pytest
 
 from semisup_utils import cli, profiles
 from semisup_utils.profiles import PROFILES, ParameterError, resolve, validate
+from semisup_utils.recipes import get_recipe
 
 
 # ----------------------------------------------------------------------------- profiles
@@ -88,6 +89,11 @@ def test_resolve_applies_overrides():
     ("smoke", {"device": "tpu"}, "device='tpu'"),
     ("smoke", {"colour": "red"}, "'colour'"),
     ("huge", {}, "profile='huge'"),
+    ("smoke", {"augment": "cutmix"}, "augment='cutmix'"),
+    ("smoke", {"distill_augments": ["report", "mixup"]}, "distill_augments[1]='mixup'"),
+    ("smoke", {"distill_recipes": ["A", "teacher-x"]}, "distill_recipes[1]='teacher-x'"),
+    ("smoke", {"distill_size": 8}, "distill_size=8"),
+    ("smoke", {"distill_M_list": [500, 2000]}, "M=2000"),
 ])
 def test_resolve_refuses(profile, overrides, named):
     with pytest.raises(ParameterError) as info:
@@ -254,7 +260,7 @@ def test_profiles_are_studies_with_one_section_per_experiment():
     assert set(SECTION_OF) == set(VALIDATORS)  # every parameter in exactly one section
     for name, study in STUDIES.items():
         assert list(sections(name)) == ["data", "report", "embeddings", "labels", "screening",
-                                        "sweep"]
+                                        "sweep", "distill"]
         flat = {k: v for section in study.values() for k, v in section.items()}
         assert flat == PROFILES[name]
         assert all(SECTION_OF[k] == s for s, values in study.items() for k in values)
@@ -277,3 +283,27 @@ def test_a_chapter_refuses_a_parameter_papermill_injected_that_it_does_not_decla
     namespace.pop("nosuch")
     namespace["M"] = 1000
     assert notebook.parameters(namespace)["M"] == 1000
+
+
+def test_the_sweeps_augmentation_is_in_the_key_only_when_it_is_not_the_reports():
+    from semisup_utils.notebook import distill_budgets, sweep_budget
+
+    params = resolve("paper")
+    assert params["augment"] == "report"
+    plain = sweep_budget(params, 50000)
+    assert "augment" not in plain.key()  # the stored sweep runs keep their keys
+    cut = sweep_budget(resolve("paper", augment="crop-cutout"), 50000)
+    assert cut.augment == "crop-cutout" and cut.key()["augment"] == "crop-cutout"
+    assert {k: v for k, v in cut.key().items() if k != "augment"} == plain.key()
+    budgets = distill_budgets(params, 50000)
+    assert list(budgets) == params["distill_augments"]
+    assert budgets["report"] == plain and budgets["crop-cutout"] == cut
+
+
+def test_the_teachers_chapters_recipes_take_its_input_size():
+    from semisup_utils.notebook import distill_recipes
+
+    recipes = {r.name: r for r in distill_recipes(resolve("smoke"))}
+    assert recipes["lite0-224flip-cal-soft"].views == (("effnet-lite0", 32, "flip"),)
+    assert recipes["A"].views == get_recipe("A").views  # no teacher, nothing to resize
+    assert resolve("published")["distill_size"] == 224

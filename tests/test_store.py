@@ -302,3 +302,32 @@ def test_store_check_reports_and_repair_removes_them_keeping_a_backup(tmp_path, 
         assert [r["key"] for r in store.rows()] == [key(0), key(1), key(2)]
     assert cli.main(["store", "check", "--results", str(tmp_path)]) == 0
     assert "3 rows, every line a complete row" in capsys.readouterr().out
+
+
+def test_merge_adds_the_rows_this_store_lacks_and_overwrites_none(tmp_path):
+    here, there = ResultsStore(tmp_path / "here"), ResultsStore(tmp_path / "there")
+    here.add(key(0), {"test_acc": 0.5})
+    there.add(key(0), {"test_acc": 0.9})   # the same run computed elsewhere
+    there.add(key(1), {"test_acc": 0.7})
+    there.add(key(2), {"test_acc": 0.6})
+    assert here.merge(there) == 2
+    assert here.find(key(0))["test_acc"] == 0.5  # kept as it was here
+    assert here.find(key(2)) == there.find(key(2))
+    assert here.merge(there) == 0           # merging again adds nothing
+    assert len(here.rows()) == 3
+
+
+def test_store_merge_command_merges_runs_and_label_runs(tmp_path, capsys):
+    from semisup_utils import cli
+
+    ResultsStore(tmp_path / "gpu").add(key(1), {"test_acc": 0.7})
+    ResultsStore(tmp_path / "gpu", "labels.jsonl").add(key(5), {"label_acc": 0.7})
+    assert cli.main(["store", "merge", str(tmp_path / "gpu"), "--results",
+                     str(tmp_path / "main")]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 1 row(s)" in out and "labels.jsonl" in out
+    assert ResultsStore(tmp_path / "main").find(key(1))["test_acc"] == 0.7
+    assert ResultsStore(tmp_path / "main", "labels.jsonl").find(key(5)) is not None
+    assert cli.main(["store", "merge", str(tmp_path / "nowhere"), "--results",
+                     str(tmp_path / "main")]) == 2
+    assert "is not a folder" in capsys.readouterr().err

@@ -1,0 +1,261 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (teachers)=
+# # How far can 500 labels go? Stronger teachers, the same CNN
+#
+# {ref}`beyond-sweep` taught the report's CNN (32,122 parameters, trained from scratch) with a
+# logistic regression on EfficientNet-Lite0 embeddings of 96x96 upscaled images. This chapter
+# asks how much further the same CNN gets with a **stronger teacher**: the same backbone fed
+# the images at its native 224x224, each image embedded twice (as it is and mirrored, the two
+# embeddings averaged: flip test-time augmentation), the classifier's confidences calibrated
+# by temperature scaling. Its labels are passed to the CNN as soft targets, at temperature 1
+# (the calibrated probabilities) or 2 (softened).
+#
+# Every model here gets the same budget as {ref}`beyond-sweep` (printed below: under the
+# `published` profile 19,550 steps of batch 128, the report's compute for Models B and C), and
+# every model of a column gets the same augmentation: the report's (flip, small rotation and
+# colour jitter) or random crop with 4-pixel padding and cutout (a 16x16 square erased), the
+# usual choice for CIFAR-sized CNNs. Model A and the ceiling (the same CNN on all 50,000 true
+# labels) are trained under both, so every comparison is at equal compute and equal
+# augmentation. The published runs were computed on one NVIDIA H200 (`device` in the store);
+# 224x224 embeddings of 60,000 images take minutes there and hours on two CPU cores, so the
+# `laptop` profile feeds the teachers 96x96 images instead.
+#
+# Nothing here was tuned on the test set: the recipes, the temperatures and the two
+# augmentations were fixed before any of these runs, and every run is shown, the ones that
+# lost included.
+
+# %% tags=["parameters"]
+profile = "default"
+distill_recipes = None   # recipes compared (A and ceiling included)
+distill_size = None      # input size of the teachers' backbone
+distill_M_list = None    # values of M
+distill_seeds = None     # seeds of every (M, recipe)
+distill_augments = None  # augmentations, each applied to every model
+beyond_size = None       # input size of beyond-sweep's teacher (compared)
+sweep_epochs = None      # steps per model, in passes over the images
+n_train = None
+n_test = None
+batch_size = None
+arch = None
+precision = None         # auto | fp32 | bf16
+schedule = None          # constant (the report) | onecycle
+device = None
+
+# %% tags=["hide-input"]
+import warnings
+
+import pandas as pd
+from IPython.display import display
+
+from semisup_utils import analysis, notebook, plots, report
+from semisup_utils.executors import compare
+from semisup_utils.label_runs import label_run
+from semisup_utils.recipes import at_input_size, get_recipe
+
+P = notebook.parameters(globals())  # the profile + the values above
+notebook.setup(P["distill_seeds"][0])
+data = notebook.load_data(P)
+# this study's targets: empty unless the data is CIFAR-10
+TARGETS = report.targets(data, study="teachers")
+print(notebook.data_note(data, P["profile"]))
+ctx = notebook.context(P)
+
+# %%
+budgets = notebook.distill_budgets(P, data.n_train)
+chosen = notebook.distill_recipes(P)
+order = [r.name for r in chosen]
+ms, seeds = P["distill_M_list"], P["distill_seeds"]
+any_budget = next(iter(budgets.values()))
+print(f"budget: {any_budget.amount:,} steps of batch "
+      f"{any_budget.batch_size} per model, {any_budget.schedule} rate, "
+      f"precision {any_budget.precision}; augmentations "
+      f"{', '.join(budgets)}; M in {ms}; seeds {seeds}; teachers fed "
+      f"{P['distill_size']}x{P['distill_size']} images")
+
+# %% [markdown]
+# ## The teachers
+#
+# Each teacher is fitted on the known images' embeddings and judged twice: on the unknown
+# training images (what it teaches the student) and on the test images (what the student is
+# compared with: the price of compressing a pretrained network's knowledge into 32k
+# parameters is the gap between the two). ECE is the expected calibration error (the average
+# gap between confidence and accuracy; 0 is perfect). Mean over the seeds, in %:
+
+# %% tags=["nbval-tolerance-8"]
+teacher_recipes = {r.views: r for r in chosen if r.uses_embeddings}
+# beside them, beyond-sweep's teacher (first seed only, as stored there)
+earlier = at_input_size(get_recipe("logreg-cal-soft"), P["beyond_size"])
+rows = []
+for views, recipe in [*teacher_recipes.items(), (earlier.views, earlier)]:
+    for m in ms:
+        for seed in seeds if recipe is not earlier else seeds[:1]:
+            # stored in results/labels.jsonl (computed when missing)
+            run = label_run(data, recipe.teacher, views, m, seed, ctx,
+                            test=recipe is not earlier)
+            rows.append({"teacher": " + ".join(
+                f"{b}@{s}{' flip' if o else ''}" for b, s, *o in views)
+                + f" {recipe.teacher}", "M": m, "seed": seed,
+                "unknown images": 100 * run["label_acc"],
+                "test images": 100 * run.get("test_acc", float("nan")),
+                "ECE (unknown)": 100 * run["ece"]})
+teacher_runs = pd.DataFrame(rows)
+teacher_table = teacher_runs.groupby(["teacher", "M"], sort=False).agg(
+    **{name: (name, "mean") for name in
+       ["unknown images", "test images", "ECE (unknown)"]},
+    seeds=("seed", "count"))
+teacher_table.columns.name = "accuracy (%), mean over seeds"
+analysis.undefined_as_dash(
+    teacher_table, "not measured: beyond-sweep's teacher is stored "
+    "with its label accuracy only.")
+
+# %% [markdown]
+# ## The students
+#
+# Test accuracy (%) of every recipe, mean ± sd over the seeds, under each augmentation
+# (stored runs are read, missing ones trained), the targets beside them. A and the ceiling
+# are the CNN without a teacher; the ceiling, one run per seed whatever M is, is printed
+# under the table.
+
+# %% tags=["nbval-tolerance-12"]
+frames = []
+for augment, budget in budgets.items():
+    with warnings.catch_warnings(record=True) as left_out:
+        warnings.simplefilter("always")
+        runs = compare(data, ms, seeds, chosen, budget, ctx)
+    for warning in left_out:  # a profile that trains nothing
+        print(f"{augment}: {warning.message}")
+    frames.append(runs.assign(augment=augment))
+runs = pd.concat(frames, ignore_index=True)
+summary = analysis.summary(runs, by=("augment", "m", "recipe"))
+short = summary[summary["n"] < len(seeds)]
+if len(short):  # runs the store lacks (a profile that trains nothing)
+    print("Fewer seeds than asked, runs not in the store: " + "; ".join(
+        f"{r.recipe} at M={r.m}, {r.augment} ({r.n} of {len(seeds)})"
+        for r in short.itertuples()))
+students = summary[summary["recipe"] != "ceiling"]
+table = analysis.mean_sd(
+    students.assign(column=students["augment"] + ": "
+                    + students["recipe"]), index="m", columns="column")
+if TARGETS:
+    table["target"] = [TARGETS.get(m) for m in table.index]
+table.index.name = "M"
+table.columns.name = f"test acc. (%), {len(seeds)} seeds"
+display(analysis.undefined_as_dash(table.T, "no run stored."))
+ceilings = (summary[summary["recipe"] == "ceiling"]
+            .groupby("augment")["mean"].first())
+for augment, value in ceilings.items():
+    print(f"ceiling, {augment}: {value:.1f}% (all {data.n_train:,} true "
+          "labels, the same budget)")
+
+# %% [markdown]
+# Student, teacher and ceiling over M: the best-placed reference for each student is the
+# teacher's own accuracy on the test images (dashed): a student above it would have learned
+# more than it was taught.
+
+# %%
+teacher_name = teacher_runs["teacher"].iloc[0]
+teacher_line = (teacher_runs[teacher_runs["teacher"]
+                             == teacher_runs["teacher"].iloc[0]]
+                .groupby("M")["test images"].agg(["mean", "std"])
+                .reset_index().rename(columns={"M": "m"}))
+fig = plots.students_and_teacher(
+    students.rename(columns={"recipe": "model"}), teacher_line,
+    ceilings.to_dict(), {m: TARGETS[m] for m in ms if m in TARGETS},
+    title=f"The report's CNN taught by {teacher_name} "
+          f"({any_budget.amount:,} steps per model)")
+
+# %% [markdown]
+# Per M and augmentation, the first teacher recipe of the list (fixed before the runs, not
+# picked by its test accuracy) against Model A trained with the same steps and augmentation
+# (a paired difference: the same known images for both), against its teacher, and against
+# the target:
+
+# %% tags=["nbval-ignore-output"]
+headline = next(r.name for r in chosen if r.uses_embeddings)
+lines = []
+for augment, part in runs.groupby("augment", sort=False):
+    part = part.assign(model=part["recipe"])
+    acc = summary[(summary["augment"] == augment)
+                  & ~summary["recipe"].isin(["A", "ceiling"])]
+    for m, at_m in acc.groupby("m"):
+        if headline not in set(at_m["recipe"]):
+            continue
+        best = headline
+        gain = analysis.paired_gains(part[part["m"] == m], models=[best])
+        if gain.empty:
+            continue
+        g = gain.iloc[0]
+        taught = at_m.set_index("recipe").loc[best, "mean"]
+        teacher_acc = teacher_line.set_index("m")["mean"].get(m)
+        target = TARGETS.get(m)
+        lines.append({
+            "augmentation": augment, "M": m, "student": best,
+            "test acc. (%)": round(taught, 1),
+            "− Model A, paired (points)":
+                f"{g['gain']:+.1f} ± {g['sd']:.1f}" if g["seeds"] > 1
+                else f"{g['gain']:+.1f}",
+            "seeds better than A": f"{g['seeds better']} of {g['seeds']}",
+            "− teacher (points)": None if teacher_acc is None
+            or pd.isna(teacher_acc) else round(taught - teacher_acc, 1),
+            "− target (points)": None if target is None
+            else round(taught - target, 1)})
+best_table = pd.DataFrame(lines)
+analysis.undefined_as_dash(
+    best_table.set_index(["augmentation", "M"]),
+    "no teacher test accuracy or no target at this M.")
+
+# %%
+print(f"Profile {P['profile']!r}: {any_budget.amount:,} steps per model, "
+      f"{any_budget.schedule} rate, precision {any_budget.precision}; "
+      f"seeds {seeds}. " + notebook.JPEG_NOTE)
+
+# %% [markdown]
+# ## Reading the runs
+#
+# - **A better teacher lifts the student, but by less than its own gain.** Fed 224x224
+#   images with flip averaging, the linear teacher labels the unknown images several points
+#   better than at 96x96 ({ref}`beyond-sweep`), and the students follow part of the way.
+# - **The student stays below its teacher.** At every M the 32k-parameter CNN ends below the
+#   teacher's own test accuracy: it learns the teacher's labels on the training images, but
+#   it cannot reproduce on new images what a 3.4-million-parameter network pretrained on
+#   ImageNet sees in them.
+# - **Softer targets (temperature 2) do not help here**: the calibrated probabilities are
+#   already as soft as their accuracy warrants.
+# - **Crop-and-cutout is a regulariser, and this CNN needs one only when its data are few.**
+#   It lifts Model A where A sees 500 or 5,000 images (more variety against overfitting), and
+#   costs accuracy wherever the CNN trains on 50,000 images (Model A at 40,000, the ceiling,
+#   every student): a 32k-parameter network underfits those already, and erasing a quarter of
+#   each image costs it more than it gains. The report's milder augmentation is the better
+#   choice for the students.
+#
+# The targets (70% at M=500, 73% at 5,000, 75% at 40,000) are missed; the table above says
+# by how much. What limits the student is visible in the figure: the teacher at M=500 is
+# about as accurate as the same CNN trained on every true label, and the student lands a few
+# points below both. Passing the targets needs a student that can hold more of what the
+# teacher knows (more capacity, or longer training than the report's compute) or a teacher
+# far above the ceiling. Both are outside this chapter's rules: the report's CNN, at the
+# report's compute.
+
+# %% [markdown]
+# Training cost per run (seconds on the device named; the teachers' embeddings and
+# classifiers are cached and not counted):
+
+# %% tags=["nbval-ignore-output"]
+cost = runs.pivot_table(index=["augment", "recipe"], columns="m",
+                        values="wall_s", aggfunc="mean").round(0)
+cost["device"] = runs.groupby(["augment", "recipe"])["device"].agg(
+    lambda d: ", ".join(sorted(set(d))))
+analysis.undefined_as_dash(cost, "no run stored.", digits=0)
