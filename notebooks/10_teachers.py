@@ -236,7 +236,7 @@ print(f"Profile {P['profile']!r}: {any_budget.amount:,} steps per model, "
 #   already as soft as their accuracy warrants.
 # - **Crop-and-cutout is a regulariser, and this CNN needs one only when its data are few.**
 #   It lifts Model A where A sees 500 or 5,000 images (more variety against overfitting), and
-#   costs accuracy wherever the CNN trains on 50,000 images (Model A at 40,000, the ceiling,
+#   costs accuracy wherever the CNN trains on 40,000 images or more (Model A at 40,000, the ceiling,
 #   every student): a 32k-parameter network underfits those already, and erasing a quarter of
 #   each image costs it more than it gains. The report's milder augmentation is the better
 #   choice for the students.
