@@ -44,7 +44,7 @@ distill_size = None      # input size of the teachers' backbone
 distill_M_list = None    # values of M
 distill_seeds = None     # seeds of every (M, recipe)
 distill_augments = None  # augmentations, each applied to every model
-beyond_size = None       # input size of beyond-sweep's teacher (compared)
+beyond_size = None       # beyond-sweep's teacher's input size
 sweep_epochs = None      # steps per model, in passes over the images
 n_train = None
 n_test = None
@@ -99,7 +99,8 @@ teacher_recipes = {r.views: r for r in chosen if r.uses_embeddings}
 # beside them, beyond-sweep's teacher (first seed only, as stored there)
 earlier = at_input_size(get_recipe("logreg-cal-soft"), P["beyond_size"])
 rows = []
-for views, recipe in [*teacher_recipes.items(), (earlier.views, earlier)]:
+views_list = [*teacher_recipes.items(), (earlier.views, earlier)]
+for views, recipe in views_list:
     for m in ms:
         for seed in seeds if recipe is not earlier else seeds[:1]:
             # stored in results/labels.jsonl (computed when missing)
@@ -157,7 +158,8 @@ display(analysis.undefined_as_dash(table.T, "no run stored."))
 ceilings = (summary[summary["recipe"] == "ceiling"]
             .groupby("augment")["mean"].first())
 for augment, value in ceilings.items():
-    print(f"ceiling, {augment}: {value:.1f}% (all {data.n_train:,} true "
+    print(f"ceiling, {augment}: {value:.1f}% "
+          f"(all {data.n_train:,} true "
           "labels, the same budget)")
 
 # %% [markdown]
@@ -194,7 +196,8 @@ for augment, part in runs.groupby("augment", sort=False):
         if headline not in set(at_m["recipe"]):
             continue
         best = headline
-        gain = analysis.paired_gains(part[part["m"] == m], models=[best])
+        gain = analysis.paired_gains(part[part["m"] == m],
+                                     models=[best])
         if gain.empty:
             continue
         g = gain.iloc[0]
@@ -207,7 +210,8 @@ for augment, part in runs.groupby("augment", sort=False):
             "− Model A, paired (points)":
                 f"{g['gain']:+.1f} ± {g['sd']:.1f}" if g["seeds"] > 1
                 else f"{g['gain']:+.1f}",
-            "seeds better than A": f"{g['seeds better']} of {g['seeds']}",
+            "seeds better than A":
+                f"{g['seeds better']} of {g['seeds']}",
             "− teacher (points)": None if teacher_acc is None
             or pd.isna(teacher_acc) else round(taught - teacher_acc, 1),
             "− target (points)": None if target is None
@@ -218,7 +222,8 @@ analysis.undefined_as_dash(
     "no teacher test accuracy or no target at this M.")
 
 # %%
-print(f"Profile {P['profile']!r}: {any_budget.amount:,} steps per model, "
+print(f"Profile {P['profile']!r}: "
+      f"{any_budget.amount:,} steps per model, "
       f"{any_budget.schedule} rate, precision {any_budget.precision}; "
       f"seeds {seeds}. " + notebook.JPEG_NOTE)
 

@@ -235,33 +235,40 @@ else:
 
 # %% tags=["hide-input"]
 teacher_targets = report.targets(data, study="teachers")
-first = next(r for r in notebook.distill_recipes(P) if r.uses_embeddings)
+first = next(r for r in notebook.distill_recipes(P)
+             if r.uses_embeddings)
 lines = []
-for augment, budget in notebook.distill_budgets(P, data.n_train).items():
+budgets = notebook.distill_budgets(P, data.n_train)
+for augment, budget in budgets.items():
     grid = plan(P["distill_M_list"], P["distill_seeds"],
                 [get_recipe("A"), first], budget)
     found = stored_rows(data, grid, store)
     if found.empty:
         continue
     acc = (found.assign(test_acc=100 * found["test_acc"])
-           .groupby(["m", "recipe"])["test_acc"].agg(["mean", "std", "count"]))
+           .groupby(["m", "recipe"])["test_acc"]
+           .agg(["mean", "std", "count"]))
     for m in P["distill_M_list"]:
-        if (m, first.name) not in acc.index or (m, "A") not in acc.index:
+        if not {(m, first.name), (m, "A")} <= set(acc.index):
             continue
         student, a = acc.loc[(m, first.name)], acc.loc[(m, "A")]
-        teacher = [label_run(data, first.teacher, first.views, m, s, ctx)
-                   .get("test_acc") for s in P["distill_seeds"]]
+        teacher = [label_run(data, first.teacher, first.views, m, s,
+                             ctx).get("test_acc")
+                   for s in P["distill_seeds"]]
         teacher = [t for t in teacher if t is not None]
         target = teacher_targets.get(m)
         lines.append(
             f"- {augment}, M={m:,}: student {student['mean']:.1f}% "
-            f"(sd {student['std']:.1f}, {int(student['count'])} seeds), "
+            f"(sd {student['std']:.1f}, "
+            f"{int(student['count'])} seeds), "
             f"Model A {a['mean']:.1f}%"
-            + (f", its teacher {100 * sum(teacher) / len(teacher):.1f}% "
+            + (f", its teacher "
+               f"{100 * sum(teacher) / len(teacher):.1f}% "
                "on the test images" if teacher else "")
             + ("" if target is None else
                f"; target {target:.0f}%: "
                + ("met" if student["mean"] >= target else
                   f"short by {target - student['mean']:.1f} points")))
 display(Markdown("\n".join(lines) + "\n\n" + notebook.JPEG_NOTE if lines
-                 else "No runs of 10_teachers are stored for this profile."))
+                 else "No runs of 10_teachers are stored for this "
+                 "profile."))
