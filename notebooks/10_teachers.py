@@ -31,7 +31,7 @@
 # labels) are trained under both, so every comparison is at equal compute and equal
 # augmentation. The published runs were computed on one NVIDIA H200 (`device` in the store);
 # 224x224 embeddings of 60,000 images take minutes there and hours on two CPU cores, so the
-# `laptop` profile feeds the teachers 96x96 images instead.
+# `laptop` profile feeds the teachers 64x64 images instead.
 #
 # Nothing here was tuned on the test set: the recipes, the temperatures and the two
 # augmentations were fixed before any of these runs, and every run is shown, the ones that
