@@ -233,7 +233,7 @@ else:
 # each student beside its teacher's own test accuracy. From its stored runs, for the first of
 # its teacher recipes, under each augmentation:
 
-# %% tags=["hide-input"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 teacher_targets = report.targets(data, study="teachers")
 first = next(r for r in notebook.distill_recipes(P)
              if r.uses_embeddings)
