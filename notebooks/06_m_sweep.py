@@ -93,14 +93,15 @@ analysis.undefined_as_dash(table, "the report has no run at this M.")
 # ## bfloat16 against float32
 #
 # Where the profile trains these models under bfloat16 autocast (faster on CPUs that support it,
-# and the usual precision on GPUs), Model A was also trained in float32 at some values of M with
+# and the usual precision on GPUs; the laptop profile's `fast` uses it only where the hardware
+# computes it natively), Model A was also trained in float32 at some values of M with
 # the same seeds. The table compares the two; a difference well inside the spread across seeds
 # means the precision does not change the comparison. Only stored runs are shown (nothing is
 # trained here for it: `semisup sweep --profile paper -p report_precision fp32 -p models '["A"]'`
 # stores them).
 
 # %% tags=["nbval-ignore-output"]
-if P["report_precision"] == "bf16":
+if P["report_precision"] in ("bf16", "fast"):
     fp32_grid = notebook.report_runs({**P, "report_precision": "fp32"},
                                      models=["A"])
     fp32 = stored_rows(data, fp32_grid, notebook.context(P).store)
@@ -113,8 +114,8 @@ if P["report_precision"] == "bf16":
         "No float32 runs of Model A are stored for this data and "
         "profile."))
 else:
-    print(f"Precision {P['report_precision']!r}: no bfloat16 on the "
-          "CPU, nothing to compare.")
+    print(f"Precision {P['report_precision']!r}: float32 on the CPU, "
+          "nothing to compare.")
 
 # %% [markdown]
 # Per seed, every run of the sweep:

@@ -48,6 +48,7 @@ n_train = None
 n_test = None
 recipes = None        # recipes compared
 budget_epochs = None  # steps per model, in passes over 50,000 images
+screening_precision = None  # auto, fp32, bf16 or fast
 beyond_size = None    # backbone input size of the embedding teachers
 batch_size = None
 backbone = None
@@ -72,7 +73,8 @@ print(notebook.data_note(data, P["profile"]))
 
 # %%
 budget = Budget.epochs_of(P["budget_epochs"], data.n_train,
-                          batch_size=P["batch_size"])
+                          batch_size=P["batch_size"],
+                          precision=P["screening_precision"])
 chosen = [at_input_size(get_recipe(name), P["beyond_size"])
           for name in P["recipes"]]
 size = P["beyond_size"]

@@ -26,9 +26,10 @@ from .data import CIFAR10, check_m, split_known
 from .device import pick_device
 from .objectives import FixMatch
 from .recipes import RECIPES, Recipe, get_recipe, training_set
-from .store import SCHEMA, ResultsStore
+from .schema import SCHEMA, thin_history
+from .store import ResultsStore
 from .teachers import get_teacher, known_probabilities, probabilities_of
-from .train import predict_proba, train
+from .train import numerics, predict_proba, train
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -267,7 +268,8 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         "n_inferred": n_used, "total_steps": budget.steps_for(len(index)) * rounds,
         "wall_s": round(time.perf_counter() - start, 2),
         "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()}
-                    for h in history],
+                    for h in thin_history(history)],
+        "numerics": numerics(budget.precision, pick_device(ctx.device)),
         **provenance(data, ctx),
     }
     return model, (ctx.store.add(key, row) if store else {"key": key, **row})

@@ -5,7 +5,9 @@ Schema 1 (until 2026-11-26) had two kinds of key: the report's Models A/B/C (``m
 beyond the report (``kind: recipe``, a recipe object, ``steps`` ...). Schema 2 has one: (data,
 M, seed, recipe, budget), where the budget's policy says whether it counts epochs over the
 model's own training set or optimizer steps. Migration rewrites keys only: every number of a
-row stays as it was trained.
+row stays as it was trained. Since 2026-11-26 a row also keeps at most about a hundred
+per-epoch records besides its tested epochs (:func:`thin_history`); longer histories are
+thinned by the same migration.
 """
 from __future__ import annotations
 
@@ -17,6 +19,32 @@ SCHEMA = 2  # see semisup_utils.schema
 RENAMED = {"B-report": "B", "C-report": "C"}
 _BUDGET_DEFAULTS = {"precision": "auto", "schedule": "constant", "label_smoothing": 0.0}
 _NO_VIEWS = ("none", "truth", "fixmatch", "cnn")
+
+
+# a stored run keeps at most this many per-epoch records (plus its tested ones): a step budget
+# over a few hundred images is thousands of short epochs, which made one row megabytes
+HISTORY_LIMIT = 100
+
+
+def thin_history(history: list[dict], limit: int = HISTORY_LIMIT) -> list[dict]:
+    """Every tested epoch, the last, and every k-th epoch (about ``limit`` of them); histories
+    of at most ``limit`` epochs unchanged, and thinning twice is thinning once. Each record
+    carries its epoch, step and cumulative seconds, so the curve and the cost read the same."""
+    if not isinstance(history, list) or not all(isinstance(h, dict) and "epoch" in h
+                                                for h in history):
+        return history  # not a training history (rows of other tools)
+    if not history or history[-1]["epoch"] <= limit:
+        return history
+    last = history[-1]["epoch"]
+    stride = math.ceil(last / limit)
+    return [h for h in history
+            if "test_acc" in h or h["epoch"] % stride == 0 or h["epoch"] == last]
+
+
+def needs_migration(row: dict) -> bool:
+    """An older schema, or a history longer than a stored row now keeps."""
+    history = row.get("history") or []
+    return schema_of(row) != SCHEMA or len(thin_history(history)) < len(history)
 
 
 def schema_of(row: dict) -> int:
@@ -45,7 +73,10 @@ def _recipe(teacher: str, views, weight=1.0, with_model_a=False, selection="all"
 
 
 def migrate_row(row: dict) -> dict:
-    """The row under the current schema (rows already current are returned unchanged)."""
+    """The row under the current schema, its history thinned (:func:`thin_history`); rows
+    already current are returned unchanged."""
+    if row.get("history"):
+        row = {**row, "history": thin_history(row["history"])}
     if schema_of(row) == SCHEMA:
         return row
     old = row["key"]

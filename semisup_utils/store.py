@@ -20,7 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .schema import SCHEMA, migrate_row, schema_of
+from .schema import migrate_row, needs_migration
 
 RESULTS_ENV = "SEMISUP_RESULTS"
 REPAIR_HINT = ("Fix: `semisup store check --repair` rewrites the store without such lines, "
@@ -81,13 +81,14 @@ class ResultsStore:
                     warnings.warn(f"{self.path}:{number} is JSON but not a run's row (no 'key' "
                                   f"object); skipping it. {REPAIR_HINT}", stacklevel=3)
                     continue
-                if schema_of(row) != SCHEMA:
+                if needs_migration(row):
                     row, old = migrate_row(row), old + 1
                 rows.append(row)
         if old:
-            warnings.warn(f"{self.path}: {old} row(s) of an older schema were migrated as they "
-                          "were read; `semisup store migrate` rewrites the file once (a backup "
-                          "is kept)", stacklevel=3)
+            warnings.warn(f"{self.path}: {old} row(s) of an older schema (or with a longer "
+                          "history than rows now keep) were migrated as they were read; "
+                          "`semisup store migrate` rewrites the file once (a backup is kept)",
+                          stacklevel=3)
         self.old_rows = old
         return rows
 

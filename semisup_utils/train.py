@@ -103,8 +103,16 @@ def augmentation(augment) -> object:
     return globals()[AUGMENTATIONS[name]]
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fast")
 SCHEDULES = ("constant", "onecycle")
+
+
+def native_bf16_cpu() -> bool:
+    """Whether this CPU runs bf16 convolutions natively (AVX512-BF16 or AMX, and oneDNN allowed
+    to use them: ``ONEDNN_MAX_CPU_ISA=AVX2`` turns them off). Elsewhere bf16 is emulated and
+    slower than fp32."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()
+                and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
 
 
 def autocast_enabled(precision: str, device: torch.device) -> bool:
@@ -112,11 +120,29 @@ def autocast_enabled(precision: str, device: torch.device) -> bool:
 
     ``auto`` (the default, what every stored run used): bf16 on CUDA, fp32 on the CPU.
     ``bf16`` also on the CPU, where it trains about 1.6x faster on CPUs with bf16 support
-    (bench/train_throughput.py); ``fp32`` nowhere.
+    (bench/train_throughput.py) and slower on the others; ``fp32`` nowhere. ``fast``: bf16
+    wherever the hardware computes it natively (CUDA; a CPU where :func:`native_bf16_cpu`),
+    fp32 elsewhere, so a laptop profile is fast on every machine; the run records which
+    (:func:`numerics`).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision == "fast":
+        return device.type == "cuda" or (device.type == "cpu" and native_bf16_cpu())
     return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+def fast_channels_last(precision: str, device: torch.device) -> bool:
+    """``fast`` on a CPU with native bf16 also trains in channels_last (1.3x on top of bf16
+    there, bench/train_throughput.py); on CUDA and in fp32 it keeps the default layout."""
+    return precision == "fast" and device.type == "cpu" and autocast_enabled(precision, device)
+
+
+def numerics(precision: str, device: torch.device, channels_last: bool = False) -> str:
+    """What a run computed in, for its row: ``bf16`` or ``fp32``, plus ``channels_last``."""
+    cl = channels_last or fast_channels_last(precision, device)
+    return ("bf16" if autocast_enabled(precision, device) else "fp32") + \
+        (" channels_last" if cl else "")
 
 
 def strong_augment(x: torch.Tensor, generator: torch.Generator, degrees: float = 15.0,
@@ -237,6 +263,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     labels = np.asarray(labels)
     if n_classes is None:  # the dataset's, where the caller knows it; else what the labels show
         n_classes = labels.shape[1] if labels.ndim == 2 else max(int(labels.max()) + 1, 2)
+    channels_last = channels_last or fast_channels_last(precision, device)
     fmt = _memory_format(channels_last)
     model = build_cnn(arch, n_classes).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -337,9 +364,9 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     ``batch_size``, ``lr`` (Adam), ``seed``, ``device``, ``augment`` (True or ``"report"``:
     the report's flip, rotation and colour jitter; ``"crop-cutout"``: flip, reflect-padded
     random crop and cutout, :func:`crop_cutout`; False: none), ``test`` (images, labels)
-    for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 | bf16,
-    see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or onecycle: warm-up
-    to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the network's outputs; by
+    for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 |
+    bf16 | fast, see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or
+    onecycle: warm-up to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the network's outputs; by
     default the soft targets' width, or one more than the largest label); ``objective``: a
     term added to every step's loss, e.g. :class:`semisup_utils.objectives.FixMatch`;
     ``channels_last`` (default False, what every stored run used) keeps the model's weights

@@ -331,3 +331,31 @@ def test_store_merge_command_merges_runs_and_label_runs(tmp_path, capsys):
     assert cli.main(["store", "merge", str(tmp_path / "nowhere"), "--results",
                      str(tmp_path / "main")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_long_histories_are_thinned_when_stored_and_by_migrate(tmp_path):
+    from semisup_utils.schema import HISTORY_LIMIT, SCHEMA, thin_history
+
+    # a step budget over few images: 5,000 one-step epochs, tested every 100th
+    history = [{"epoch": e, "step": e, "loss": 1.0 / e, "seconds": 0.1 * e,
+                **({"test_acc": 0.5} if e % 100 == 0 else {})} for e in range(1, 5001)]
+    thinned = thin_history(history)
+    assert len(thinned) <= HISTORY_LIMIT + 51
+    assert [h for h in history if "test_acc" in h] == [h for h in thinned if "test_acc" in h]
+    assert thinned[-1] == history[-1] and thinned == sorted(thinned, key=lambda h: h["epoch"])
+    assert thin_history(thinned) == thinned  # thinning twice is thinning once
+    short = history[:HISTORY_LIMIT]
+    assert thin_history(short) is short  # the report's 50 epochs are kept whole
+    # a store written before thinning: read thinned with a warning, rewritten by migrate
+    row = {"key": {"schema": SCHEMA, "m": 500, "seed": 0}, "test_acc": 0.5, "history": history}
+    (tmp_path / "runs.jsonl").write_text(json.dumps(row) + "\n")
+    store = ResultsStore(tmp_path)
+    with pytest.warns(UserWarning, match="semisup store migrate"):
+        assert store.rows()[0]["history"] == thinned
+    count, backup = store.migrate()
+    assert count == 1 and backup.exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fresh = ResultsStore(tmp_path)
+        assert fresh.rows()[0]["history"] == thinned and fresh.rows()[0]["test_acc"] == 0.5
+    assert os.path.getsize(tmp_path / "runs.jsonl") < os.path.getsize(backup) / 10
