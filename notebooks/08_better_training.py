@@ -56,7 +56,6 @@ device = None
 
 # %% tags=["hide-input"]
 from semisup_utils import analysis, notebook, plots, report
-from semisup_utils.budget import Budget
 from semisup_utils.executors import compare
 from semisup_utils.recipes import at_input_size, get_recipe
 
@@ -72,9 +71,7 @@ print(notebook.data_note(data, P["profile"]))
 # optimizer steps, whatever its own training set holds.
 
 # %%
-budget = Budget.epochs_of(P["budget_epochs"], data.n_train,
-                          batch_size=P["batch_size"],
-                          precision=P["screening_precision"])
+budget = notebook.screening_budget(P, data.n_train)
 chosen = [at_input_size(get_recipe(name), P["beyond_size"])
           for name in P["recipes"]]
 size = P["beyond_size"]

@@ -48,7 +48,7 @@ sweep_epochs = None     # steps per model, in passes over 50,000 images
 beyond_size = None      # backbone input size of the embedding teachers
 batch_size = None
 arch = None
-precision = None       # auto | fp32 | bf16
+precision = None       # auto | fp32 | bf16 | fast
 schedule = None        # constant (the report) | onecycle
 device = None
 

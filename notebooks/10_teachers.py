@@ -50,7 +50,7 @@ n_train = None
 n_test = None
 batch_size = None
 arch = None
-precision = None         # auto | fp32 | bf16
+precision = None         # auto | fp32 | bf16 | fast
 schedule = None          # constant (the report) | onecycle
 device = None
 
@@ -195,17 +195,16 @@ for augment, part in runs.groupby("augment", sort=False):
     for m, at_m in acc.groupby("m"):
         if headline not in set(at_m["recipe"]):
             continue
-        best = headline
         gain = analysis.paired_gains(part[part["m"] == m],
-                                     models=[best])
+                                     models=[headline])
         if gain.empty:
             continue
         g = gain.iloc[0]
-        taught = at_m.set_index("recipe").loc[best, "mean"]
+        taught = at_m.set_index("recipe").loc[headline, "mean"]
         teacher_acc = teacher_line.set_index("m")["mean"].get(m)
         target = TARGETS.get(m)
         lines.append({
-            "augmentation": augment, "M": m, "student": best,
+            "augmentation": augment, "M": m, "student": headline,
             "test acc. (%)": round(taught, 1),
             "− Model A, paired (points)":
                 f"{g['gain']:+.1f} ± {g['sd']:.1f}" if g["seeds"] > 1
@@ -216,9 +215,9 @@ for augment, part in runs.groupby("augment", sort=False):
             or pd.isna(teacher_acc) else round(taught - teacher_acc, 1),
             "− target (points)": None if target is None
             else round(taught - target, 1)})
-best_table = pd.DataFrame(lines)
+headline_table = pd.DataFrame(lines)
 analysis.undefined_as_dash(
-    best_table.set_index(["augmentation", "M"]),
+    headline_table.set_index(["augmentation", "M"]),
     "no teacher test accuracy or no target at this M.")
 
 # %%

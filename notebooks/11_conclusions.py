@@ -36,6 +36,7 @@ input_size = None
 arch = None
 recipes = None
 budget_epochs = None
+screening_precision = None
 beyond_seeds = None
 beyond_size = None
 sweep_recipes = None
@@ -53,7 +54,6 @@ distill_augments = None
 from IPython.display import Markdown, display
 
 from semisup_utils import analysis, notebook, report
-from semisup_utils.budget import Budget
 from semisup_utils.executors import stored_rows
 from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
@@ -158,8 +158,7 @@ display(Markdown(
 # ## 4. Better labels, used better, at equal compute ({ref}`label-inference` and {ref}`better-training`)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-budget = Budget.epochs_of(P["budget_epochs"], data.n_train,
-                          batch_size=P["batch_size"])
+budget = notebook.screening_budget(P, data.n_train)
 screened = [at_input_size(get_recipe(n), P["beyond_size"])
             for n in P["recipes"]]
 found = stored_rows(
@@ -259,9 +258,10 @@ for augment, budget in budgets.items():
         target = teacher_targets.get(m)
         lines.append(
             f"- {augment}, M={m:,}: student {student['mean']:.1f}% "
-            f"(sd {student['std']:.1f}, "
-            f"{int(student['count'])} seeds), "
-            f"Model A {a['mean']:.1f}%"
+            + (f"(sd {student['std']:.1f}, "
+               f"{int(student['count'])} seeds), "
+               if student["count"] > 1 else "(1 seed), ")
+            + f"Model A {a['mean']:.1f}%"
             + (f", its teacher "
                f"{100 * sum(teacher) / len(teacher):.1f}% "
                "on the test images" if teacher else "")

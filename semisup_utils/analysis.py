@@ -238,7 +238,8 @@ def best_model_line(runs: pd.DataFrame, column: str = "recipe") -> str:
     sd = acc.groupby(["m", column])["test_acc"].std().unstack()
     best = mean.idxmax(axis=1)
     return "- **Best model per M**: " + ", ".join(
-        f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f} ± {sd.loc[m, best[m]]:.1f}%)"
+        f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f}"
+        + ("%, 1 seed)" if pd.isna(sd.loc[m, best[m]]) else f" ± {sd.loc[m, best[m]]:.1f}%)")
         for m in mean.index) + "."
 
 

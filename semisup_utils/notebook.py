@@ -97,6 +97,13 @@ def context(params: dict, progress: bool | None = None) -> Context:
                    max_evals=params.get("max_evals", 50))
 
 
+def screening_budget(params: dict, n_train: int) -> Budget:
+    """The screening chapter's budget: ``budget_epochs`` passes over the training images'
+    worth of steps for every model, the report's constant rate, in ``screening_precision``."""
+    return Budget.epochs_of(params["budget_epochs"], n_train, batch_size=params["batch_size"],
+                            precision=params["screening_precision"])
+
+
 def sweep_budget(params: dict, n_train: int) -> Budget:
     """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images'
     worth of steps for every model, in the profile's precision, learning-rate schedule and

@@ -94,6 +94,9 @@ def test_statements_follow_the_numbers():
                      "mean gain +9.3 points (M = 500), smallest -5.2 (M = 5000)."]
     assert best_model_line(runs) == ("- **Best model per M**: M=500: B (41.3 ± 1.5%), "
                                      "M=5000: A (51.0 ± 1.0%).")
+    one_seed = runs[runs["seed"] == 0]  # one seed has no spread to show, not "± nan"
+    assert best_model_line(one_seed) == ("- **Best model per M**: M=500: B (40.0%, 1 seed), "
+                                         "M=5000: A (50.0%, 1 seed).")
     sweep = pd.concat([runs, pd.DataFrame([{"m": 500, "recipe": "ceiling", "seed": 0,
                                             "test_acc": 0.7}])])
     (line500, line5000) = against_a_lines(sweep, 19550, targets={500: 40}, report={})

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from semisup_utils import cli, profiles
+from semisup_utils import cli, notebook, profiles
+from semisup_utils.budget import Budget
 from semisup_utils.profiles import PROFILES, ParameterError, resolve, validate
 from semisup_utils.recipes import get_recipe
 
@@ -307,3 +308,15 @@ def test_the_teachers_chapters_recipes_take_its_input_size():
     assert recipes["lite0-224flip-cal-soft"].views == (("effnet-lite0", 32, "flip"),)
     assert recipes["A"].views == get_recipe("A").views  # no teacher, nothing to resize
     assert resolve("published")["distill_size"] == 224
+
+
+def test_screening_budget_follows_its_precision_and_keeps_the_published_key():
+    """Chapters 8 and 11 build the screening budget in one place; the published profile's key
+    is the one its runs were stored under (precision auto)."""
+    laptop = notebook.parameters({"profile": "laptop"})
+    published = notebook.parameters({"profile": "published"})
+    assert notebook.screening_budget(laptop, 5000).precision == "fast"
+    budget = notebook.screening_budget(published, 50000)
+    assert budget.key() == Budget.epochs_of(3, 50000, batch_size=128).key()
+    with pytest.raises(ParameterError, match="screening_precision"):
+        notebook.parameters({"profile": "laptop", "screening_precision": "fp16"})
