@@ -75,6 +75,7 @@ def test_models_abc_rows(synthetic, ctx, monkeypatch):
         assert row["device"] == "cpu" and row["profile"] == "test"
         assert row["data_source"] == synthetic.source and row["git_rev"] and row["code"]
         assert row["threads"] == torch.get_num_threads() and row["torch"] == torch.__version__
+        assert row["numerics"] == "fp32"  # precision auto on the CPU: what it computed in
         assert len(row["history"]) == 1 and row["wall_s"] >= 0
     a, b, c = rows
     assert a["label_acc"] is None and a["n_inferred"] == 0
@@ -275,3 +276,17 @@ def test_the_contexts_max_evals_thins_the_test_curve_but_not_the_run(synthetic, 
     assert sum("test_acc" in h for h in every["history"]) == 6
     assert sum("test_acc" in h for h in thinned["history"]) == 2  # epochs 3 and 6 (the last)
     assert thinned["test_acc"] == every["test_acc"]
+
+
+def test_a_long_step_budget_stores_a_thinned_history(synthetic, ctx):
+    """500 steps over M=20 images are 500 one-step epochs: the row keeps its tested epochs,
+    its last and about a hundred others, not 500 records."""
+    from semisup_utils.schema import HISTORY_LIMIT
+
+    row = execute(synthetic, Run(20, 0, A, Budget.steps(500, batch_size=64)), ctx)
+    history = row["history"]
+    tested = [h for h in history if "test_acc" in h]
+    assert history[-1]["epoch"] == 500 and history[-1]["step"] == 500
+    assert len(tested) == 50 and tested[-1]["test_acc"] == row["test_acc"]
+    assert len(history) <= HISTORY_LIMIT + len(tested)
+    assert ctx.store.find(row["key"])["history"] == history
