@@ -95,8 +95,8 @@ STUDIES["laptop"] = {
              "train_missing": True, "max_evals": 5},
     # two values of M, three seeds: B and C cost the same at every M (50 passes over 5,000
     # images), so the M-sweep's cost is (values of M) x (seeds); chapter 5's M is among them
-    # `fast`: bf16 (and channels_last) where the CPU computes bf16 natively, fp32 elsewhere
-    # (train.autocast_enabled): 1.9x the training images/s on an AVX512-BF16 CPU
+    # `fast`: bf16 where the CPU computes bf16 natively, fp32 elsewhere
+    # (train.autocast_enabled): about 1.4x the training images/s on an AVX512-BF16 CPU
     "report": {**STUDIES["reduced"]["report"], "M": 500, "M_list": [500, 4000],
                "seeds": [0, 1, 2], "epochs": 50, "report_precision": "fast"},
     "embeddings": {"backbones": ["effnet-lite0"], "input_sizes": [32, 64]},

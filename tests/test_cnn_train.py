@@ -364,31 +364,27 @@ def test_test_accuracy_equals_evaluate_with_the_test_set_on_the_device():
 
 # ----------------------------------------------------------------------------- precision "fast"
 @pytest.mark.parametrize("native", [True, False])
-def test_fast_precision_is_bf16_channels_last_only_where_the_cpu_has_native_bf16(
-        monkeypatch, native):
+def test_fast_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, native):
     from semisup_utils import train as train_mod
 
     monkeypatch.setattr(train_mod, "native_bf16_cpu", lambda: native)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert train_mod.autocast_enabled("fast", cpu) is native
     assert train_mod.autocast_enabled("fast", cuda)  # a GPU computes bf16 natively
-    assert train_mod.fast_channels_last("fast", cpu) is native
-    assert not train_mod.fast_channels_last("fast", cuda)
-    assert not train_mod.fast_channels_last("bf16", cpu)  # the other values keep their layout
-    assert train_mod.numerics("fast", cpu) == ("bf16 channels_last" if native else "fp32")
+    assert train_mod.numerics("fast", cpu) == ("bf16" if native else "fp32")
     assert train_mod.numerics("auto", cpu) == "fp32"
     assert train_mod.numerics("auto", cuda) == "bf16"
     assert train_mod.numerics("bf16", cpu, channels_last=True) == "bf16 channels_last"
-    # on this machine, "fast" trains exactly as the precision it stands for
+    # on this machine, "fast" trains exactly as the precision it stands for, in the default
+    # memory layout (channels_last cost accuracy with bf16: bench/README.md)
     x, y = tiny()
     kwargs = dict(steps=6, batch_size=16, seed=3, device="cpu", progress=False,
                   test=tiny(32, seed=1))
     m_fast, h_fast = train(x, y, precision="fast", **kwargs)
-    same = dict(precision="bf16", channels_last=True) if native else dict(precision="fp32")
-    m_same, h_same = train(x, y, **same, **kwargs)
+    m_same, h_same = train(x, y, precision="bf16" if native else "fp32", **kwargs)
     assert same_state(state(m_fast), state(m_same))
     assert without_time(h_fast) == without_time(h_same)
-    assert m_fast[0].weight.is_contiguous(memory_format=torch.channels_last) is native
+    assert not m_fast[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_native_bf16_follows_what_onednn_may_use():
