@@ -344,7 +344,6 @@ def _build(params: dict) -> None:
     try:
         Budget.report(params["epochs"], batch_size=params["batch_size"], arch=params["arch"],
                       precision=params["report_precision"])
-        Budget.steps(1, precision=params["screening_precision"])
         Budget.epochs_of(params["sweep_epochs"], params["n_train"] or 50000,
                          batch_size=params["batch_size"], arch=params["arch"],
                          precision=params["precision"], schedule=params["schedule"])

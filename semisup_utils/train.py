@@ -6,6 +6,7 @@ per-sample transforms), and nothing crosses back to the host per step but the lo
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -107,10 +108,11 @@ PRECISIONS = ("auto", "fp32", "bf16", "fast")
 SCHEDULES = ("constant", "onecycle")
 
 
+@functools.cache
 def native_bf16_cpu() -> bool:
     """Whether this CPU runs bf16 convolutions natively (AVX512-BF16 or AMX, and oneDNN allowed
     to use them: ``ONEDNN_MAX_CPU_ISA=AVX2`` turns them off). Elsewhere bf16 is emulated and
-    slower than fp32."""
+    slower than fp32. Asked once per process (every evaluation batch asks it)."""
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()
                 and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
 
@@ -360,8 +362,8 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     random crop and cutout, :func:`crop_cutout`; False: none), ``test`` (images, labels)
     for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 |
     bf16 | fast, see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or
-    onecycle: warm-up to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the network's outputs; by
-    default the soft targets' width, or one more than the largest label); ``objective``: a
+    onecycle: warm-up to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the
+    network's outputs; by default the soft targets' width, or one more than the largest label); ``objective``: a
     term added to every step's loss, e.g. :class:`semisup_utils.objectives.FixMatch`;
     ``channels_last`` (default False, what every stored run used) keeps the model's weights
     and activations in that memory format: about 1.2x faster in fp32 and 1.3x on top of bf16
