@@ -56,12 +56,13 @@ class Where:
     profile: str
     threads: int
     max_evals: int = 50
+    embed_engine: str = "torch"
 
     @classmethod
     def of(cls, ctx: Context, device, threads: int) -> "Where":
         return cls(str(ctx.store.directory.resolve()), ctx.store.path.name,
                    str(Path(ctx.cache_dir or default_cache_dir()).resolve()), device,
-                   ctx.profile, threads, ctx.max_evals)
+                   ctx.profile, threads, ctx.max_evals, ctx.embed_engine)
 
     def context(self) -> Context:
         import torch
@@ -69,7 +70,8 @@ class Where:
         torch.set_num_threads(self.threads)  # CPU training repeats for a given thread count
         return Context(store=ResultsStore(self.store_dir, self.store_file),
                        cache_dir=Path(self.cache_dir), device=self.device,
-                       profile=self.profile, progress=False, max_evals=self.max_evals)
+                       profile=self.profile, progress=False, max_evals=self.max_evals,
+                       embed_engine=self.embed_engine)
 
 
 def _error_text(error: BaseException) -> str:

@@ -94,7 +94,8 @@ def context(params: dict, progress: bool | None = None) -> Context:
                    profile=params["profile"], progress=progress,
                    train_missing=params.get("train_missing", True),
                    executor=params.get("executor", "local"),
-                   max_evals=params.get("max_evals", 50))
+                   max_evals=params.get("max_evals", 50),
+                   embed_engine=params.get("embed_engine", "torch"))
 
 
 def screening_budget(params: dict, n_train: int) -> Budget:

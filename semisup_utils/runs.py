@@ -74,6 +74,10 @@ class Context:
     # how many times a run's test accuracy is measured as it trains (its curve; the last one is
     # the row's test_acc): observation only, not part of the run's key
     max_evals: int = 50
+    # what computes backbone embeddings (features.ENGINES): "torch", or "onnxruntime" on the
+    # CPU (the same fp32 features, max |diff| 2e-5, about 10x faster on 2 cores); not part of
+    # any key, recorded in the provenance of the rows computed with it
+    embed_engine: str = "torch"
 
 
 class MissingRunError(LookupError):
@@ -165,11 +169,13 @@ def tree_dirty() -> bool | None:
 
 def provenance(data: CIFAR10, ctx: Context) -> dict:
     """Where a row came from. CPU runs are bit-for-bit repeatable only for the same thread
-    count and torch build, so both are recorded beside the device."""
+    count and torch build, so both are recorded beside the device (and the embedding engine,
+    where it is not torch)."""
     return {"device": str(pick_device(ctx.device)), "data_source": data.source,
             "git_rev": git_revision(), "dirty": tree_dirty(), "code": code_hash(),
             "profile": ctx.profile, "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            **({"embed_engine": ctx.embed_engine} if ctx.embed_engine != "torch" else {}),
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -60,7 +60,7 @@ def _model_a_average(recipe, model_a, device):
     return lambda images, proba: (proba + predict_proba(model_a, images, device=device)) / 2
 
 
-def evaluate_teacher(data, recipe, m: int, seed: int, ctx, engine: str = "torch",
+def evaluate_teacher(data, recipe, m: int, seed: int, ctx, engine: str | None = None,
                      validation: float | int | None = None, model_a=None) -> dict:
     """One teacher at one (M, seed): ``label_acc``/``label_ece`` on the unknown images,
     ``test_acc``/``test_ece`` on the test images, ``val_acc``/``val_ece`` on the held-out known
@@ -73,6 +73,7 @@ def evaluate_teacher(data, recipe, m: int, seed: int, ctx, engine: str = "torch"
         raise ValueError(f"teacher {teacher.name!r} is not fit on features; its labels are "
                          "measured by the run itself (label_acc in the store)")
     combine = _model_a_average(recipe, model_a, ctx.device)  # refused before any work
+    engine = engine or getattr(ctx, "embed_engine", "torch")
     known, unknown = split_known(data.y_train, m, seed)
     fit, held = (validation_split(data.y_train, known, validation, seed) if validation
                  else (known, known[:0]))

@@ -101,11 +101,13 @@ def get_teacher(name: str) -> Teacher:
 
 
 def view_features(data, views, seed: int, ctx, split: str = "train",
-                  engine: str = "torch") -> np.ndarray:
+                  engine: str | None = None) -> np.ndarray:
     """The images' features of every view, concatenated: backbone embeddings (cached on disk;
     a ``"flip"`` view averages each image's with its mirror's) or, for the view ``("pca", _)``,
     PCA of the pixels (80% of variance, whitened, fit on the training images). ``split``:
-    ``train`` (what the teachers fit on) or ``test`` (to measure a teacher on the test set)."""
+    ``train`` (what the teachers fit on) or ``test`` (to measure a teacher on the test set).
+    ``engine``: what computes the embeddings (default: the context's ``embed_engine``)."""
+    engine = engine or getattr(ctx, "embed_engine", "torch")
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r}: expected 'train' or 'test'")
     images = data.x_train if split == "train" else data.x_test

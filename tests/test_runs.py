@@ -290,3 +290,35 @@ def test_a_long_step_budget_stores_a_thinned_history(synthetic, ctx):
     assert len(tested) == 50 and tested[-1]["test_acc"] == row["test_acc"]
     assert len(history) <= HISTORY_LIMIT + len(tested)
     assert ctx.store.find(row["key"])["history"] == history
+
+
+# ----------------------------------------------------------------------------- embed engine
+def test_the_contexts_embed_engine_reaches_the_embeddings_and_the_rows_provenance(
+        synthetic, ctx, monkeypatch):
+    """A profile's embed_engine is what computes every teacher's embeddings (through the
+    context, also in a process-pool worker) and is recorded beside the rows it computed."""
+    from semisup_utils.executors import Where
+    from semisup_utils.notebook import context
+    from semisup_utils.profiles import ParameterError, resolve
+    from semisup_utils.runs import provenance
+
+    engines = []
+
+    def fake_embed(images, backbone, size, **kwargs):
+        engines.append(kwargs["engine"])
+        return torch.zeros(len(images), 4).numpy()
+
+    monkeypatch.setattr(teachers, "embed", fake_embed)
+    views = [("effnet-lite0", 32)]
+    onnx = replace(ctx, embed_engine="onnxruntime")
+    teachers.view_features(synthetic, views, 0, ctx)
+    teachers.view_features(synthetic, views, 0, onnx, split="test")
+    teachers.view_features(synthetic, views, 0, onnx, engine="torch")  # an explicit one wins
+    assert engines == ["torch", "onnxruntime", "torch"]
+    assert "embed_engine" not in provenance(synthetic, ctx)  # torch rows keep their fields
+    assert provenance(synthetic, onnx)["embed_engine"] == "onnxruntime"
+    assert Where.of(onnx, "cpu", 1).context().embed_engine == "onnxruntime"
+    assert context(resolve("smoke", embed_engine="onnxruntime")).embed_engine == "onnxruntime"
+    assert context(resolve("smoke")).embed_engine == "torch"
+    with pytest.raises(ParameterError, match=r"embed_engine='tensorrt'.*onnxruntime"):
+        resolve("smoke", embed_engine="tensorrt")
