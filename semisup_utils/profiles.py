@@ -36,8 +36,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         # a class-stratified subset; enough steps that every model learns (Model A at M=500:
         # ~25%, not chance), so the tests' tolerance on trained numbers can catch a regression
         "data": {"n_train": 2000, "n_test": 1000, "device": "cpu", "executor": "local",
-                 "train_missing": True, "max_evals": 50,
-                 "embed_engine": "torch"},
+                 "train_missing": True, "max_evals": 50, "embed_engine": "torch"},
         "report": {"M": 500, "M_list": [500, 1000], "seeds": [0, 1], "seed": 0, "epochs": 12,
                    "batch_size": 64, "weight": 0.1, "method": "kmeans",
                    "backbone": "effnet-lite0", "input_size": 32, "models": ["A", "B", "C"],
@@ -59,9 +58,8 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
     # a fifth of the report's compute for the sweep (3,910 steps per model), all 60,000
     # images: the published book's screening chapters, and the runs the README quotes at it
     "reduced": {
-        "data": {"n_train": None, "n_test": None, "device": None, "executor": "local",  # all
-                 "train_missing": True, "max_evals": 50,  # 60,000 images
-                 "embed_engine": "torch"},
+        "data": {"n_train": None, "n_test": None, "device": None, "executor": "local",
+                 "train_missing": True, "max_evals": 50, "embed_engine": "torch"},
         "report": {"M": 5000, "M_list": [500, 5000, 40000], "seeds": [0, 1], "seed": 0,
                    "epochs": 8, "batch_size": 128, "weight": 0.1, "method": "kmeans",
                    "backbone": "effnet-lite0", "input_size": 64, "models": ["A", "B", "C"],
@@ -94,8 +92,7 @@ STUDIES["laptop"] = {
     # epoch would cost more than training most of these models (at 10 it was half of the
     # whole laptop book's training time); the final accuracy is always on all of them
     "data": {"n_train": 5000, "n_test": None, "device": None, "executor": "processes",
-             "train_missing": True, "max_evals": 5,
-                 "embed_engine": "torch"},
+             "train_missing": True, "max_evals": 5, "embed_engine": "torch"},
     # two values of M, three seeds: B and C cost the same at every M (50 passes over 5,000
     # images), so the M-sweep's cost is (values of M) x (seeds); chapter 5's M is among them
     # `fast`: bf16 where the CPU computes bf16 natively, fp32 elsewhere

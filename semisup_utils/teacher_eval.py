@@ -73,7 +73,7 @@ def evaluate_teacher(data, recipe, m: int, seed: int, ctx, engine: str | None = 
         raise ValueError(f"teacher {teacher.name!r} is not fit on features; its labels are "
                          "measured by the run itself (label_acc in the store)")
     combine = _model_a_average(recipe, model_a, ctx.device)  # refused before any work
-    engine = engine or getattr(ctx, "embed_engine", "torch")
+    engine = engine or ctx.embed_engine
     known, unknown = split_known(data.y_train, m, seed)
     fit, held = (validation_split(data.y_train, known, validation, seed) if validation
                  else (known, known[:0]))

@@ -107,7 +107,7 @@ def view_features(data, views, seed: int, ctx, split: str = "train",
     PCA of the pixels (80% of variance, whitened, fit on the training images). ``split``:
     ``train`` (what the teachers fit on) or ``test`` (to measure a teacher on the test set).
     ``engine``: what computes the embeddings (default: the context's ``embed_engine``)."""
-    engine = engine or getattr(ctx, "embed_engine", "torch")
+    engine = engine or ctx.embed_engine
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r}: expected 'train' or 'test'")
     images = data.x_train if split == "train" else data.x_test

@@ -363,8 +363,9 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     for a per-epoch test accuracy, ``progress``, ``desc``, ``precision`` (auto | fp32 |
     bf16 | fast, see :func:`autocast_enabled`), ``schedule`` (constant, as the report, or
     onecycle: warm-up to 4x ``lr`` and annealing), ``label_smoothing``, ``n_classes`` (the
-    network's outputs; by default the soft targets' width, or one more than the largest label); ``objective``: a
-    term added to every step's loss, e.g. :class:`semisup_utils.objectives.FixMatch`;
+    network's outputs; by default the soft targets' width, or one more than the largest
+    label); ``objective``: a term added to every step's loss, e.g.
+    :class:`semisup_utils.objectives.FixMatch`;
     ``channels_last`` (default False, what every stored run used) keeps the model's weights
     and activations in that memory format: about 1.2x faster in fp32 and 1.3x on top of bf16
     on an AVX512-BF16 CPU (bench/train_throughput.py), the same accuracy within seed noise
