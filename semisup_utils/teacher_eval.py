@@ -6,19 +6,26 @@ confidences (soft targets and thresholds rely on them) and what it costs.
 The teacher is fit once on the known images' features; the test images are labelled by the
 same fitted model (``InferredLabels.predict``), never fit on. With ``validation`` a share of
 the known images is held out of the fit (:func:`data.validation_split`) and scored too, so a
-teacher or a hyperparameter can be chosen without the test set.
+teacher or a hyperparameter can be chosen without the test set: :func:`candidate_teachers`
+lists the teachers a study compares, :func:`teacher_study` scores them (stored rows, through
+``label_runs.label_run``) and :func:`choose_teacher` picks one per M by validation accuracy
+alone.
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
+import pandas as pd
 
 from .data import split_known, validation_split
 from .features import embed_seconds
 from .labels import expected_calibration_error, infer_labels, probabilities
 from .recipes import get_recipe
 from .teachers import get_teacher, parse_view, view_features
+
+# the lighter of the extra backbones first: the study's cheapest views come first
+EXTRA_BACKBONES = ("effnet-lite1", "effnet-lite2")
 
 
 def _scores(proba: np.ndarray, truth: np.ndarray, prefix: str) -> dict:
@@ -101,3 +108,86 @@ def evaluate_teacher(data, recipe, m: int, seed: int, ctx, engine: str | None = 
     if len(held):
         out.update(_scores(proba[rows["val"]], data.y_train[held], "val"))
     return out
+
+
+def view_name(views) -> str:
+    """'lite0@224 flip + lite0@96 flip' for a tuple of views."""
+    return " + ".join(f"{b.replace('effnet-', '')}@{s}" + (" flip" if rest else "")
+                      for b, s, *rest in views)
+
+
+def candidate_teachers(sizes, methods, large_size: int, backbones=(),
+                       concat_method: str = "logreg-cal") -> list[tuple[str, str, tuple]]:
+    """(name, method, views) of every teacher a study compares, the cheapest views first:
+    EfficientNet-Lite0 at each input size of ``sizes``, without and with flip test-time
+    augmentation, fitted by each method of ``methods``; then each backbone of ``backbones``
+    (e.g. :data:`EXTRA_BACKBONES`, where installed) at ``large_size`` with flip, and the
+    concatenations (Lite0 at ``large_size`` and at 96; Lite0 and ``backbones`` at
+    ``large_size``), fitted by ``concat_method``."""
+    out = []
+    for size in sizes:
+        for flip in (False, True):
+            view = ("effnet-lite0", int(size), "flip") if flip else ("effnet-lite0", int(size))
+            out += [(method, (view,)) for method in methods]
+    large = ("effnet-lite0", int(large_size), "flip")
+    extra = [(b, int(large_size), "flip") for b in backbones]
+    out += [(concat_method, (view,)) for view in extra]
+    if int(large_size) != 96:
+        out.append((concat_method, (large, ("effnet-lite0", 96, "flip"))))
+    if extra:
+        out.append((concat_method, (large, *extra)))
+    return [(f"{view_name(views)} {method}", method, views) for method, views in out]
+
+
+def teacher_study(data, candidates, ms, seeds, ctx, validation: float | int = 0.2,
+                  store=None) -> pd.DataFrame:
+    """One row per (candidate, M, seed): the teacher fitted on the known images less a
+    ``validation`` share, scored on that share (``val_acc``), on the unknown images
+    (``label_acc``) and on the test images, read from the label store or computed and stored
+    (``label_runs.label_run``). With ``ctx.train_missing`` False a row the store lacks is
+    left out (``missing`` in the frame's ``attrs`` lists them) rather than computed: its
+    embeddings may take hours."""
+    from .label_runs import label_key, label_run, label_store
+
+    store = store or label_store(ctx)
+    rows, missing = [], []
+    for m in ms:
+        for seed in seeds:
+            for name, method, views in candidates:
+                if not ctx.train_missing and store.find(label_key(
+                        data, method, views, m, seed, validation=validation)) is None:
+                    missing.append((name, int(m), int(seed)))
+                    continue
+                row = label_run(data, method, views, m, seed, ctx, store,
+                                validation=validation)
+                rows.append({"teacher": name, "method": method, "M": int(m),
+                             "seed": int(seed), **{k: row.get(k) for k in _STUDY_COLUMNS}})
+    frame = pd.DataFrame(rows, columns=["teacher", "method", "M", "seed", *_STUDY_COLUMNS])
+    frame.attrs["missing"] = missing
+    return frame
+
+
+_STUDY_COLUMNS = ("val_acc", "val_ece", "label_acc", "test_acc", "ece", "test_ece", "seconds",
+                  "embed_s")
+
+
+def choose_teacher(study: pd.DataFrame) -> pd.DataFrame:
+    """Per M, every teacher's scores averaged over its seeds, and ``chosen``: the one of
+    highest validation accuracy (ties: the lower validation ECE, then the first listed, the
+    cheaper view; a calibrated fit has its uncalibrated twin's accuracy). The choice reads the
+    held-out known images' scores only, never the unknown or test images', so what it picks
+    can be reported beside them without having been tuned on them."""
+    if study.empty:
+        return study.assign(seeds=[], chosen=[])
+    order = {name: i for i, name in enumerate(dict.fromkeys(study["teacher"]))}
+    table = (study.groupby(["M", "teacher"], sort=False)
+             .agg(**{c: (c, "mean") for c in _STUDY_COLUMNS if c in study},
+                  seeds=("seed", "count"))
+             .reset_index())
+    table["_order"] = table["teacher"].map(order)
+    table = table.sort_values(["M", "_order"], kind="stable")
+    best = table.sort_values(["M", "val_acc", "val_ece", "_order"],
+                             ascending=[True, False, True, True],
+                             kind="stable").groupby("M")["teacher"].first()
+    table["chosen"] = table["teacher"] == table["M"].map(best)
+    return table.drop(columns="_order").reset_index(drop=True)

@@ -63,3 +63,81 @@ def test_teachers_not_fit_on_features_are_refused(synthetic, ctx):
     with pytest.raises(ValueError, match="model_a="):
         evaluate_teacher(synthetic, Recipe("x", teacher="logreg", views=(("pca", 32),),
                                            with_model_a=True), 100, 0, ctx)
+
+
+def test_candidate_teachers_list_cheap_views_first_and_name_them():
+    from semisup_utils.teacher_eval import candidate_teachers
+
+    found = candidate_teachers([96, 224], ["logreg", "logreg-cal"], 224,
+                               backbones=["effnet-lite1"])
+    names = [name for name, _, _ in found]
+    assert names[:4] == ["lite0@96 logreg", "lite0@96 logreg-cal", "lite0@96 flip logreg",
+                         "lite0@96 flip logreg-cal"]
+    assert names[-3:] == ["lite1@224 flip logreg-cal", "lite0@224 flip + lite0@96 flip "
+                          "logreg-cal", "lite0@224 flip + lite1@224 flip logreg-cal"]
+    assert len(found) == 2 * 2 * 2 + 3
+    assert found[2][2] == (("effnet-lite0", 96, "flip"),) and found[0][2] == (
+        ("effnet-lite0", 96),)
+    # no concatenation of a view with itself, no extra backbones unless asked
+    only96 = candidate_teachers([96], ["logreg"], 96)
+    assert [name for name, _, _ in only96] == ["lite0@96 logreg", "lite0@96 flip logreg"]
+
+
+def _study_rows(rows):
+    import pandas as pd
+
+    return pd.DataFrame([dict(zip(["teacher", "M", "seed", "val_acc", "val_ece", "label_acc",
+                                   "test_acc"], r)) for r in rows])
+
+
+def test_the_teacher_is_chosen_by_validation_accuracy_alone():
+    from semisup_utils.teacher_eval import choose_teacher
+
+    study = _study_rows([
+        # at M=500 "b" is best on the held-out known images (mean over its two seeds), "a" on
+        # the unknown and test images: the choice must follow the validation split
+        ("a", 500, 0, 0.60, 0.05, 0.90, 0.90), ("a", 500, 1, 0.70, 0.05, 0.90, 0.90),
+        ("b", 500, 0, 0.66, 0.05, 0.50, 0.50), ("b", 500, 1, 0.66, 0.05, 0.50, 0.50),
+        # at M=5000 a tie in accuracy: the lower calibration error wins, then the first listed
+        ("a", 5000, 0, 0.80, 0.10, 0.8, 0.8), ("b", 5000, 0, 0.80, 0.02, 0.8, 0.8),
+        ("c", 5000, 0, 0.80, 0.02, 0.8, 0.8)])
+    table = choose_teacher(study)
+    chosen = table[table["chosen"]].set_index("M")["teacher"].to_dict()
+    assert chosen == {500: "b", 5000: "b"}
+    assert table.set_index(["M", "teacher"]).loc[(500, "a"), "val_acc"] == pytest.approx(0.65)
+    assert table.set_index(["M", "teacher"]).loc[(500, "a"), "seeds"] == 2
+    assert list(table["teacher"]) == ["a", "b", "a", "b", "c"]  # the candidates' order kept
+    assert choose_teacher(study.iloc[:0]).empty
+
+
+def test_teacher_study_stores_its_rows_apart_from_the_full_fits(synthetic, ctx, colour,
+                                                                 monkeypatch):
+    from semisup_utils import label_runs, teacher_eval
+    from semisup_utils.label_runs import label_run, label_store
+    from semisup_utils.teacher_eval import teacher_study
+
+    candidates = [("colour logreg", "logreg", (("colour", 32),)),
+                  ("colour flip logreg-cal", "logreg-cal", (("colour", 32, "flip"),))]
+    study = teacher_study(synthetic, candidates, [100], [0, 1], ctx, validation=0.2)
+    assert len(study) == 4 and study.attrs["missing"] == []
+    assert (study["val_acc"] > 0.4).all() and study["test_acc"].notna().all()
+    assert study["embed_s"].notna().all()
+    stored = label_store(ctx).rows()
+    assert len(stored) == 4 and all(r["key"]["validation"] == 0.2 for r in stored)
+    # a teacher fitted on all the known images is another row, with more images to learn from
+    full = label_run(synthetic, "logreg", (("colour", 32),), 100, 0, ctx, test=True)
+    assert "val_acc" not in full and len(label_store(ctx).rows()) == 5
+
+    # read back from the store: nothing is fitted again
+    def refit(*args, **kwargs):
+        raise AssertionError("refitted a stored teacher")
+    monkeypatch.setattr(teacher_eval, "evaluate_teacher", refit)
+    again = teacher_study(synthetic, candidates, [100], [0, 1], ctx, validation=0.2)
+    assert again.drop(columns="seconds").equals(study.drop(columns="seconds"))
+    # a context that computes nothing leaves the missing rows out and names them
+    ctx.train_missing = False
+    partial = teacher_study(synthetic, candidates, [100], [0, 2], ctx, validation=0.2)
+    assert len(partial) == 2 and partial.attrs["missing"] == [
+        ("colour logreg", 100, 2), ("colour flip logreg-cal", 100, 2)]
+    assert label_runs.label_key(synthetic, "logreg", (("colour", 32),), 100, 0) != \
+        label_runs.label_key(synthetic, "logreg", (("colour", 32),), 100, 0, validation=0.2)
