@@ -47,6 +47,11 @@ distill_M_list = None    # values of M
 distill_seeds = None     # seeds of every (M, recipe)
 distill_augments = None  # augmentations, each applied to every model
 beyond_size = None       # beyond-sweep's teacher's input size
+teacher_sizes = None     # Lite0 input sizes of the candidate teachers
+teacher_methods = None   # their fits: logreg | logreg-cal | logreg-self
+teacher_backbones = None  # other backbones, at distill_size with flip
+teacher_seeds = None     # seeds of the held-out splits
+teacher_validation = None  # share of the known images held out
 sweep_epochs = None      # steps per model, in passes over the images
 n_train = None
 n_test = None
@@ -66,6 +71,7 @@ from semisup_utils import analysis, notebook, plots, report
 from semisup_utils.executors import compare
 from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
+from semisup_utils.teacher_eval import choose_teacher, teacher_study
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["distill_seeds"][0])
@@ -123,6 +129,70 @@ teacher_table.columns.name = "accuracy (%), mean over seeds"
 analysis.undefined_as_dash(
     teacher_table, "not measured: beyond-sweep's teacher is stored "
     "with its label accuracy only.")
+
+# %% [markdown]
+# (teachers-choice)=
+# ## Choosing the teacher without the test set
+#
+# The teacher above was fixed before the runs. Could it have been chosen from the data, and
+# would the choice have been another? Each candidate below is fitted on the known images
+# less a held-out fifth, and scored on that fifth: the candidate with the highest accuracy on
+# it is chosen (ties: the better calibrated), per M, without looking at the unknown or test
+# images. The candidates: EfficientNet-Lite0 at several input sizes, with and without flip
+# averaging, fitted by plain, calibrated (temperature scaling) and self-trained (refitted
+# on its own confident labels of the unknown images) logistic regression, and the larger
+# EfficientNet-Lite1 and Lite2 and concatenations of views, where the profile lists them.
+# Fitted on four fifths of the known images, every score is a little below that of the same
+# teacher fitted on all of them. Accuracy and ECE in %, mean over the split seeds; embedding
+# cost in seconds for the training and test images together, on the machine that computed
+# them:
+
+# %% tags=["nbval-ignore-output"]
+candidates = notebook.teacher_candidates(P)
+study = teacher_study(data, candidates, ms, P["teacher_seeds"], ctx,
+                      validation=P["teacher_validation"])
+choice = choose_teacher(study)
+missing = study.attrs["missing"]
+if missing:
+    print(f"{len(missing)} teacher fits not in the store "
+          "(compute them with bench/teachers.py), e.g. "
+          + "; ".join(f"{n} at M={m}, seed {s}"
+                      for n, m, s in missing[:3]))
+choice_table = choice.assign(**{
+    c: 100 * choice[c] for c in
+    ["val_acc", "label_acc", "test_acc", "ece", "val_ece"]})
+choice_table = choice_table.rename(columns={
+    "val_acc": "held out", "label_acc": "unknown images",
+    "test_acc": "test images", "ece": "ECE (unknown)",
+    "embed_s": "embedding (s)", "seconds": "fit (s)"}).set_index(
+    ["M", "teacher"])[["held out", "unknown images", "test images",
+                       "ECE (unknown)", "embedding (s)", "fit (s)",
+                       "chosen"]]
+choice_table["chosen"] = choice_table["chosen"].map({True: "✓",
+                                                    False: ""})
+analysis.undefined_as_dash(choice_table, "not stored.")
+
+# %% [markdown]
+# Is the held-out fifth a good judge? Each point is a candidate: its accuracy on the
+# held-out known images against its accuracy on the test images. Where the points lie along
+# a rising line, choosing by the first picks well by the second.
+
+# %%
+fixed = next((r for r in chosen if r.uses_embeddings), None)
+fixed_name = next((name for name, method, views in candidates
+                   if fixed and views == fixed.views
+                   and method == fixed.teacher), None)
+fig = plots.validation_vs_test(choice, headline=fixed_name)
+for m, part in choice.groupby("M"):
+    pick = part[part["chosen"]].iloc[0]
+    best_test = part.loc[part["test_acc"].idxmax()]
+    same = pick["teacher"] == fixed_name
+    print(f"M={m:,}: chosen {pick['teacher']} "
+          f"({100 * pick['test_acc']:.1f}% on the test images; "
+          f"the best candidate there: {best_test['teacher']}, "
+          f"{100 * best_test['test_acc']:.1f}%)"
+          + ("" if fixed_name is None else "; fixed in advance: "
+             + ("the same" if same else fixed_name)))
 
 # %% [markdown]
 # ## The students

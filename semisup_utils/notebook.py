@@ -127,6 +127,15 @@ def distill_recipes(params: dict, names=None) -> list:
             for name in names or params["distill_recipes"]]
 
 
+def teacher_candidates(params: dict) -> list[tuple[str, str, tuple]]:
+    """The teachers chapter 10 chooses among (``teacher_eval.candidate_teachers``): Lite0 at
+    ``teacher_sizes`` by ``teacher_methods``, ``teacher_backbones`` at ``distill_size``."""
+    from .teacher_eval import candidate_teachers
+
+    return candidate_teachers(params["teacher_sizes"], params["teacher_methods"],
+                              params["distill_size"], params["teacher_backbones"])
+
+
 def distill_budgets(params: dict, n_train: int) -> dict:
     """{augmentation: the sweep's budget with it} for each of ``distill_augments``: the same
     steps, schedule and precision, every model of a column augmented alike."""

@@ -211,3 +211,47 @@ def students_and_teacher(students, teacher, ceilings: dict, targets: dict | None
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _teacher_family(name: str) -> str:
+    if "+" in name:
+        return "concatenation"
+    if not name.startswith("lite0"):
+        return "Lite1 / Lite2"
+    return "Lite0, flip" if " flip " in name else "Lite0"
+
+
+def validation_vs_test(table, headline: str | None = None,
+                       title: str = "Teachers: held-out known images vs test images"):
+    """One panel per M: each candidate teacher's accuracy on the held-out known images
+    (what it is chosen by) against its accuracy on the test images, the chosen one starred,
+    ``headline`` (the teacher fixed in advance) circled. ``table``: teacher_eval.choose_teacher
+    rows (fractions)."""
+    ms = list(dict.fromkeys(table["M"]))
+    fig, axes = plt.subplots(1, len(ms), figsize=(4.2 * len(ms), 4.2), squeeze=False)
+    families = ["Lite0", "Lite0, flip", "Lite1 / Lite2", "concatenation"]
+    colours = dict(zip(families, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for ax, m in zip(axes[0], ms):
+        part = table[table["M"] == m]
+        family = part["teacher"].map(_teacher_family)
+        for name in families:
+            rows = part[family == name]
+            if len(rows):
+                ax.scatter(100 * rows["val_acc"], 100 * rows["test_acc"], s=22,
+                           color=colours[name], label=name)
+        chosen = part[part["chosen"]]
+        ax.scatter(100 * chosen["val_acc"], 100 * chosen["test_acc"], marker="*", s=220,
+                   facecolor="gold", edgecolor="black", label="chosen", zorder=3)
+        if headline is not None and (part["teacher"] == headline).any():
+            fixed = part[part["teacher"] == headline]
+            ax.scatter(100 * fixed["val_acc"], 100 * fixed["test_acc"], s=140,
+                       facecolor="none", edgecolor="black", label="fixed in advance")
+        low = 100 * min(part["val_acc"].min(), part["test_acc"].min()) - 1
+        high = 100 * max(part["val_acc"].max(), part["test_acc"].max()) + 1
+        ax.plot([low, high], [low, high], ls=":", color="grey", lw=1)
+        ax.set(title=f"M = {m:,}", xlabel="accuracy on held-out known images (%)",
+               ylabel="accuracy on the test images (%)")
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -53,7 +53,9 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
                   "schedule": "onecycle", "augment": "report"},
         "distill": {"distill_recipes": _DISTILL_RECIPES[:3], "distill_size": 32,
                     "distill_M_list": [500], "distill_seeds": [0],
-                    "distill_augments": ["report", "crop-cutout"]},
+                    "distill_augments": ["report", "crop-cutout"],
+                    "teacher_sizes": [32], "teacher_methods": ["logreg", "logreg-cal"],
+                    "teacher_backbones": [], "teacher_seeds": [0], "teacher_validation": 0.2},
     },
     # a fifth of the report's compute for the sweep (3,910 steps per model), all 60,000
     # images: the published book's screening chapters, and the runs the README quotes at it
@@ -77,9 +79,16 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
                   "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
                   "schedule": "onecycle", "augment": "report"},
         # the teachers fed 224x224 images: embedding them is minutes on a GPU, hours on 2 cores
+        # the teacher chosen on a fifth of the known images held out (teacher_eval): Lite0 at
+        # four input sizes with and without flip, three fits, Lite1/Lite2 and two
+        # concatenations at distill_size, seed 0's split (bench/teachers.py computes them)
         "distill": {"distill_recipes": _DISTILL_RECIPES, "distill_size": 224,
                     "distill_M_list": [500, 5000, 40000], "distill_seeds": [0, 1, 2],
-                    "distill_augments": ["report", "crop-cutout"]},
+                    "distill_augments": ["report", "crop-cutout"],
+                    "teacher_sizes": [96, 128, 160, 224],
+                    "teacher_methods": ["logreg", "logreg-cal", "logreg-self"],
+                    "teacher_backbones": ["effnet-lite1", "effnet-lite2"],
+                    "teacher_seeds": [0], "teacher_validation": 0.2},
     },
 }
 # Reruns on a laptop (the default): the report's protocol (50 epochs) on a class-stratified
@@ -109,7 +118,8 @@ STUDIES["laptop"] = {
     # 60,000 images take hours on 2 cores with torch, 6.5 min per view with the onnx extra,
     # which the chapters do not use), one M, one seed
     "distill": {**STUDIES["reduced"]["distill"], "distill_size": 64, "distill_M_list": [500],
-                "distill_seeds": [0]},
+                "distill_seeds": [0], "teacher_sizes": [32, 64],
+                "teacher_methods": ["logreg", "logreg-cal"], "teacher_backbones": []},
 }
 DEFAULT_PROFILE = "laptop"
 # other names a profile is known by: "default" is whichever is the default
@@ -178,11 +188,11 @@ def _choice(name, value, choices):
     return value
 
 
-def _list_of(name, value, check):
+def _list_of(name, value, check, empty: bool = False):
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ParameterError(f"parameter {name}={value!r} is not allowed: expected a list")
     value = list(value)
-    if not value:
+    if not value and not empty:
         raise ParameterError(f"parameter {name}=[] is not allowed: expected a non-empty list")
     for i, item in enumerate(value):
         check(f"{name}[{i}]", item)
@@ -211,6 +221,13 @@ def _seed(name, value):
 def _weight(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
         raise ParameterError(f"parameter {name}={value!r} is not allowed: a weight in (0, 1]")
+    return float(value)
+
+
+def _share(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ParameterError(f"parameter {name}={value!r} is not allowed: a share in (0, 1) "
+                             "of the known images")
     return float(value)
 
 
@@ -281,6 +298,15 @@ VALIDATORS = {
     "distill_seeds": lambda n, v: _list_of(n, v, _seed),
     "distill_augments": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
         n2, v2, list(AUGMENTATIONS))),
+    # the teacher study (chapter 10): Lite0's input sizes, the fits, the other backbones (at
+    # distill_size, with flip), the seeds whose splits it is chosen on, the held-out share
+    "teacher_sizes": lambda n, v: _list_of(n, v, _input_size),
+    "teacher_methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
+        n2, v2, ["logreg", "logreg-cal", "logreg-self"])),
+    "teacher_backbones": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
+        n2, v2, [b for b in BACKBONES if b.startswith("effnet-lite")]), empty=True),
+    "teacher_seeds": lambda n, v: _list_of(n, v, _seed),
+    "teacher_validation": lambda n, v: _share(n, v),
     # the sweep's augmentation, every model alike: the report's, or random crop and cutout
     "augment": lambda n, v: _choice(n, v, list(AUGMENTATIONS)),
     # chapter 8's screening budget (its recipes, the report's constant rate)

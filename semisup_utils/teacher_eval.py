@@ -122,8 +122,8 @@ def candidate_teachers(sizes, methods, large_size: int, backbones=(),
     EfficientNet-Lite0 at each input size of ``sizes``, without and with flip test-time
     augmentation, fitted by each method of ``methods``; then each backbone of ``backbones``
     (e.g. :data:`EXTRA_BACKBONES`, where installed) at ``large_size`` with flip, and the
-    concatenations (Lite0 at ``large_size`` and at 96; Lite0 and ``backbones`` at
-    ``large_size``), fitted by ``concat_method``."""
+    concatenations (Lite0 at ``large_size`` and at the smallest of ``sizes``; Lite0 and
+    ``backbones`` at ``large_size``), all with flip, fitted by ``concat_method``."""
     out = []
     for size in sizes:
         for flip in (False, True):
@@ -132,8 +132,8 @@ def candidate_teachers(sizes, methods, large_size: int, backbones=(),
     large = ("effnet-lite0", int(large_size), "flip")
     extra = [(b, int(large_size), "flip") for b in backbones]
     out += [(concat_method, (view,)) for view in extra]
-    if int(large_size) != 96:
-        out.append((concat_method, (large, ("effnet-lite0", 96, "flip"))))
+    if int(min(sizes)) != int(large_size):
+        out.append((concat_method, (large, ("effnet-lite0", int(min(sizes)), "flip"))))
     if extra:
         out.append((concat_method, (large, *extra)))
     return [(f"{view_name(views)} {method}", method, views) for method, views in out]
