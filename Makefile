@@ -72,7 +72,7 @@ test-kernels: setup
 # Re-execute the nbval reference notebooks at the smoke profile (on purpose, after a change
 # that is meant to alter printed results); review `git diff tests/nbval` before committing.
 references: setup
-	$(BIN)/python -m semisup_utils.references tests/nbval
+	$(BIN)/python -m semisup_utils.references tests/nbval $(CHAPTERS)
 
 # The report's protocol (50 epochs, 7 values of M, Models A, B and C) for the published book, in
 # the background: two one-thread jobs at low priority (one per core), each finished run appended

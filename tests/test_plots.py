@@ -43,3 +43,24 @@ def test_students_and_teacher_draws_a_labelled_panel_per_augmentation():
         assert "teacher itself" in labels and "target" in labels
         assert any(label.startswith("ceiling") for label in labels)
         assert "A (3 seeds)" in labels and "x (3 seeds)" in labels
+
+
+def test_validation_vs_test_stars_the_chosen_teacher_in_a_panel_per_m():
+    from semisup_utils.plots import validation_vs_test
+
+    table = pd.DataFrame({
+        "M": [500, 500, 500, 5000, 5000],
+        "teacher": ["lite0@96 logreg", "lite0@224 flip logreg-cal", "lite1@224 flip logreg-cal",
+                    "lite0@96 logreg", "lite0@224 flip + lite0@96 flip logreg-cal"],
+        "val_acc": [0.60, 0.70, 0.68, 0.72, 0.80], "test_acc": [0.61, 0.71, 0.70, 0.73, 0.79],
+        "chosen": [False, True, False, False, True]})
+    fig = validation_vs_test(table, headline="lite1@224 flip logreg-cal")
+    assert [ax.get_title() for ax in fig.axes] == ["M = 500", "M = 5,000"]
+    first, second = fig.axes
+    labels = [t.get_text() for t in first.get_legend().get_texts()]
+    assert labels == ["Lite0", "Lite0, flip", "Lite1 / Lite2", "chosen", "fixed in advance"]
+    star = first.collections[labels.index("chosen")].get_offsets()
+    assert star.tolist() == [[70.0, 71.0]]  # the chosen teacher, in %
+    assert "fixed in advance" not in [t.get_text() for t in second.get_legend().get_texts()]
+    assert "concatenation" in [t.get_text() for t in second.get_legend().get_texts()]
+    assert first.get_xlabel().startswith("accuracy on held-out")
