@@ -224,21 +224,25 @@ def _teacher_family(name: str) -> str:
 def validation_vs_test(table, headline: str | None = None,
                        title: str = "Teachers: held-out known images vs test images"):
     """One panel per M: each candidate teacher's accuracy on the held-out known images
-    (what it is chosen by) against its accuracy on the test images, the chosen one starred,
-    ``headline`` (the teacher fixed in advance) circled. ``table``: teacher_eval.choose_teacher
-    rows (fractions)."""
+    (what it is chosen by) against its accuracy on the test images, coloured by backbone and
+    view, self-trained fits as triangles; the chosen one starred, ``headline`` (the teacher
+    fixed in advance) circled. ``table``: teacher_eval.choose_teacher rows (fractions), the
+    fit the last word of a teacher's name."""
     ms = list(dict.fromkeys(table["M"]))
     fig, axes = plt.subplots(1, len(ms), figsize=(4.2 * len(ms), 4.2), squeeze=False)
     families = ["Lite0", "Lite0, flip", "Lite1 / Lite2", "concatenation"]
     colours = dict(zip(families, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    markers = {"logreg-self": "^"}  # self-trained fits apart from the others (circles)
     for ax, m in zip(axes[0], ms):
         part = table[table["M"] == m]
         family = part["teacher"].map(_teacher_family)
+        fit = part["teacher"].str.rsplit(" ", n=1).str[-1]
         for name in families:
-            rows = part[family == name]
-            if len(rows):
-                ax.scatter(100 * rows["val_acc"], 100 * rows["test_acc"], s=22,
-                           color=colours[name], label=name)
+            for method in dict.fromkeys(fit[family == name]):
+                rows = part[(family == name) & (fit == method)]
+                ax.scatter(100 * rows["val_acc"], 100 * rows["test_acc"], s=24,
+                           marker=markers.get(method, "o"), color=colours[name],
+                           label=f"{name}, {method}")
         chosen = part[part["chosen"]]
         ax.scatter(100 * chosen["val_acc"], 100 * chosen["test_acc"], marker="*", s=220,
                    facecolor="gold", edgecolor="black", label="chosen", zorder=3)
