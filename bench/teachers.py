@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 
 from semisup_utils.data import load_cifar10, subsample
-from semisup_utils.features import backbone_available
+from semisup_utils.features import BACKBONES, backbone_available
 from semisup_utils.runs import Context
 from semisup_utils.store import ResultsStore, default_results_dir
 from semisup_utils.teacher_eval import (EXTRA_BACKBONES, candidate_teachers, choose_teacher,
@@ -52,6 +52,8 @@ def main():
     parser.add_argument("--concat-method", default="logreg-cal")
     parser.add_argument("--no-concat", action="store_true",
                         help="only Lite0 at --sizes (no Lite1/2, no concatenations)")
+    parser.add_argument("--backbones", nargs="*", default=None,
+                        help="the other backbones (default: Lite1 and Lite2 where installed)")
     parser.add_argument("--validation", type=float, default=0.2,
                         help="share of the known images held out of each fit and scored")
     parser.add_argument("--n-train", type=int, default=None, help="a stratified subset")
@@ -71,7 +73,12 @@ def main():
                            else default_results_dir())
     ctx = Context(store=ResultsStore(store), device=args.device, profile="bench",
                   progress=False, embed_engine=args.engine)
-    extra = [] if args.no_concat else [b for b in EXTRA_BACKBONES if backbone_available(b)]
+    unknown = set(args.backbones or ()) - set(BACKBONES)
+    if unknown:
+        parser.error(f"unknown backbone(s) {', '.join(sorted(unknown))}; known: "
+                     f"{', '.join(BACKBONES)}")
+    extra = [] if args.no_concat else [b for b in (
+        EXTRA_BACKBONES if args.backbones is None else args.backbones) if backbone_available(b)]
     chosen = candidate_teachers(args.sizes, args.methods, args.large_size, extra,
                                 args.concat_method)
     if args.no_concat:
