@@ -14,7 +14,7 @@ or ``$SEMISUP_CACHE``).
 
     python bench/teachers.py --n-train 2000 --n-test 1000 --sizes 96 128 --m 500   # minutes
     nohup python bench/teachers.py --engine onnxruntime --threads 2 --seeds 0 1 2 \
-        --methods logreg-cal logreg-self > logs/teachers.log &  # chapter 10 (published)
+        --methods logreg-cal logreg-self --backbones effnet-lite1 > logs/teachers.log &
 
 ``--engine onnxruntime`` embeds with ONNX Runtime on the CPU (about 10x faster at 224x224 on
 2 cores; the same fp32 features). ``embed_s``: seconds the train and test embeddings took
