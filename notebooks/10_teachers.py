@@ -158,8 +158,9 @@ study = teacher_study(data, candidates, ms, P["teacher_seeds"], ctx,
 choice = choose_teacher(study)
 missing = study.attrs["missing"]
 if missing:
-    print(f"{len(missing)} teacher fits not in the store "
-          "(compute them with bench/teachers.py), e.g. "
+    print(f"{len(missing)} teacher fits not in the store, the "
+          "table averages the seeds stored (compute them with "
+          "bench/teachers.py), e.g. "
           + "; ".join(f"{n} at M={m}, seed {s}"
                       for n, m, s in missing[:3]))
 choice_table = choice.assign(**{
@@ -171,7 +172,7 @@ choice_table = choice_table.rename(columns={
     "embed_s": "embedding (s)", "seconds": "fit (s)"}).set_index(
     ["M", "teacher"])[["held out", "unknown images", "test images",
                        "ECE (unknown)", "embedding (s)", "fit (s)",
-                       "chosen"]]
+                       "seeds", "chosen"]]
 choice_table["chosen"] = choice_table["chosen"].map({True: "✓",
                                                     False: ""})
 analysis.undefined_as_dash(choice_table, "not stored.")
