@@ -65,7 +65,6 @@ device = None
 
 # %% tags=["hide-input"]
 import warnings
-from dataclasses import replace
 
 import pandas as pd
 from IPython.display import display
@@ -75,7 +74,8 @@ from semisup_utils.executors import compare, run_grid
 from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.runs import plan
-from semisup_utils.teacher_eval import choose_teacher, teacher_study
+from semisup_utils.teacher_eval import (choose_teacher, chosen_recipes,
+                                        teacher_study)
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["distill_seeds"][0])
@@ -315,17 +315,14 @@ def mean_sd(mean, sd, n):
 
 
 picked = []
-for m, part in choice.groupby("M") if fixed else []:
-    pick = part[part["chosen"]].iloc[0]
-    method, views = next((mt, v) for name, mt, v in candidates
-                         if name == pick["teacher"])
-    recipe = replace(fixed, name=f"chosen at M={m}", teacher=method,
-                     views=views)
+taught = chosen_recipes(choice, candidates, fixed) if fixed else {}
+for m, recipe in taught.items():
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")  # a run not stored: left out
         got = run_grid(data, plan([m], seeds, [recipe],
                                   budgets[first_augment]), ctx)
     acc = 100 * got["test_acc"] if len(got) else pd.Series(dtype=float)
+    pick = choice[choice["chosen"] & (choice["M"] == m)].iloc[0]
     row = {"M": m, "chosen teacher": pick["teacher"],
            "its student": mean_sd(acc.mean(), acc.std(), len(acc))}
     for label, name in (("fixed teacher's student", fixed.name),

@@ -191,3 +191,19 @@ def choose_teacher(study: pd.DataFrame) -> pd.DataFrame:
                              kind="stable").groupby("M")["teacher"].first()
     table["chosen"] = table["teacher"] == table["M"].map(best)
     return table.drop(columns="_order").reset_index(drop=True)
+
+
+def chosen_recipes(choice: pd.DataFrame, candidates, base) -> dict:
+    """{M: the recipe ``base`` (a student's recipe: soft targets, temperature, ...) taught by
+    the teacher :func:`choose_teacher` chose at M}: the fit and views of the chosen candidate,
+    everything else as ``base``. Its run key is the base's where the choice is the base's own
+    teacher, so a student already trained is read back, not trained again."""
+    from dataclasses import replace
+
+    fits = {name: (method, views) for name, method, views in candidates}
+    out = {}
+    for m, part in choice[choice["chosen"]].groupby("M"):
+        method, views = fits[part["teacher"].iloc[0]]
+        out[int(m)] = replace(base, name=f"chosen at M={int(m)}", teacher=method,
+                              views=tuple(views))
+    return out

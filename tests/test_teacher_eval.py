@@ -141,3 +141,25 @@ def test_teacher_study_stores_its_rows_apart_from_the_full_fits(synthetic, ctx, 
         ("colour logreg", 100, 2), ("colour flip logreg-cal", 100, 2)]
     assert label_runs.label_key(synthetic, "logreg", (("colour", 32),), 100, 0) != \
         label_runs.label_key(synthetic, "logreg", (("colour", 32),), 100, 0, validation=0.2)
+
+
+def test_the_chosen_teachers_student_keeps_the_base_recipe_but_its_teacher():
+    from semisup_utils.recipes import get_recipe
+    from semisup_utils.teacher_eval import candidate_teachers, choose_teacher, chosen_recipes
+
+    candidates = candidate_teachers([96, 224], ["logreg-cal", "logreg-self"], 224)
+    names = [name for name, _, _ in candidates]
+    base = get_recipe("lite0-224flip-cal-soft-T2")
+    study = _study_rows([(name, m, 0, 0.5 + 0.01 * i * (1 if m == 500 else -1), 0.05, 0.6,
+                          0.6) for m in (500, 5000) for i, name in enumerate(names)])
+    taught = chosen_recipes(choose_teacher(study), candidates, base)
+    # M=500: the last candidate scores best (the concatenation); M=5000: the first
+    assert taught[500].views == (("effnet-lite0", 224, "flip"), ("effnet-lite0", 96, "flip"))
+    assert taught[500].teacher == "logreg-cal"
+    assert taught[5000].views == (("effnet-lite0", 96),) and taught[5000].teacher == "logreg-cal"
+    for recipe in taught.values():
+        assert recipe.soft and recipe.temperature == 2.0  # the rest is the base recipe's
+    # where the choice is the base's own teacher, the student is the base's run (same key)
+    own = _study_rows([("lite0@224 flip logreg-cal", 500, 0, 0.9, 0.01, 0.6, 0.6),
+                       ("lite0@96 logreg-self", 500, 0, 0.8, 0.01, 0.6, 0.6)])
+    assert chosen_recipes(choose_teacher(own), candidates, base)[500].key() == base.key()

@@ -1,0 +1,79 @@
+"""The students of the teachers chapter 10 chose on held-out known images (issue 15, item 4):
+per M, the chapter's first teacher recipe (soft targets, temperature, augmentation, budget)
+taught by the candidate of highest held-out accuracy, trained where the store lacks it.
+
+The choice is read from the label store (``bench/teachers.py`` computes it; nothing is fitted
+for the choice here); the runs go to the results store under the keys the chapter reads, so
+``semisup run 10 --profile published`` shows them. On a CPU, ``--workers`` one-thread
+processes and ONNX Runtime for the teachers' embeddings (cached by the study):
+
+    python bench/chosen_students.py --m 500 5000 --seeds 0 --workers 2
+    python bench/chosen_students.py --store /tmp/s --workers 8      # elsewhere, then merge
+"""
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+from _common import print_machine  # sets SEMISUP_DATA like the Makefile
+
+from semisup_utils import notebook
+from semisup_utils.executors import run_grid
+from semisup_utils.profiles import resolve
+from semisup_utils.runs import plan
+from semisup_utils.store import ResultsStore
+from semisup_utils.teacher_eval import choose_teacher, chosen_recipes, teacher_study
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", default="published")
+    parser.add_argument("--m", nargs="+", type=int, default=None,
+                        help="values of M (default: the profile's distill_M_list)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="the students' seeds (default: the profile's distill_seeds)")
+    parser.add_argument("--augment", default=None,
+                        help="default: the profile's first of distill_augments")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    parser.add_argument("--engine", default="onnxruntime", choices=["torch", "onnxruntime"])
+    parser.add_argument("--store", type=Path, default=None,
+                        help="write the runs here (default: the results store)")
+    args = parser.parse_args()
+
+    params = resolve(args.profile, embed_engine=args.engine, train_missing=True,
+                     executor="processes")
+    ms = args.m or params["distill_M_list"]
+    seeds = args.seeds or params["distill_seeds"]
+    augment = args.augment or params["distill_augments"][0]
+    data = notebook.load_data(params)
+    ctx = notebook.context(params)
+    reading = notebook.context({**params, "train_missing": False})
+    print_machine()
+    candidates = notebook.teacher_candidates(params)
+    study = teacher_study(data, candidates, ms, params["teacher_seeds"], reading,
+                          validation=params["teacher_validation"])
+    if study.attrs["missing"]:
+        print(f"note: the choice averages the stored seeds ({len(study.attrs['missing'])} "
+              "teacher fits are not stored)")
+    choice = choose_teacher(study)
+    fixed = next(r for r in notebook.distill_recipes(params) if r.uses_embeddings)
+    taught = chosen_recipes(choice, candidates, fixed)
+    budget = notebook.distill_budgets(params, data.n_train)[augment]
+    runs = [run for m in ms if m in taught for run in plan([m], seeds, [taught[m]], budget)]
+    for m in ms:
+        pick = choice[choice["chosen"] & (choice["M"] == m)]
+        print(f"M={m}: {pick['teacher'].iloc[0] if len(pick) else 'no teacher scored'}")
+    if args.store:
+        ctx.store = ResultsStore(args.store)
+    print(f"{len(runs)} runs ({budget.amount:,} steps each, augmentation {augment}), "
+          f"{args.workers} workers x {args.threads} threads")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        frame = run_grid(data, runs, ctx, workers=args.workers, threads=args.threads)
+    print(frame[["m", "seed", "test_acc", "wall_s", "device"]].to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
