@@ -50,7 +50,7 @@ def main():
     data = notebook.load_data(params)
     ctx = notebook.context(params)
     reading = notebook.context({**params, "train_missing": False})
-    print_machine()
+    print_machine("the students of the chosen teachers")
     candidates = notebook.teacher_candidates(params)
     study = teacher_study(data, candidates, ms, params["teacher_seeds"], reading,
                           validation=params["teacher_validation"])
