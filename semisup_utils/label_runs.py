@@ -38,26 +38,22 @@ def label_key(data, method: str, views, m: int, seed: int,
 
 
 def label_run(data, method: str, views, m: int, seed: int, ctx, store=None,
-              test: bool = False, validation: float | int | None = None) -> dict:
+              test: bool = False) -> dict:
     """The stored row of ``method`` on ``views`` at (M, seed), computed and stored when
     missing: label accuracy on the unknown images, ECE of the confidences, fit seconds.
     ``test``: a row computed now also holds the fitted classifier's accuracy and ECE on the
     test images (``test_acc``, ``test_ece``: what a student taught by it is compared with),
     for methods that can label new images; a row stored without them is returned as it is.
-    ``validation``: a share (or number) of the known images is held out of the fit and scored
-    (``val_acc``, ``val_ece``: what a teacher is chosen by, :mod:`teacher_eval`); such a row is
-    stored apart from the full fit's, always with its test scores."""
+    (A fit that holds some known images out is ``teacher_eval.held_out_run``'s, stored here
+    under the key plus ``validation``.)"""
     from .runs import provenance
     from .teachers import inferred_labels
 
     store = store or label_store(ctx)
-    key = label_key(data, method, views, m, seed, validation)
+    key = label_key(data, method, views, m, seed)
     row = store.find(key)
     if row is not None:
         return row
-    if validation:
-        return store.add(key, {**_held_out_run(data, method, views, m, seed, ctx, validation),
-                               "provenance": provenance(data, ctx)})
     known, unknown = split_known(data.y_train, m, seed)
     guess, seconds = inferred_labels(method, data, views, known, seed, ctx)
     proba = probabilities(guess)
@@ -69,21 +65,6 @@ def label_run(data, method: str, views, m: int, seed: int, ctx, store=None,
     if test:
         result.update(test_metrics(data, method, views, known, seed, ctx, guess))
     return store.add(key, result)
-
-
-def _held_out_run(data, method: str, views, m: int, seed: int, ctx,
-                  validation: float | int) -> dict:
-    """What a label run stores for a fit that holds ``validation`` of the known images out."""
-    from .recipes import Recipe
-    from .teacher_eval import evaluate_teacher
-
-    out = evaluate_teacher(data, Recipe(f"label-run:{method}", teacher=method, views=views),
-                           m, seed, ctx, validation=validation)
-    return {"label_acc": out["label_acc"], "ece": out["label_ece"],
-            "val_acc": out["val_acc"], "val_ece": out["val_ece"],
-            "test_acc": out["test_acc"], "test_ece": out["test_ece"],
-            "seconds": out["fit_s"], "embed_s": out["embed_s"],
-            "n_unknown": int(len(data.y_train) - m)}
 
 
 def test_metrics(data, method: str, views, known: np.ndarray, seed: int, ctx,

@@ -144,10 +144,10 @@ def teacher_study(data, candidates, ms, seeds, ctx, validation: float | int = 0.
     """One row per (candidate, M, seed): the teacher fitted on the known images less a
     ``validation`` share, scored on that share (``val_acc``), on the unknown images
     (``label_acc``) and on the test images, read from the label store or computed and stored
-    (``label_runs.label_run``). With ``ctx.train_missing`` False a row the store lacks is
+    (:func:`held_out_run`). With ``ctx.train_missing`` False a row the store lacks is
     left out (``missing`` in the frame's ``attrs`` lists them) rather than computed: its
     embeddings may take hours."""
-    from .label_runs import label_key, label_run, label_store
+    from .label_runs import label_key, label_store
 
     store = store or label_store(ctx)
     rows, missing = [], []
@@ -158,13 +158,37 @@ def teacher_study(data, candidates, ms, seeds, ctx, validation: float | int = 0.
                         data, method, views, m, seed, validation=validation)) is None:
                     missing.append((name, int(m), int(seed)))
                     continue
-                row = label_run(data, method, views, m, seed, ctx, store,
-                                validation=validation)
+                row = held_out_run(data, method, views, m, seed, ctx, validation, store)
                 rows.append({"teacher": name, "method": method, "M": int(m),
                              "seed": int(seed), **{k: row.get(k) for k in _STUDY_COLUMNS}})
     frame = pd.DataFrame(rows, columns=["teacher", "method", "M", "seed", *_STUDY_COLUMNS])
     frame.attrs["missing"] = missing
     return frame
+
+
+def held_out_run(data, method: str, views, m: int, seed: int, ctx, validation: float | int,
+                 store=None) -> dict:
+    """The label store's row of ``method`` on ``views`` at (M, seed) fitted without a
+    ``validation`` share (or number) of the known images, computed and stored when missing:
+    ``val_acc``/``val_ece`` on that share (what a teacher is chosen by), ``label_acc``/``ece``
+    on the unknown images, ``test_acc``/``test_ece``, fit and embedding seconds. Its key is
+    the full fit's (``label_runs.label_key``) plus ``validation``: the two never mix."""
+    from .label_runs import label_key, label_store
+    from .recipes import Recipe
+    from .runs import provenance
+
+    store = store or label_store(ctx)
+    key = label_key(data, method, views, m, seed, validation=validation)
+    row = store.find(key)
+    if row is not None:
+        return row
+    out = evaluate_teacher(data, Recipe(f"held-out:{method}", teacher=method, views=views),
+                           m, seed, ctx, validation=validation)
+    return store.add(key, {
+        "label_acc": out["label_acc"], "ece": out["label_ece"], "val_acc": out["val_acc"],
+        "val_ece": out["val_ece"], "test_acc": out["test_acc"], "test_ece": out["test_ece"],
+        "seconds": out["fit_s"], "embed_s": out["embed_s"],
+        "n_unknown": int(len(data.y_train) - m), "provenance": provenance(data, ctx)})
 
 
 _STUDY_COLUMNS = ("val_acc", "val_ece", "label_acc", "test_acc", "ece", "test_ece", "seconds",
