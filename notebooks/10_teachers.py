@@ -39,7 +39,7 @@
 # augmentations were fixed before any of these runs, and every run is shown, the ones that
 # lost included. {ref}`teachers-choice` then asks which teacher a practitioner would have
 # picked from the known images alone, among Lite0 at four input sizes, self-trained fits,
-# the larger Lite1 and Lite2 and concatenations, and how its student fares.
+# the larger Lite1 and concatenations, and how its student fares.
 
 # %% tags=["parameters"]
 profile = "default"
