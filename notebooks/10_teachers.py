@@ -311,7 +311,7 @@ fixed_runs = summary[summary["augment"] == first_augment].set_index(
 
 def mean_sd(mean, sd, n):
     return "—" if n == 0 else (f"{mean:.1f} ± {sd:.1f}" if n > 1
-                               else f"{mean:.1f}")
+                               else f"{mean:.1f} (1 seed)")
 
 
 picked = []
@@ -330,6 +330,15 @@ for m, recipe in taught.items():
         if (m, name) in fixed_runs.index:
             r = fixed_runs.loc[(m, name)]
             row[label] = mean_sd(r["mean"], r["std"], r["n"])
+    # paired: the fixed teacher's student on the chosen one's seeds
+    same = runs[(runs["augment"] == first_augment) & (runs["m"] == m)
+                & (runs["recipe"] == fixed.name)].set_index("seed")
+    both = [s for s in got.get("seed", []) if s in same.index]
+    diff = [100 * (got.set_index("seed").loc[s, "test_acc"]
+                   - same.loc[s, "test_acc"]) for s in both]
+    row["− fixed, same seeds (points)"] = (
+        f"{sum(diff) / len(diff):+.1f} ({len(diff)} of {len(seeds)})"
+        if diff else "—")
     picked.append(row)
 print(f"augmentation: {first_augment}; seeds {seeds}")
 pd.DataFrame(picked).set_index("M")
