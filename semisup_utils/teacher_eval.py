@@ -8,7 +8,7 @@ same fitted model (``InferredLabels.predict``), never fit on. With ``validation`
 the known images is held out of the fit (:func:`data.validation_split`) and scored too, so a
 teacher or a hyperparameter can be chosen without the test set: :func:`candidate_teachers`
 lists the teachers a study compares, :func:`teacher_study` scores them (stored rows, through
-``label_runs.label_run``) and :func:`choose_teacher` picks one per M by validation accuracy
+:func:`held_out_run`) and :func:`choose_teacher` picks one per M by validation accuracy
 alone.
 """
 from __future__ import annotations
