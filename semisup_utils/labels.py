@@ -6,7 +6,7 @@ and returns :class:`InferredLabels` for the indices not in ``known_idx``. ``feat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -217,6 +217,54 @@ def logistic_calibrated(features, known_idx, known_labels, seed: int = 0, C: flo
                             n_classes)
 
 
+# the regularisation strengths a cross-validated fit chooses from: 1e-4 to 1, a factor ~3 apart
+C_GRID = tuple(float(c) for c in np.logspace(-4, 0, 9))
+
+
+def _cv_folds(known_labels: np.ndarray, folds: int, method: str) -> int:
+    folds = int(min(folds, np.bincount(known_labels).min()))
+    if folds < 2:
+        raise ValueError(f"{method} needs at least 2 known points of every class")
+    return folds
+
+
+def choose_C(x_known, y_known, seed: int = 0, Cs=C_GRID, folds: int = 5,
+             max_iter: int = 300) -> float:
+    """The inverse regularisation strength of highest ``folds``-fold out-of-fold likelihood on
+    the known points (scikit-learn's LogisticRegressionCV, log loss). Why: a fixed C=1
+    overfits standardised embeddings (at M=40,000 on Lite0 features 94% train, 76% unknown;
+    C=0.003: 88% and 82%), and the best C shrinks as the known points grow fewer."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    folds = _cv_folds(np.asarray(y_known), folds, "choose_C")
+    # scikit-learn >= 1.8 asks for the L2 penalty as l1_ratios=(0,) and has a new layout of
+    # scores_; older versions know neither
+    modern = "use_legacy_attributes" in LogisticRegressionCV().get_params()
+    search = LogisticRegressionCV(
+        Cs=sorted(Cs), cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+        scoring="neg_log_loss", max_iter=max_iter, random_state=seed, refit=False,
+        **({"l1_ratios": (0.0,), "use_legacy_attributes": False} if modern else {}))
+    search.fit(StandardScaler().fit_transform(x_known), y_known)
+    scores = search.scores_  # per fold and C (legacy: the same array for every class)
+    scores = np.asarray(next(iter(scores.values())) if isinstance(scores, dict) else scores)
+    mean = scores.reshape(folds, -1, len(search.Cs_)).mean(0).max(0)
+    return float(search.Cs_[int(np.argmax(mean))])  # ties: the smaller C
+
+
+def logistic_cv(features, known_idx, known_labels, seed: int = 0, Cs=C_GRID, folds: int = 5,
+                max_iter: int = 300, n_classes: int | None = None) -> InferredLabels:
+    """:func:`logistic` at the C of :func:`choose_C`, refit on every known point. Chosen by
+    log loss, the fit's confidences are close to calibrated without a temperature."""
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
+    _cv_folds(known_labels, folds, "logreg-cv")
+    C = choose_C(features[known_idx], known_labels, seed, Cs, folds, max_iter)
+    return replace(logistic(features, known_idx, known_labels, seed=seed, C=C,
+                            max_iter=max_iter, n_classes=n_classes), method="logreg-cv")
+
+
 def _top_share_per_class(proba: np.ndarray, share: float) -> np.ndarray:
     """Boolean mask: in every predicted class, its ``share`` most confident points (class
     by class, so that no class is crowded out of the pseudo-labels)."""
@@ -340,6 +388,20 @@ def logistic_self_training(features, known_idx, known_labels, seed: int = 0, C: 
                           n_classes, predict=predict)
 
 
+def logistic_cv_self_training(features, known_idx, known_labels, seed: int = 0, Cs=C_GRID,
+                              folds: int = 5, max_iter: int = 300,
+                              n_classes: int | None = None, **self_training) -> InferredLabels:
+    """:func:`logistic_self_training` at the C :func:`choose_C` picks on the known points alone
+    (the pseudo-labels never vote on it); ``self_training``: its rounds, share, calibration."""
+    known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
+                                                       n_classes)
+    _cv_folds(known_labels, folds, "logreg-cv-self")
+    C = choose_C(features[known_idx], known_labels, seed, Cs, folds, max_iter)
+    return replace(logistic_self_training(features, known_idx, known_labels, seed=seed, C=C,
+                                          max_iter=max_iter, n_classes=n_classes,
+                                          **self_training), method="logreg-cv-self")
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
                                bins: int = 15) -> float:
     """ECE: the gap between confidence and accuracy, averaged over equal-width confidence
@@ -415,6 +477,8 @@ METHODS = {
     "logreg": logistic,
     "logreg-cal": logistic_calibrated,
     "logreg-self": logistic_self_training,
+    "logreg-cv": logistic_cv,
+    "logreg-cv-self": logistic_cv_self_training,
     "spread": label_spreading,
     "cnn": cnn,
 }

@@ -129,11 +129,13 @@ def distill_recipes(params: dict, names=None) -> list:
 
 def teacher_candidates(params: dict) -> list[tuple[str, str, tuple]]:
     """The teachers chapter 10 chooses among (``teacher_eval.candidate_teachers``): Lite0 at
-    ``teacher_sizes`` by ``teacher_methods``, ``teacher_backbones`` at ``distill_size``."""
+    ``teacher_sizes`` by ``teacher_methods``, ``teacher_backbones`` at ``distill_size`` and the
+    concatenations by ``teacher_concat_methods``."""
     from .teacher_eval import candidate_teachers
 
     return candidate_teachers(params["teacher_sizes"], params["teacher_methods"],
-                              params["distill_size"], params["teacher_backbones"])
+                              params["distill_size"], params["teacher_backbones"],
+                              params["teacher_concat_methods"])
 
 
 def distill_budgets(params: dict, n_train: int) -> dict:

@@ -16,6 +16,10 @@ from .features import BACKBONES, ENGINES
 from .labels import METHODS
 from .train import AUGMENTATIONS, PRECISIONS, SCHEDULES
 
+# the fits a teacher study compares (chapter 10): logistic regression on embeddings, at C=1
+# (plain, calibrated, self-trained) or at the C chosen by cross-validation (alone, self-trained)
+TEACHER_METHODS = ("logreg", "logreg-cal", "logreg-self", "logreg-cv", "logreg-cv-self")
+
 # One section per experiment of the book; a chapter reads the sections it needs. Parameter
 # names are one flat namespace (what papermill passes: `-p sweep_seeds '[0]'`), each name in
 # exactly one section, so the sections say which experiment a name belongs to.
@@ -54,8 +58,9 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         "distill": {"distill_recipes": _DISTILL_RECIPES[:3], "distill_size": 32,
                     "distill_M_list": [500], "distill_seeds": [0],
                     "distill_augments": ["report", "crop-cutout"],
-                    "teacher_sizes": [32], "teacher_methods": ["logreg", "logreg-cal"],
-                    "teacher_backbones": [], "teacher_seeds": [0], "teacher_validation": 0.2},
+                    "teacher_sizes": [32], "teacher_methods": ["logreg-cal", "logreg-cv"],
+                    "teacher_concat_methods": ["logreg-cal"], "teacher_backbones": [],
+                    "teacher_seeds": [0], "teacher_validation": 0.2},
     },
     # a fifth of the report's compute for the sweep (3,910 steps per model), all 60,000
     # images: the published book's screening chapters, and the runs the README quotes at it
@@ -80,15 +85,18 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
                   "schedule": "onecycle", "augment": "report"},
         # the teachers fed 224x224 images: embedding them is minutes on a GPU, hours on 2 cores
         # the teacher chosen on a fifth of the known images held out (teacher_eval): Lite0 at
-        # four input sizes with and without flip, calibrated or self-trained (plain logreg has
-        # the calibrated fit's accuracy and a worse ECE: never chosen), Lite1 and two
-        # concatenations at distill_size, averaged over the splits of three seeds (100 held-out
+        # four input sizes with and without flip, calibrated or self-trained, at C=1 or at the C
+        # of a 5-fold cross-validation (plain logreg has the calibrated fit's accuracy and a
+        # worse ECE: never chosen), Lite1 and two concatenations at distill_size (C=1
+        # calibrated, or cross-validated), averaged over the splits of three seeds (100 held-out
         # images at M=500 alone judge to +-4.6 points; bench/teachers.py computes them)
         "distill": {"distill_recipes": _DISTILL_RECIPES, "distill_size": 224,
                     "distill_M_list": [500, 5000, 40000], "distill_seeds": [0, 1, 2],
                     "distill_augments": ["report", "crop-cutout"],
                     "teacher_sizes": [96, 128, 160, 224],
-                    "teacher_methods": ["logreg-cal", "logreg-self"],
+                    "teacher_methods": ["logreg-cal", "logreg-self", "logreg-cv",
+                                        "logreg-cv-self"],
+                    "teacher_concat_methods": ["logreg-cal", "logreg-cv"],
                     # Lite2 not yet: its 224x224 embeddings (about an hour on 2 cores) and
                     # fits wait for a session with the time (bench/teachers.py --backbones)
                     "teacher_backbones": ["effnet-lite1"],
@@ -123,7 +131,8 @@ STUDIES["laptop"] = {
     # which the chapters do not use), one M, one seed
     "distill": {**STUDIES["reduced"]["distill"], "distill_size": 64, "distill_M_list": [500],
                 "distill_seeds": [0], "teacher_sizes": [32, 64],
-                "teacher_methods": ["logreg", "logreg-cal"], "teacher_backbones": []},
+                "teacher_methods": ["logreg", "logreg-cal"],
+                "teacher_concat_methods": ["logreg-cal"], "teacher_backbones": []},
 }
 DEFAULT_PROFILE = "laptop"
 # other names a profile is known by: "default" is whichever is the default
@@ -302,11 +311,14 @@ VALIDATORS = {
     "distill_seeds": lambda n, v: _list_of(n, v, _seed),
     "distill_augments": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
         n2, v2, list(AUGMENTATIONS))),
-    # the teacher study (chapter 10): Lite0's input sizes, the fits, the other backbones (at
+    # the teacher study (chapter 10): Lite0's input sizes, the fits (of the wide views: Lite1/2
+    # and the concatenations, teacher_concat_methods), the other backbones (at
     # distill_size, with flip), the seeds whose splits it is chosen on, the held-out share
     "teacher_sizes": lambda n, v: _list_of(n, v, _input_size),
     "teacher_methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, ["logreg", "logreg-cal", "logreg-self"])),
+        n2, v2, list(TEACHER_METHODS))),
+    "teacher_concat_methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
+        n2, v2, list(TEACHER_METHODS))),
     "teacher_backbones": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
         n2, v2, [b for b in BACKBONES if b.startswith("effnet-lite")]), empty=True),
     "teacher_seeds": lambda n, v: _list_of(n, v, _seed),

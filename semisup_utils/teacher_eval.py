@@ -117,13 +117,16 @@ def view_name(views) -> str:
 
 
 def candidate_teachers(sizes, methods, large_size: int, backbones=(),
-                       concat_method: str = "logreg-cal") -> list[tuple[str, str, tuple]]:
+                       concat_methods=("logreg-cal",)) -> list[tuple[str, str, tuple]]:
     """(name, method, views) of every teacher a study compares, the cheapest views first:
     EfficientNet-Lite0 at each input size of ``sizes``, without and with flip test-time
     augmentation, fitted by each method of ``methods``; then each backbone of ``backbones``
     (e.g. :data:`EXTRA_BACKBONES`, where installed) at ``large_size`` with flip, and the
     concatenations (Lite0 at ``large_size`` and at the smallest of ``sizes``; Lite0 and
-    ``backbones`` at ``large_size``), all with flip, fitted by ``concat_method``."""
+    ``backbones`` at ``large_size``), all with flip, fitted by each of ``concat_methods`` (a
+    name or a list)."""
+    if isinstance(concat_methods, str):
+        concat_methods = (concat_methods,)
     out = []
     for size in sizes:
         for flip in (False, True):
@@ -131,11 +134,12 @@ def candidate_teachers(sizes, methods, large_size: int, backbones=(),
             out += [(method, (view,)) for method in methods]
     large = ("effnet-lite0", int(large_size), "flip")
     extra = [(b, int(large_size), "flip") for b in backbones]
-    out += [(concat_method, (view,)) for view in extra]
+    wide = [(view,) for view in extra]
     if int(min(sizes)) != int(large_size):
-        out.append((concat_method, (large, ("effnet-lite0", int(min(sizes)), "flip"))))
+        wide.append((large, ("effnet-lite0", int(min(sizes)), "flip")))
     if extra:
-        out.append((concat_method, (large, *extra)))
+        wide.append((large, *extra))
+    out += [(method, views) for views in wide for method in concat_methods]
     return [(f"{view_name(views)} {method}", method, views) for method, views in out]
 
 

@@ -236,6 +236,55 @@ def test_calibrated_logreg_keeps_accuracy_and_lowers_calibration_error():
         infer_labels("logreg-cal", x, np.arange(10), np.arange(10))
 
 
+def mixed_classes(n_known, strength, dim=200, n=5000, seed=0):
+    """Ten classes whose means differ along a few directions mixed into ``dim`` noisy
+    features, as embeddings are: weak regularisation fits the noise of the known points."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    mixing = rng.normal(size=(10, dim)) / np.sqrt(10)
+    x = rng.normal(size=(n, dim)) + (np.eye(10)[y] * strength * 3) @ mixing
+    return x.astype(np.float32), y, np.arange(n_known)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cross_validated_C_beats_C_1_where_C_1_overfits(seed):
+    from semisup_utils.labels import C_GRID, choose_C
+
+    x, y, known = mixed_classes(1000, 0.15, seed=seed)
+    C = choose_C(x[known], y[known], seed=seed)
+    assert C in C_GRID and C <= 0.1
+    plain = label_report(infer_labels("logreg", x, known, y[known]), y)
+    tuned = infer_labels("logreg-cv", x, known, y[known], seed=seed)
+    assert tuned.method == "logreg-cv"
+    tuned = label_report(tuned, y)
+    assert tuned["accuracy"] > plain["accuracy"] + 0.03
+    assert tuned["ece"] < plain["ece"] / 4  # chosen by log loss: close to calibrated
+
+
+def test_cross_validated_C_keeps_weak_regularisation_where_the_classes_are_clean():
+    from semisup_utils.labels import choose_C
+
+    x, y, known = mixed_classes(300, 0.3)
+    assert choose_C(x[known], y[known]) >= 0.3
+    with pytest.raises(ValueError, match="logreg-cv needs at least 2 known points"):
+        infer_labels("logreg-cv", x, np.arange(10), np.arange(10))
+
+
+def test_cross_validated_self_training_fits_at_the_chosen_C(monkeypatch):
+    from semisup_utils import labels
+
+    x, y, known = mixed_classes(300, 0.2, n=2000)
+    seen = []
+    original = labels._self_trained_logreg
+    monkeypatch.setattr(labels, "_self_trained_logreg",
+                        lambda *a, **k: seen.append(a[3]) or original(*a, **k))
+    guess = infer_labels("logreg-cv-self", x, known, y[known], seed=2)
+    assert guess.method == "logreg-cv-self"
+    assert set(seen) == {labels.choose_C(x[known], y[known], seed=2)}
+    assert label_report(guess, y)["accuracy"] > label_report(
+        infer_labels("logreg-cv", x, known, y[known], seed=2), y)["accuracy"] + 0.03
+
+
 def test_cached_labels_load_lazy_features_only_on_a_miss(tmp_path):
     from semisup_utils.labels import infer_labels_cached
 

@@ -81,6 +81,13 @@ def test_candidate_teachers_list_cheap_views_first_and_name_them():
     # no concatenation of a view with itself, no extra backbones unless asked
     only96 = candidate_teachers([96], ["logreg"], 96)
     assert [name for name, _, _ in only96] == ["lite0@96 logreg", "lite0@96 flip logreg"]
+    # several methods for the wide views: each view fitted by each, the view's fits together
+    both = candidate_teachers([96], ["logreg"], 224, ["effnet-lite1"],
+                              concat_methods=["logreg-cal", "logreg-cv"])
+    assert [name for name, _, _ in both][2:] == [
+        "lite1@224 flip logreg-cal", "lite1@224 flip logreg-cv",
+        "lite0@224 flip + lite0@96 flip logreg-cal", "lite0@224 flip + lite0@96 flip logreg-cv",
+        "lite0@224 flip + lite1@224 flip logreg-cal", "lite0@224 flip + lite1@224 flip logreg-cv"]
 
 
 def _study_rows(rows):
