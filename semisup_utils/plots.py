@@ -225,14 +225,16 @@ def validation_vs_test(table, headline: str | None = None,
                        title: str = "Teachers: held-out known images vs test images"):
     """One panel per M: each candidate teacher's accuracy on the held-out known images
     (what it is chosen by) against its accuracy on the test images, coloured by backbone and
-    view, self-trained fits as triangles; the chosen one starred, ``headline`` (the teacher
+    view, self-trained fits as triangles, fits at a cross-validated C as squares (both:
+    triangles pointing down); the chosen one starred, ``headline`` (the teacher
     fixed in advance) circled. ``table``: teacher_eval.choose_teacher rows (fractions), the
     fit the last word of a teacher's name."""
     ms = list(dict.fromkeys(table["M"]))
     fig, axes = plt.subplots(1, len(ms), figsize=(4.2 * len(ms), 4.2), squeeze=False)
     families = ["Lite0", "Lite0, flip", "Lite1 / Lite2", "concatenation"]
     colours = dict(zip(families, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    markers = {"logreg-self": "^"}  # self-trained fits apart from the others (circles)
+    # self-trained fits triangles, cross-validated C squares (down: both), the others circles
+    markers = {"logreg-self": "^", "logreg-cv": "s", "logreg-cv-self": "v"}
     for ax, m in zip(axes[0], ms):
         part = table[table["M"] == m]
         family = part["teacher"].map(_teacher_family)

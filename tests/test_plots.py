@@ -49,22 +49,24 @@ def test_validation_vs_test_stars_the_chosen_teacher_in_a_panel_per_m():
     from semisup_utils.plots import validation_vs_test
 
     table = pd.DataFrame({
-        "M": [500, 500, 500, 500, 5000, 5000],
+        "M": [500, 500, 500, 500, 500, 5000, 5000],
         "teacher": ["lite0@96 logreg", "lite0@224 flip logreg-cal", "lite1@224 flip logreg-cal",
-                    "lite0@96 logreg-self", "lite0@96 logreg",
+                    "lite0@96 logreg-self", "lite0@96 logreg-cv", "lite0@96 logreg",
                     "lite0@224 flip + lite0@96 flip logreg-cal"],
-        "val_acc": [0.60, 0.70, 0.68, 0.65, 0.72, 0.80],
-        "test_acc": [0.61, 0.71, 0.70, 0.66, 0.73, 0.79],
-        "chosen": [False, True, False, False, False, True]})
+        "val_acc": [0.60, 0.70, 0.68, 0.65, 0.66, 0.72, 0.80],
+        "test_acc": [0.61, 0.71, 0.70, 0.66, 0.67, 0.73, 0.79],
+        "chosen": [False, True, False, False, False, False, True]})
     fig = validation_vs_test(table, headline="lite1@224 flip logreg-cal")
     assert [ax.get_title() for ax in fig.axes] == ["M = 500", "M = 5,000"]
     first, second = fig.axes
     labels = [t.get_text() for t in first.get_legend().get_texts()]
-    assert labels == ["Lite0, logreg", "Lite0, logreg-self", "Lite0, flip, logreg-cal",
-                      "Lite1 / Lite2, logreg-cal", "chosen", "fixed in advance"]
-    # the self-trained fit is a triangle (3 corners and the closing point), the rest circles
-    corners = [len(c.get_paths()[0].vertices) for c in first.collections[:2]]
-    assert corners[1] == 4 and corners[0] > 4
+    assert labels == ["Lite0, logreg", "Lite0, logreg-self", "Lite0, logreg-cv",
+                      "Lite0, flip, logreg-cal", "Lite1 / Lite2, logreg-cal", "chosen",
+                      "fixed in advance"]
+    # the self-trained fit is a triangle (3 corners and the closing point), the
+    # cross-validated one a square (4 and the closing point), the rest circles
+    corners = [len(c.get_paths()[0].vertices) for c in first.collections[:3]]
+    assert corners[1] == 4 and corners[2] == 5 and corners[0] > 5
     star = first.collections[labels.index("chosen")].get_offsets()
     assert star.tolist() == [[70.0, 71.0]]  # the chosen teacher, in %
     assert "fixed in advance" not in [t.get_text() for t in second.get_legend().get_texts()]
