@@ -338,7 +338,7 @@ for among, this_choice in choices.items():
             continue  # both choices picked it: one row
         seen.add((m, pick["teacher"]))
         with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")  # a run not stored: left out
+            warnings.simplefilter("always")  # not stored: left out
             got = run_grid(data, plan([m], seeds, [recipe],
                                       budgets[first_augment]), ctx)
         acc = (100 * got["test_acc"] if len(got)
@@ -358,8 +358,9 @@ for among, this_choice in choices.items():
         both = [s for s in got.get("seed", []) if s in same.index]
         diff = [100 * (got.set_index("seed").loc[s, "test_acc"]
                        - same.loc[s, "test_acc"]) for s in both]
+        mean_diff = sum(diff) / len(diff) if diff else None
         row["− fixed, same seeds (points)"] = (
-            f"{sum(diff) / len(diff):+.1f} ({len(diff)} of {len(seeds)})"
+            f"{mean_diff:+.1f} ({len(diff)} of {len(seeds)})"
             if diff else "—")
         picked.append(row)
 print(f"augmentation: {first_augment}; seeds {seeds}")
