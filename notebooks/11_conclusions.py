@@ -275,8 +275,8 @@ display(Markdown("\n".join(lines) + "\n\n" + notebook.JPEG_NOTE if lines
 
 # %% [markdown]
 # Chosen on a held-out fifth of the known images rather than fixed in advance
-# ({ref}`teachers-choice`), the teacher labels the test images 2 to 5 points better, much of
+# ({ref}`teachers-choice`), the teacher labels the test images 2 to 8 points better, much of
 # it from regularising the logistic regression by cross-validation instead of scikit-learn's
-# default (5 points at M=40,000). The students of the teachers chosen among the default fits
+# default (4.5 to 5.3 points at M=40,000). The students of the teachers chosen among the default fits
 # gain 0.6 to 0.8 points over the fixed teacher's on the same seeds: the 32k-parameter CNN,
 # more than its teacher, is what stands between these runs and the targets.
