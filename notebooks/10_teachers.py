@@ -400,7 +400,7 @@ print(f"Profile {P['profile']!r}: "
 #   the same images. At 5,000 and 40,000 the choice is also the best of those candidates on
 #   the test images; at 500, where 300 held-out images (three splits of 100) rank the
 #   candidates only to a few points, it is within a point of it. Its students gain less:
-#   0.6 to 0.8 points over the fixed teacher's on the same seeds (the table above), so the
+#   0.4 to 0.8 points over the fixed teacher's on the same seeds (the table above), so the
 #   32k-parameter student, more than its teacher, is what holds the targets back.
 # - **The linear teacher's regularisation matters, the more so the more labels it has.**
 #   scikit-learn's default C=1 lets the logistic regression fit the noise of a thousand
@@ -409,8 +409,8 @@ print(f"Profile {P['profile']!r}: "
 #   images picks, with an ECE of 1% where temperature scaling left the C=1 fits at 8 to
 #   12%. At 5,000 the single views gain 2 to 4 points and the Lite0 + Lite1
 #   concatenation 0.8; at 500, 0.1 to 0.7 points. With the cross-validated fits among the
-#   candidates, the choice moves to them (at 40,000 the Lite0 + Lite1 concatenation, 84.4%
-#   on the test images, 7.9 points above the fixed teacher); their students are not
+#   candidates, the choice moves to them (at 40,000 the Lite0 + Lite1 concatenation, 84.5%
+#   on the test images, 8 points above the fixed teacher); their students are not
 #   trained yet (the dashes of the table above).
 # - **What makes a teacher better, from that table** (test accuracy, calibrated fits): a
 #   larger input (96 to 160-224 pixels: 3 to 5 points), flip averaging (0.5 to 1.3), a

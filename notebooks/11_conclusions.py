@@ -278,5 +278,5 @@ display(Markdown("\n".join(lines) + "\n\n" + notebook.JPEG_NOTE if lines
 # ({ref}`teachers-choice`), the teacher labels the test images 2 to 8 points better, much of
 # it from regularising the logistic regression by cross-validation instead of scikit-learn's
 # default (4.5 to 5.3 points at M=40,000). The students of the teachers chosen among the default fits
-# gain 0.6 to 0.8 points over the fixed teacher's on the same seeds: the 32k-parameter CNN,
+# gain 0.4 to 0.8 points over the fixed teacher's on the same seeds: the 32k-parameter CNN,
 # more than its teacher, is what stands between these runs and the targets.
