@@ -8,19 +8,35 @@ the test run does, so the references show freshly computed results.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 
-def make_references(output_dir: Path, chapters=()) -> None:
-    from .runner import run
+def make_references(output_dir: Path, chapters=(), run=None) -> list[str]:
+    """Execute the chapters at the smoke profile into ``output_dir``; returns their names.
+    Some chapters read the runs earlier ones stored (11 reads 06's sweep) and the test suite
+    executes them in order into one store, so for a selection every chapter up to the last
+    one asked for runs too, and only those asked for are written."""
+    from .runner import chapters as all_chapters
+    from .runner import find_chapters
 
+    if run is None:
+        from .runner import run
+    asked = find_chapters(list(chapters))
+    upto = [c for c in all_chapters() if c.stem <= max(p.stem for p in asked)]
     with tempfile.TemporaryDirectory(prefix="semisup-refs-") as tmp:
         os.environ["SEMISUP_RESULTS"] = str(Path(tmp) / "results")
         os.environ["SEMISUP_CACHE"] = str(Path(tmp) / "cache")
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # as `make test` (tests/conftest.py)
-        run(list(chapters), "smoke", {}, output_dir)
+        executed = Path(tmp) / "executed"
+        run([c.stem for c in upto], "smoke", {}, executed)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        for chapter in asked:
+            shutil.copyfile(executed / f"{chapter.stem}.ipynb",
+                            Path(output_dir) / f"{chapter.stem}.ipynb")
+    return [c.stem for c in asked]
 
 
 if __name__ == "__main__":
