@@ -207,9 +207,7 @@ def logistic_calibrated(features, known_idx, known_labels, seed: int = 0, C: flo
 
     known_idx, known_labels, n_classes = _check_inputs(features, known_idx, known_labels,
                                                        n_classes)
-    folds = int(min(folds, np.bincount(known_labels).min()))
-    if folds < 2:
-        raise ValueError("logreg-cal needs at least 2 known points of every class")
+    folds = _cv_folds(known_labels, folds, "logreg-cal")
     base = make_pipeline(StandardScaler(),
                          LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
     classifier = CalibratedClassifierCV(base, method="temperature", cv=folds, ensemble=False)
