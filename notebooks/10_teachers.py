@@ -414,10 +414,10 @@ print(f"Profile {P['profile']!r}: "
 #   Their students gain nothing from it: −0.2, −0.1 and −0.4 points (M = 500, 5,000;
 #   40,000 at two seeds) against the C=1 choice's students on the same seeds, inside the
 #   seeds' spread. The teacher's gain reaches few of the student's 50,000 targets: on the
-#   unknown images the two choices are right 73.6% and 73.2% of the time at 500, 81.7%
-#   and 80.6% at 5,000, and at 40,000, where the gain is 5 points, the teacher labels only
-#   10,000 images. In each case a few hundred targets change, and the soft targets are as
-#   sharp as before (mean confidence 0.83 at 40,000 against 0.82).
+#   unknown images the two choices differ by under a point at 500 and about a point at
+#   5,000 (the candidates' table, column "unknown images"), and at 40,000, where the gain
+#   is about 5 points, the teacher labels only the 10,000 unknown images. In each case a
+#   few hundred targets change.
 # - **What makes a teacher better, from that table** (test accuracy, calibrated fits): a
 #   larger input (96 to 160-224 pixels: 3 to 5 points), flip averaging (0.5 to 1.3), a
 #   second view concatenated to Lite0's at 224 (Lite0 at 96: 1.6 to 2.7; Lite1: 3 to 4)
