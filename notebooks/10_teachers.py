@@ -77,7 +77,7 @@ from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.runs import plan
 from semisup_utils.teacher_eval import (choose_teacher, chosen_recipes,
-                                        teacher_study)
+                                        teacher_choices, teacher_study)
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["distill_seeds"][0])
@@ -325,11 +325,7 @@ def mean_sd(mean, sd, n):
 
 # the choice among every fit, and among the fits at C=1 alone (the
 # first study, before the cross-validated C): each choice's students
-fixed_c = study[study["method"].isin(["logreg", "logreg-cal",
-                                      "logreg-self"])]
-choices = {"every fit": choice}
-if 0 < len(fixed_c) < len(study):
-    choices["C=1 fits"] = choose_teacher(fixed_c)
+choices = teacher_choices(study)
 picked, seen, students = [], set(), {}
 for among, this_choice in choices.items():
     taught = (chosen_recipes(this_choice, candidates, fixed) if fixed

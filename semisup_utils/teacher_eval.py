@@ -9,7 +9,7 @@ the known images is held out of the fit (:func:`data.validation_split`) and scor
 teacher or a hyperparameter can be chosen without the test set: :func:`candidate_teachers`
 lists the teachers a study compares, :func:`teacher_study` scores them (stored rows, through
 :func:`held_out_run`) and :func:`choose_teacher` picks one per M by validation accuracy
-alone.
+alone (:func:`teacher_choices`: among every fit, and among the fits at C=1 alone).
 """
 from __future__ import annotations
 
@@ -219,6 +219,22 @@ def choose_teacher(study: pd.DataFrame) -> pd.DataFrame:
                              kind="stable").groupby("M")["teacher"].first()
     table["chosen"] = table["teacher"] == table["M"].map(best)
     return table.drop(columns="_order").reset_index(drop=True)
+
+
+# the fits at scikit-learn's default regularisation, C=1: the candidates the study first had
+DEFAULT_C_METHODS = ("logreg", "logreg-cal", "logreg-self")
+
+
+def teacher_choices(study: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{"every fit": :func:`choose_teacher` over every candidate, "C=1 fits": over the fits at
+    C=1 alone} (the second only where the study holds both kinds). Why both: each choice has
+    its own students, and the pair shows what the cross-validated C does for the student, not
+    only for the teacher."""
+    out = {"every fit": choose_teacher(study)}
+    default_c = study[study["method"].isin(DEFAULT_C_METHODS)] if len(study) else study
+    if 0 < len(default_c) < len(study):
+        out["C=1 fits"] = choose_teacher(default_c)
+    return out
 
 
 def chosen_recipes(choice: pd.DataFrame, candidates, base) -> dict:

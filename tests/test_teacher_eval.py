@@ -170,3 +170,19 @@ def test_the_chosen_teachers_student_keeps_the_base_recipe_but_its_teacher():
     own = _study_rows([("lite0@224 flip logreg-cal", 500, 0, 0.9, 0.01, 0.6, 0.6),
                        ("lite0@96 logreg-self", 500, 0, 0.8, 0.01, 0.6, 0.6)])
     assert chosen_recipes(choose_teacher(own), candidates, base)[500].key() == base.key()
+
+
+def test_the_two_choices_differ_where_a_cross_validated_fit_wins():
+    from semisup_utils.teacher_eval import teacher_choices
+
+    study = _study_rows([("a cal", 500, 0, 0.70, 0.05, 0.7, 0.7),
+                         ("a cv", 500, 0, 0.75, 0.05, 0.7, 0.7),
+                         ("b self", 500, 0, 0.72, 0.05, 0.7, 0.7)])
+    study["method"] = ["logreg-cal", "logreg-cv", "logreg-self"]
+    choices = teacher_choices(study)
+    picks = {among: table.loc[table["chosen"], "teacher"].tolist()
+             for among, table in choices.items()}
+    assert picks == {"every fit": ["a cv"], "C=1 fits": ["b self"]}
+    # a study of C=1 fits alone (or of cross-validated ones alone) has one choice
+    assert list(teacher_choices(study.iloc[[0, 2]])) == ["every fit"]
+    assert list(teacher_choices(study.iloc[[1]])) == ["every fit"]
