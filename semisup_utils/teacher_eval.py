@@ -122,9 +122,10 @@ def candidate_teachers(sizes, methods, large_size: int, backbones=(),
     EfficientNet-Lite0 at each input size of ``sizes``, without and with flip test-time
     augmentation, fitted by each method of ``methods``; then each backbone of ``backbones``
     (e.g. :data:`EXTRA_BACKBONES`, where installed) at ``large_size`` with flip, and the
-    concatenations (Lite0 at ``large_size`` and at the smallest of ``sizes``; Lite0 and
-    ``backbones`` at ``large_size``), all with flip, fitted by each of ``concat_methods`` (a
-    name or a list)."""
+    concatenations (Lite0 at ``large_size`` and at the smallest of ``sizes``; Lite0 and each
+    backbone of ``backbones`` at ``large_size``, a pair per backbone: adding a backbone adds
+    candidates and keeps every other one, stored fits included), all with flip, fitted by
+    each of ``concat_methods`` (a name or a list)."""
     if isinstance(concat_methods, str):
         concat_methods = (concat_methods,)
     out = []
@@ -137,8 +138,7 @@ def candidate_teachers(sizes, methods, large_size: int, backbones=(),
     wide = [(view,) for view in extra]
     if int(min(sizes)) != int(large_size):
         wide.append((large, ("effnet-lite0", int(min(sizes)), "flip")))
-    if extra:
-        wide.append((large, *extra))
+    wide += [(large, view) for view in extra]
     out += [(method, views) for views in wide for method in concat_methods]
     return [(f"{view_name(views)} {method}", method, views) for method, views in out]
 

@@ -88,6 +88,11 @@ def test_candidate_teachers_list_cheap_views_first_and_name_them():
         "lite1@224 flip logreg-cal", "lite1@224 flip logreg-cv",
         "lite0@224 flip + lite0@96 flip logreg-cal", "lite0@224 flip + lite0@96 flip logreg-cv",
         "lite0@224 flip + lite1@224 flip logreg-cal", "lite0@224 flip + lite1@224 flip logreg-cv"]
+    # a second backbone: its own view and its own pair with Lite0, the first pair kept
+    two = candidate_teachers([224], ["logreg"], 224, ["effnet-lite1", "effnet-lite2"])
+    assert [name for name, _, _ in two][2:] == [
+        "lite1@224 flip logreg-cal", "lite2@224 flip logreg-cal",
+        "lite0@224 flip + lite1@224 flip logreg-cal", "lite0@224 flip + lite2@224 flip logreg-cal"]
 
 
 def _study_rows(rows):
