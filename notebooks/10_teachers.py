@@ -420,7 +420,7 @@ print(f"Profile {P['profile']!r}: "
 #   splits of 100, rank the candidates only to a few points, it ties with Lite2 alone and
 #   wins on the calibration error).
 #   Its students gain less: 0.4 to 0.8 points over the fixed teacher's on the same seeds
-#   at 5,000 and 40,000, and 2 points at 500, where the teacher gains most (the table
+#   at 5,000 and 40,000, and 1.9 at 500, where the teacher gains most (the table
 #   above), so the 32k-parameter student, more than its teacher, is what holds the targets
 #   back. Lite2's fits are not all stored yet (the candidates' cell names the
 #   missing ones): at 5,000 and 40,000 the choice is among the stored candidates.

@@ -278,7 +278,7 @@ display(Markdown("\n".join(lines) + "\n\n" + notebook.JPEG_NOTE if lines
 # ({ref}`teachers-choice`), the teacher labels the test images 2 to 8 points better, much of
 # it from regularising the logistic regression by cross-validation instead of scikit-learn's
 # default (4.5 to 5.3 points at M=40,000). The students of the teachers chosen among the default fits
-# (at M=500 the concatenation of Lite0's and Lite2's embeddings) gain 0.4 to 2 points
+# (at M=500 the concatenation of Lite0's and Lite2's embeddings) gain 0.4 to 1.9 points
 # over the fixed teacher's on the same seeds; those of the cross-validated teachers, up to
 # 4.6 points better again, gain nothing more (−0.1 and −0.6 points against the default
 # fits' students at 5,000 and 40,000, three seeds each; at 500 the two choices are one). The 32k-parameter CNN, more than its teacher,
