@@ -414,16 +414,17 @@ print(f"Profile {P['profile']!r}: "
 # - **Chosen on the known images alone, the teacher is not the one fixed in advance, and
 #   it is better.** Among the fits at C=1 (the study as it first stood), the held-out
 #   fifth of {ref}`teachers-choice` picks the concatenation of Lite0's and Lite2's 224x224
-#   embeddings at M=500 and of Lite0's and Lite1's at 5,000 and 40,000: on the test images
-#   3.4 to 4.3 points above the fixed teacher fitted on the same images and, among those
-#   candidates, the best there or level with it (at 500, where 300 held-out images, three
-#   splits of 100, rank the candidates only to a few points, it ties with Lite2 alone and
-#   wins on the calibration error).
-#   Its students gain less: 0.4 to 0.8 points over the fixed teacher's on the same seeds
-#   at 5,000 and 40,000, and 1.9 at 500, where the teacher gains most (the table
-#   above), so the 32k-parameter student, more than its teacher, is what holds the targets
-#   back. Lite2's fits are not all stored yet (the candidates' cell names the
-#   missing ones): at 5,000 and 40,000 the choice is among the stored candidates.
+#   embeddings at M=500 and 5,000 and of Lite0's and Lite1's at 40,000: on the test images
+#   3.4 to 4.6 points above the fixed teacher fitted on the same images (at 500, where 300
+#   held-out images, three splits of 100, rank the candidates only to a few points, it ties
+#   with Lite2 alone and wins on the calibration error).
+#   Its students gain less: 0.4 points over the fixed teacher's on the same seeds at
+#   40,000, and 1.9 at 500, where the teacher gains most (the table above), so the
+#   32k-parameter student, more than its teacher, is what holds the targets back. Lite2's
+#   fits are not all stored yet (the candidates' cell names the missing ones; at 5,000 the
+#   Lite0 + Lite2 pair has one seed of three, at 40,000 no Lite2 fit): at those M the
+#   choice is among the stored candidates, and at 5,000 its students are not trained yet
+#   (the table's dash).
 # - **The linear teacher's regularisation matters, the more so the more labels it has.**
 #   scikit-learn's default C=1 lets the logistic regression fit the noise of a thousand
 #   standardised features: at M=40,000 Lite0's 224x224 fit labels 75.7% of the test images
@@ -435,13 +436,11 @@ print(f"Profile {P['profile']!r}: "
 #   concatenation, 84.5% on the test images, 8 points above the fixed teacher and 4.6 above
 #   the C=1 choice); at 500 no cross-validated fit beats the calibrated Lite0 + Lite2 one
 #   on the held-out images, and the two choices are one. Their students gain nothing from
-#   it: −0.1 and −0.6 points (M = 5,000 and 40,000, three seeds each; the table's last
-#   column) against the C=1 choice's students on the same seeds, about the seeds' spread
-#   (the third seed at 40,000 trained on a GPU, its pair on the CPU). The teacher's gain
-#   reaches few of the student's 50,000 targets: on the unknown images the two choices
-#   differ by about a point at 5,000 (the candidates' table, column "unknown images"), and
-#   at 40,000, where the gain is about 5 points, the teacher labels only the 10,000 unknown
-#   images. In each case a few hundred targets change.
+#   it: −0.6 points at 40,000 (three seeds; the table's last column) against the C=1
+#   choice's students on the same seeds, about the seeds' spread (the third seed trained
+#   on a GPU, its pair on the CPU). The teacher's gain reaches few of the student's 50,000
+#   targets: at 40,000, where it is about 5 points, the teacher labels only the 10,000
+#   unknown images, and a few hundred targets change.
 # - **What makes a teacher better, from that table** (test accuracy, calibrated fits): a
 #   larger input (96 to 160-224 pixels: 3 to 5 points), flip averaging (0.5 to 1.3), a
 #   larger backbone (Lite2 at 224 with flip: 1.8 to 2.5 points above Lite0, 0.7 to 1.3

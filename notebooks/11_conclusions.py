@@ -280,6 +280,7 @@ display(Markdown("\n".join(lines) + "\n\n" + notebook.JPEG_NOTE if lines
 # default (4.5 to 5.3 points at M=40,000). The students of the teachers chosen among the default fits
 # (at M=500 the concatenation of Lite0's and Lite2's embeddings) gain 0.4 to 1.9 points
 # over the fixed teacher's on the same seeds; those of the cross-validated teachers, up to
-# 4.6 points better again, gain nothing more (−0.1 and −0.6 points against the default
-# fits' students at 5,000 and 40,000, three seeds each; at 500 the two choices are one). The 32k-parameter CNN, more than its teacher,
+# 4.6 points better again, gain nothing more (−0.6 points against the default fits'
+# students at 40,000, three seeds; at 500 the two choices are one, and at 5,000 the
+# default fits' choice, moved by Lite2's first fits, awaits its students). The 32k-parameter CNN, more than its teacher,
 # is what stands between these runs and the targets.
