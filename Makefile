@@ -13,10 +13,16 @@ export SEMISUP_DATA := $(SHARED_DATA)
 endif
 endif
 
+# Matplotlib's font cache, one per environment: a cache shared across environments can name
+# the fonts of a removed one (findfont warnings in the notebooks' outputs). Built at setup.
+ifeq ($(origin MPLCONFIGDIR), undefined)
+export MPLCONFIGDIR := $(abspath $(VENV))/mplconfig
+endif
+
 .PHONY: book test test-kernels execute html setup clean-book references bench report-runs \
 	lab lab-config publish
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV)/.fonts
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +30,10 @@ $(VENV)/.installed: pyproject.toml
 	@$(BIN)/python -m pip install -e ".[$(EXTRAS)]" > $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; exit 1; }
 	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	@touch $@
+
+$(VENV)/.fonts: $(VENV)/.installed
+	@$(BIN)/python -c "import matplotlib.font_manager" 2> /dev/null
 	@touch $@
 
 # Execute every chapter with $(PROFILE), then render the book (warnings are errors).

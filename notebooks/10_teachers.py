@@ -323,6 +323,15 @@ def mean_sd(mean, sd, n):
                                else f"{mean:.1f} (1 seed)")
 
 
+def paired(own, other):
+    """Mean of own - other (points) on the seeds both have."""
+    both = own.index.intersection(other.index)
+    if not len(both):
+        return "—"
+    diff = 100 * (own[both] - other[both]).mean()
+    return f"{diff:+.1f} ({len(both)} of {len(seeds)})"
+
+
 # the choice among every fit, and among the fits at C=1 alone (the
 # first study, before the cross-validated C): each choice's students
 choices = teacher_choices(study)
@@ -356,23 +365,10 @@ for among, this_choice in choices.items():
         same = runs[(runs["augment"] == first_augment)
                     & (runs["m"] == m)
                     & (runs["recipe"] == fixed.name)].set_index("seed")
-        both = [s for s in got.get("seed", []) if s in same.index]
-        diff = [100 * (got.set_index("seed").loc[s, "test_acc"]
-                       - same.loc[s, "test_acc"]) for s in both]
-        mean_diff = sum(diff) / len(diff) if diff else None
         row["− fixed, same seeds (points)"] = (
-            f"{mean_diff:+.1f} ({len(diff)} of {len(seeds)})"
-            if diff else "—")
+            paired(students[m, among], same["test_acc"])
+            if len(got) else "—")
         picked.append(row)
-
-
-def paired(own, other):
-    """Mean of own - other (points) on the seeds both have."""
-    both = own.index.intersection(other.index)
-    if not len(both):
-        return "—"
-    diff = 100 * (own[both] - other[both]).mean()
-    return f"{diff:+.1f} ({len(both)} of {len(seeds)})"
 
 
 # paired: the every-fit choice's student against the C=1 choice's
