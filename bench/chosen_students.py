@@ -1,7 +1,9 @@
 """The students of the teachers chapter 10 chose on held-out known images (issue 15, item 4):
 per M, the chapter's first teacher recipe (soft targets, temperature, augmentation, budget)
-taught by the candidate of highest held-out accuracy, trained where the store lacks it; for
-both of the chapter's choices (``--among``: among every fit, among the fits at C=1 alone).
+taught by the candidate of highest held-out accuracy (among every fit: the chapter's choice),
+trained where the store lacks it. ``--among "C=1 fits"`` trains the students of the choice
+among the fits at C=1 alone instead (or as well): chapter 10 shows them where they are the
+C=1 twin of a cross-validated teacher whose students are stored too.
 
 The choice is read from the label store (``bench/teachers.py`` computes it; nothing is fitted
 for the choice here); the runs go to the results store under the keys the chapter reads, so
@@ -38,9 +40,10 @@ def main():
                         help="the students' seeds (default: the profile's distill_seeds)")
     parser.add_argument("--augment", default=None,
                         help="default: the profile's first of distill_augments")
-    parser.add_argument("--among", nargs="+", default=["every fit", "C=1 fits"],
+    parser.add_argument("--among", nargs="+", default=["every fit"],
                         choices=["every fit", "C=1 fits"],
-                        help="whose students: the choice among every fit, among the C=1 fits")
+                        help="whose students: the choice among every fit (the chapter's), "
+                             "among the C=1 fits")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--engine", default="onnxruntime", choices=["torch", "onnxruntime"])

@@ -67,17 +67,18 @@ device = None
 
 # %% tags=["hide-input"]
 import warnings
+from dataclasses import replace
 
 import pandas as pd
 from IPython.display import display
 
 from semisup_utils import analysis, notebook, plots, report
-from semisup_utils.executors import compare, run_grid
+from semisup_utils.executors import compare, run_grid, stored_rows
 from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.runs import plan
-from semisup_utils.teacher_eval import (choose_teacher, chosen_recipes,
-                                        teacher_choices, teacher_study)
+from semisup_utils.teacher_eval import (c_twins, choose_teacher,
+                                        chosen_recipes, teacher_study)
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["distill_seeds"][0])
@@ -305,12 +306,10 @@ analysis.undefined_as_dash(
 # %% [markdown]
 # The teacher chosen on the held-out images, put to work: per M, a student trained on its
 # soft labels exactly as the fixed recipe's student (same steps, the first augmentation,
-# the same seeds), beside that student and Model A. Two choices: among every fit, and among
-# the fits at C=1 alone (the study as it first stood, before the cross-validated C joined
-# it), each with its own students. Where the choice is the fixed teacher, the two columns
-# are the same runs. Test accuracy (%), mean ± sd over the seeds; the last two columns are
-# paired differences on the same seeds, the first against the fixed teacher's student, the
-# second (every-fit rows) against the C=1 choice's student:
+# the same seeds), beside that student, Model A and the target. Where the choice is the
+# fixed teacher, the two are the same runs. Test accuracy (%), mean ± sd over the seeds;
+# the last column is the paired difference against the fixed teacher's student on the
+# same seeds:
 
 # %% tags=["nbval-ignore-output"]
 first_augment = next(iter(budgets))
@@ -318,9 +317,10 @@ fixed_runs = summary[summary["augment"] == first_augment].set_index(
     ["m", "recipe"])
 
 
-def mean_sd(mean, sd, n):
-    return "—" if n == 0 else (f"{mean:.1f} ± {sd:.1f}" if n > 1
-                               else f"{mean:.1f} (1 seed)")
+def mean_sd(acc):
+    if len(acc) < 2:
+        return f"{acc.mean():.1f} (1 seed)" if len(acc) else "—"
+    return f"{acc.mean():.1f} ± {acc.std():.1f}"
 
 
 def paired(own, other):
@@ -332,56 +332,71 @@ def paired(own, other):
     return f"{diff:+.1f} ({len(both)} of {len(seeds)})"
 
 
-# the choice among every fit, and among the fits at C=1 alone (the
-# first study, before the cross-validated C): each choice's students
-choices = teacher_choices(study)
-picked, seen, students = [], set(), {}
-for among, this_choice in choices.items():
-    taught = (chosen_recipes(this_choice, candidates, fixed) if fixed
-              else {})
-    for m, recipe in taught.items():
-        pick = this_choice[this_choice["chosen"]
-                           & (this_choice["M"] == m)].iloc[0]
-        if (m, pick["teacher"]) in seen:
-            continue  # both choices picked it: one row
-        seen.add((m, pick["teacher"]))
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")  # not stored: left out
-            got = run_grid(data, plan([m], seeds, [recipe],
-                                      budgets[first_augment]), ctx)
-        acc = (100 * got["test_acc"] if len(got)
-               else pd.Series(dtype=float))
-        if len(got):
-            students[m, among] = got.set_index("seed")["test_acc"]
-        row = {"M": m, "chosen among": among,
-               "chosen teacher": pick["teacher"],
-               "its student": mean_sd(acc.mean(), acc.std(), len(acc))}
-        for label, name in (("fixed teacher's student", fixed.name),
-                            ("Model A", "A")):
-            if (m, name) in fixed_runs.index:
-                r = fixed_runs.loc[(m, name)]
-                row[label] = mean_sd(r["mean"], r["std"], r["n"])
-        # paired: the fixed teacher's student on the chosen one's seeds
-        same = runs[(runs["augment"] == first_augment)
-                    & (runs["m"] == m)
-                    & (runs["recipe"] == fixed.name)].set_index("seed")
-        row["− fixed, same seeds (points)"] = (
-            paired(students[m, among], same["test_acc"])
-            if len(got) else "—")
-        picked.append(row)
+def seed_acc(rows):
+    """Test accuracy (0..1) by seed."""
+    return (rows.set_index("seed")["test_acc"] if len(rows)
+            else pd.Series(dtype=float))
 
 
-# paired: the every-fit choice's student against the C=1 choice's
-for row in picked:
-    own = students.get((row["M"], row["chosen among"]))
-    other = students.get((row["M"], "C=1 fits"))
-    row["− C=1 choice, same seeds (points)"] = (
-        paired(own, other)
-        if row["chosen among"] == "every fit"
-        and own is not None and other is not None else "—")
+taught = chosen_recipes(choice, candidates, fixed) if fixed else {}
+picked = []
+for m, recipe in taught.items():
+    pick = choice[choice["chosen"] & (choice["M"] == m)].iloc[0]
+    grid = plan([m], seeds, [recipe], budgets[first_augment])
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")  # not stored: left out
+        own = seed_acc(run_grid(data, grid, ctx))
+    row = {"M": m, "chosen teacher": pick["teacher"],
+           "its student": mean_sd(100 * own)}
+    for label, name in (("fixed teacher's student", fixed.name),
+                        ("Model A", "A")):
+        if (m, name) in fixed_runs.index:
+            r = fixed_runs.loc[(m, name)]
+            row[label] = (f"{r['mean']:.1f} ± {r['std']:.1f}"
+                          if r["n"] > 1 else f"{r['mean']:.1f}")
+    row["target"] = TARGETS.get(m)
+    same = runs[(runs["augment"] == first_augment) & (runs["m"] == m)
+                & (runs["recipe"] == fixed.name)]
+    row["− fixed, same seeds (points)"] = paired(own, seed_acc(same))
+    picked.append(row)
 print(f"augmentation: {first_augment}; seeds {seeds}")
-pd.DataFrame(picked).sort_values("M", kind="stable").set_index(
-    ["M", "chosen among"])
+analysis.undefined_as_dash(pd.DataFrame(picked).set_index("M"),
+                           "no target at this M.")
+
+# %% [markdown]
+# Does the cross-validated C help the student as much as the teacher? For every view (or
+# concatenation) whose teacher is fitted both ways, the students of its calibrated C=1 fit
+# and of its cross-validated fit, where the store holds both (trained as the chosen
+# teacher's students; nothing is trained here): the two differ in the teacher's C alone.
+# Teachers refitted on all M known images, their label accuracy on the unknown images (%);
+# students' test accuracy (%), mean ± sd; the paired difference on the same seeds:
+
+# %% tags=["nbval-ignore-output"]
+twins = []
+for m in ms:
+    for views, default_c, tuned_c in c_twins(candidates):
+        got = {}
+        for method in ("logreg-cal", "logreg-cv"):
+            student = replace(fixed, name=f"{method} student",
+                              teacher=method, views=views)
+            got[method] = stored_rows(
+                data, plan([m], seeds, [student],
+                           budgets[first_augment]), ctx.store)
+        if not all(len(rows) for rows in got.values()):
+            continue
+        cal, cv = got["logreg-cal"], got["logreg-cv"]
+        right = {k: round(100 * v["kept_label_acc"].mean(), 1)
+                 for k, v in got.items()}
+        twins.append({
+            "M": m, "teacher": default_c.removesuffix(" logreg-cal"),
+            "labels right, C=1": right["logreg-cal"],
+            "labels right, CV": right["logreg-cv"],
+            "student, C=1": mean_sd(100 * seed_acc(cal)),
+            "student, CV": mean_sd(100 * seed_acc(cv)),
+            "CV − C=1, same seeds (points)":
+                paired(seed_acc(cv), seed_acc(cal))})
+(pd.DataFrame(twins).set_index(["M", "teacher"]) if twins
+ else print("No teacher has students of both fits in the store."))
 
 # %%
 print(f"Profile {P['profile']!r}: "

@@ -227,14 +227,28 @@ DEFAULT_C_METHODS = ("logreg", "logreg-cal", "logreg-self")
 
 def teacher_choices(study: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """{"every fit": :func:`choose_teacher` over every candidate, "C=1 fits": over the fits at
-    C=1 alone} (the second only where the study holds both kinds). Why both: each choice has
-    its own students, and the pair shows what the cross-validated C does for the student, not
-    only for the teacher."""
+    C=1 alone} (the second only where the study holds both kinds). Why both: the second is
+    the study as it stood before the cross-validated fits joined it, and
+    ``bench/chosen_students.py --among`` trains either's students; :func:`c_twins` pairs the
+    students that differ in the teacher's C alone."""
     out = {"every fit": choose_teacher(study)}
     default_c = study[study["method"].isin(DEFAULT_C_METHODS)] if len(study) else study
     if 0 < len(default_c) < len(study):
         out["C=1 fits"] = choose_teacher(default_c)
     return out
+
+
+def c_twins(candidates, default: str = "logreg-cal",
+            tuned: str = "logreg-cv") -> list[tuple[tuple, str, str]]:
+    """(views, the ``default`` fit's name, the ``tuned`` fit's name) for every views among
+    ``candidates`` fitted both ways. Why: the students of such a pair differ in their
+    teacher's C alone (the calibrated C=1 fit against the cross-validated one), the cleanest
+    test of what the cross-validated C does for the student rather than for the teacher."""
+    by_views: dict[tuple, dict[str, str]] = {}
+    for name, method, views in candidates:
+        by_views.setdefault(tuple(views), {})[method] = name
+    return [(views, fits[default], fits[tuned]) for views, fits in by_views.items()
+            if default in fits and tuned in fits]
 
 
 def chosen_recipes(choice: pd.DataFrame, candidates, base) -> dict:

@@ -191,3 +191,21 @@ def test_the_two_choices_differ_where_a_cross_validated_fit_wins():
     # a study of C=1 fits alone (or of cross-validated ones alone) has one choice
     assert list(teacher_choices(study.iloc[[0, 2]])) == ["every fit"]
     assert list(teacher_choices(study.iloc[[1]])) == ["every fit"]
+
+
+def test_c_twins_pair_the_fits_of_the_same_views_that_differ_in_c_alone():
+    from semisup_utils.teacher_eval import c_twins, candidate_teachers
+
+    candidates = candidate_teachers([96, 224], ["logreg-cal", "logreg-self"], 224,
+                                    backbones=["effnet-lite2"],
+                                    concat_methods=["logreg-cal", "logreg-cv"])
+    twins = c_twins(candidates)
+    # Lite0 alone is fitted at C=1 only here: no twin; Lite2 and both concatenations are
+    assert [views for views, _, _ in twins] == [
+        (("effnet-lite2", 224, "flip"),),
+        (("effnet-lite0", 224, "flip"), ("effnet-lite0", 96, "flip")),
+        (("effnet-lite0", 224, "flip"), ("effnet-lite2", 224, "flip"))]
+    for views, default, tuned in twins:
+        assert default.endswith(" logreg-cal") and tuned.endswith(" logreg-cv")
+        assert default.removesuffix(" logreg-cal") == tuned.removesuffix(" logreg-cv")
+    assert c_twins(candidates, default="logreg-self") == []  # no views has both
