@@ -79,7 +79,8 @@ from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
 from semisup_utils.runs import plan
 from semisup_utils.teacher_eval import (c_twins, choose_teacher,
-                                        chosen_recipes, teacher_study)
+                                        chosen_recipes, teacher_study,
+                                        view_name)
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["distill_seeds"][0])
@@ -373,25 +374,25 @@ analysis.undefined_as_dash(pd.DataFrame(picked).set_index("M"),
 # students' test accuracy (%), mean ± sd; the paired difference on the same seeds:
 
 # %% tags=["nbval-ignore-output"]
+def labels_right(rows):
+    """The teacher's label accuracy on the unknown images (%)."""
+    return round(100 * rows["kept_label_acc"].mean(), 1)
+
+
 twins = []
 for m in ms:
-    for views, default_c, tuned_c in c_twins(candidates):
-        got = {}
-        for method in ("logreg-cal", "logreg-cv"):
-            student = replace(fixed, name=f"{method} student",
-                              teacher=method, views=views)
-            got[method] = stored_rows(
-                data, plan([m], seeds, [student],
-                           budgets[first_augment]), ctx.store)
-        if not all(len(rows) for rows in got.values()):
+    for views, _, _ in c_twins(candidates):
+        cal, cv = (stored_rows(data, plan(
+            [m], seeds, [replace(fixed, name=f"{method} student",
+                                 teacher=method, views=views)],
+            budgets[first_augment]), ctx.store)
+            for method in ("logreg-cal", "logreg-cv"))
+        if not (len(cal) and len(cv)):
             continue
-        cal, cv = got["logreg-cal"], got["logreg-cv"]
-        right = {k: round(100 * v["kept_label_acc"].mean(), 1)
-                 for k, v in got.items()}
         twins.append({
-            "M": m, "teacher": default_c.removesuffix(" logreg-cal"),
-            "labels right, C=1": right["logreg-cal"],
-            "labels right, CV": right["logreg-cv"],
+            "M": m, "teacher": view_name(views),
+            "labels right, C=1": labels_right(cal),
+            "labels right, CV": labels_right(cv),
             "student, C=1": mean_sd(100 * seed_acc(cal)),
             "student, CV": mean_sd(100 * seed_acc(cv)),
             "CV − C=1, same seeds (points)":
