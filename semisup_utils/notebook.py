@@ -43,20 +43,57 @@ def load_data(params: dict) -> CIFAR10:
     return subsample(data, params.get("n_train"), params.get("n_test"), seed=0)
 
 
-def data_note(data: CIFAR10, profile: str | None = None) -> str:
-    """One line naming the profile and the data source; the JPEG caveat whenever it applies; for
-    a dataset other than CIFAR-10 its classes, and how its images were converted to 32x32 RGB."""
-    line = f"Profile {profile!r}. " if profile else ""
-    line += (f"Data source: {data.source}; {data.n_train} training and {len(data.y_test)} test "
-             "images.")
+def source_name(data: CIFAR10) -> str:
+    """The data file by name (never its folder on the machine that rendered the page), its kind
+    and the fingerprint that keys its runs: 'cifar10-jpeg.tar.gz (imagefolder-tarball),
+    fingerprint 1a2b3c4d5e6f'."""
+    from pathlib import PurePath
+
+    kind, _, rest = data.source.partition(":")
+    path, paren, subset = rest.partition(" (subset")
+    name = PurePath(path).name or path
+    text = f"{name} ({kind})" if kind and path else data.source
+    if paren:
+        text += f", subset{subset.rstrip(')')}"
+    return f"{text}, fingerprint {data.fingerprint[:12]}"
+
+
+def is_jpeg_copy(data: CIFAR10) -> bool:
+    """CIFAR-10 read from image files (the JPEG copy used offline), not the original arrays."""
+    return data.is_cifar10 and data.source.startswith("imagefolder")
+
+
+def jpeg_note(data: CIFAR10) -> str:
+    """The JPEG caveat where it applies, else "" (the original CIFAR-10, or other data)."""
+    return JPEG_NOTE if is_jpeg_copy(data) else ""
+
+
+def data_note(data: CIFAR10, params=None) -> str:
+    """What a page was computed from: the profile and the page's own parameter values (``params``
+    from :func:`parameters`; a profile name is accepted too), the data file by name and
+    fingerprint, the JPEG caveat whenever it applies; for a dataset other than CIFAR-10 its
+    classes, and how its images were converted to 32x32 RGB."""
+    if isinstance(params, dict):
+        profile = params.get("profile")
+        shown = {n: params[n] for n in getattr(params, "declared", ()) if n != "profile"
+                 and n in params}
+        line = f"Profile {profile!r}." if profile else ""
+        if shown:
+            line += " This page's parameters: " + ", ".join(
+                f"{n}={v!r}" for n, v in shown.items()) + "."
+    else:
+        line = f"Profile {params!r}." if params else ""
+    line += (f" Data: {source_name(data)}; {data.n_train:,} training and "
+             f"{len(data.y_test):,} test images.")
     if not data.is_cifar10:
         line += (f" Not CIFAR-10: {data.n_classes} classes ({', '.join(data.classes)}), chance "
                  f"{data.chance:.1f}%; the report's CIFAR-10 numbers are not shown.")
         if data.conversion:
             line += f" {data.conversion[0].upper()}{data.conversion[1:]}."
-    elif "imagefolder" in data.source or ".jpg" in data.source or "jpeg" in data.source.lower():
-        line += " " + JPEG_NOTE
-    return line
+    elif is_jpeg_copy(data):
+        line += " It is the JPEG copy of CIFAR-10" + JPEG_NOTE[len("Data: the JPEG copy of "
+                                                                  "CIFAR-10"):]
+    return line.strip()
 
 
 def report_budget(params: dict) -> Budget:
@@ -170,7 +207,16 @@ def parameters(namespace: dict) -> dict:
         raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for this "
                              f"chapter; its parameters: {', '.join(sorted(declared))}")
     profile = given.pop("profile", "default")
-    return resolve(profile, **given)
+    return Parameters(resolve(profile, **given), declared=declared or set(given) | {"profile"})
+
+
+class Parameters(dict):
+    """A chapter's resolved parameters; ``declared``: the names its parameters cell defines
+    (what a reader may pass with ``-p``), which the page's data line shows with their values."""
+
+    def __init__(self, values: dict, declared=()):
+        super().__init__(values)
+        self.declared = [n for n in values if n in set(declared)]
 
 
 def _assigned(source: str) -> set[str]:

@@ -261,3 +261,50 @@ def validation_vs_test(table, headline: str | None = None,
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# the headline figure's look per series (findings.headline's names): colour, line, marker
+_HEADLINE_STYLE = {
+    "best student (held-out teacher)": ("tab:red", "-", "o", 2.4),
+    "its teacher": ("black", "--", "s", 1.2),
+    "Model A, same compute": ("tab:blue", "-", "o", 1.6),
+    "ceiling (all labels)": ("grey", ":", None, 1.4),
+}
+
+
+def headline(frame, title: str = "Test accuracy of the report's CNN over M"):
+    """The study's answer in one figure: test accuracy (%) over M (log scale) of the report's
+    Models A, B and C at its protocol (thin lines) beside the report's own runs (hollow
+    markers), and, at the report's compute, Model A, the best student, its teacher and the
+    ceiling. ``frame``: findings.headline's rows (series, m, mean, sd, n)."""
+    fig, ax = plt.subplots(figsize=(8, 6.2))
+    for model, colour in MODEL_COLOURS.items():
+        mine = frame[frame["series"] == f"{model}, report's protocol"].sort_values("m")
+        if len(mine):
+            ax.errorbar(mine["m"], mine["mean"], yerr=mine["sd"].fillna(0), color=colour,
+                        lw=1, alpha=0.55, capsize=2,
+                        label=f"{model}, report's protocol ({int(mine['n'].max())} seeds)")
+        theirs = frame[frame["series"] == f"{model}, the report"].sort_values("m")
+        if len(theirs):
+            ax.plot(theirs["m"], theirs["mean"], ls="none", marker="D", mfc="none", ms=7,
+                    color=colour, label=f"{model}, the report (1 run)")
+    for series, (colour, ls, marker, lw) in _HEADLINE_STYLE.items():
+        rows = frame[frame["series"] == series].sort_values("m")
+        if rows.empty:
+            continue
+        seeds = int(rows["n"].max())
+        label = series if series == "its teacher" else f"{series} ({seeds} seeds)"
+        ax.errorbar(rows["m"], rows["mean"], yerr=rows["sd"].fillna(0), color=colour, ls=ls,
+                    marker=marker, lw=lw, capsize=3, label=label)
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    ms = sorted(set(frame["m"]))
+    ax.set(xscale="log", title=title, xlabel="M, number of known labels (log scale)",
+           ylabel="test accuracy (%)")
+    ax.xaxis.set_major_locator(FixedLocator(ms))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{m:,}" for m in ms])
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, ncol=2, loc="lower center",
+               bbox_to_anchor=(0.5, 0.0), frameon=False)
+    fig.tight_layout(rect=(0, 0.22, 1, 1))
+    return fig

@@ -129,29 +129,50 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
     seconds = time.perf_counter() - start
     hide_parameter_cells(partial)
     shutil.move(str(partial), output)
+    export_figures(output, output_dir / "figures")
     return output, seconds
 
 
-# what the book's toggle of each collapsed parameters cell says (myst-nb's cell-level
-# code_prompt_show / code_prompt_hide; the default, "Show code cell content", says nothing)
-PARAMETER_PROMPTS = {"parameters": "the chapter's parameters",
-                     "injected-parameters": "the parameters this execution was given"}
+FIGURE_TAG = "figure-"  # a cell tagged "figure-NAME" has its figure kept as figures/NAME.png
+
+
+def export_figures(notebook_path: Path, folder: Path) -> list[Path]:
+    """Write the PNG of every cell tagged ``figure-NAME`` to ``folder/NAME.png``: the figures
+    the README shows are the book's own, rendered with it (``book/figures/``)."""
+    import base64
+
+    import nbformat
+
+    written = []
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        names = [t[len(FIGURE_TAG):] for t in cell.metadata.get("tags", [])
+                 if t.startswith(FIGURE_TAG)]
+        images = [o["data"]["image/png"] for o in cell.get("outputs", [])
+                  if "image/png" in o.get("data", {})]
+        for name in names:
+            if images:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{name}.png"
+                path.write_bytes(base64.b64decode(images[-1]))
+                written.append(path)
+    return written
+
+
+# the cells papermill reads and writes: the chapter's defaults ("None": take the profile's) and
+# what this execution was given. The page's data line states the values in force instead
+# (notebook.data_note), so the book leaves both cells out; the notebook keeps them.
+PARAMETER_TAGS = ("parameters", "injected-parameters")
 
 
 def hide_parameter_cells(path: Path) -> None:
-    """Collapse the parameters cells in the rendered book (myst-nb's ``hide-cell`` tag), each
-    behind a toggle that says what it holds."""
+    """Leave the parameters cells out of the rendered book (myst-nb's ``remove-cell`` tag)."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
-        for tag, what in PARAMETER_PROMPTS.items():
-            if tag in tags:
-                if "hide-cell" not in tags:
-                    tags.append("hide-cell")
-                cell.metadata.setdefault("mystnb", {}).update(
-                    code_prompt_show=f"Show {what}", code_prompt_hide=f"Hide {what}")
+        if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
     nbformat.write(notebook, path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import numpy as np
 import pytest
 
 from semisup_utils import cli, runner
@@ -114,7 +115,7 @@ def test_values_parse_as_yaml():
     assert runner.parse_value("null") is None
 
 
-def test_parameter_cells_are_collapsed_in_the_book(tmp_path):
+def test_parameter_cells_are_left_out_of_the_book(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("profile = 'x'", metadata={"tags": ["parameters"]}),
                       nbformat.v4.new_code_cell("profile = 'smoke'",
@@ -123,13 +124,31 @@ def test_parameter_cells_are_collapsed_in_the_book(tmp_path):
     path = tmp_path / "n.ipynb"
     nbformat.write(notebook, path)
     runner.hide_parameter_cells(path)
+    runner.hide_parameter_cells(path)  # twice: tagged once
     cells = nbformat.read(path, as_version=4).cells
-    assert "hide-cell" in cells[0].metadata.tags and "hide-cell" in cells[1].metadata.tags
-    assert "tags" not in cells[2].metadata or "hide-cell" not in cells[2].metadata.tags
-    # the toggles say what they hide (myst-nb's cell-level prompt)
-    assert cells[0].metadata.mystnb.code_prompt_show == "Show the chapter's parameters"
-    assert "this execution" in cells[1].metadata.mystnb.code_prompt_show
-    assert "mystnb" not in cells[2].metadata
+    assert cells[0].metadata.tags == ["parameters", "remove-cell"]
+    assert cells[1].metadata.tags == ["injected-parameters", "remove-cell"]
+    assert "remove-cell" not in cells[2].metadata.get("tags", [])
+
+
+def test_the_data_line_names_the_file_and_the_pages_parameters_not_the_machine_path():
+    from semisup_utils import notebook
+    from semisup_utils.data import CIFAR10
+
+    x = np.zeros((2, 32, 32, 3), np.uint8)
+    y = np.array([0, 1])
+    data = CIFAR10(x, y, x, y, source="imagefolder-tarball:/home/someone/secret/cifar10-jpeg.tar.gz"
+                   " (subset 2/2, seed 0)", fingerprint="0123456789abcdef")
+    params = notebook.Parameters({"profile": "laptop", "M": 500, "seed": 1, "epochs": 50},
+                                 declared={"profile", "M", "seed"})
+    line = notebook.data_note(data, params)
+    assert "/home/someone" not in line and "secret" not in line
+    assert "cifar10-jpeg.tar.gz" in line and "0123456789ab" in line
+    assert "M=500, seed=1" in line and "epochs" not in line and "'laptop'" in line
+    assert notebook.jpeg_note(data)
+    other = CIFAR10(x, y, x, y, source="imagefolder:/data/x", fingerprint="f" * 16,
+                    classes=("cat", "dog"))
+    assert notebook.jpeg_note(other) == "" and "JPEG" not in notebook.data_note(other, params)
 
 
 def test_relative_paths_become_absolute_from_the_callers_folder(tmp_path, monkeypatch):

@@ -1,0 +1,114 @@
+"""Sentences a chapter computes, so that no result is typed into its Markdown.
+
+A chapter states a result by gluing a phrase computed from its runs (myst-nb's ``glue``) and
+pasting it into the Markdown with ``{glue:text}`name```; a rerun with other parameters then
+rewrites the sentence. Numbers are formatted here, once, with the glyphs of the tables
+(:data:`analysis.PM`, the minus sign ``−``). A glued phrase is pasted as plain text, so a string
+from the store or the data never becomes Markdown or HTML on the page.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable
+
+from .analysis import PM, UNDEFINED
+
+MINUS = "\u2212"
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def number(value, digits: int = 1) -> str:
+    """``value`` with ``digits`` decimals, a thousands comma, the minus sign; "–" if undefined."""
+    if not _finite(value):
+        return UNDEFINED
+    text = f"{float(value):,.{digits}f}" if digits else f"{round(float(value)):,}"
+    return text.replace("-", MINUS)
+
+
+def percent(points, digits: int = 1) -> str:
+    """An accuracy already in percent (69.13 → "69.1%")."""
+    return UNDEFINED if not _finite(points) else number(points, digits) + "%"
+
+
+def signed(points, digits: int = 1) -> str:
+    """A difference with its sign, "+1.9" or "−0.3" ("±0.0" when it rounds to zero)."""
+    if not _finite(points):
+        return UNDEFINED
+    text = number(abs(points), digits)
+    if float(text.replace(",", "")) == 0:
+        return "±" + text
+    return ("+" if points > 0 else MINUS) + text
+
+
+def points(diff, digits: int = 1) -> str:
+    """A signed difference in points of accuracy: "+1.9 points"."""
+    text = signed(diff, digits)
+    return text if text == UNDEFINED else f"{text} points"
+
+
+def mean_sd(values: Iterable[float], digits: int = 1) -> str:
+    """"69.1 ± 0.5" over the values given (percent), the mean alone for one value."""
+    values = [float(v) for v in values if _finite(v)]
+    if not values:
+        return UNDEFINED
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return number(mean, digits)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return f"{number(mean, digits)}{PM}{number(sd, digits)}"
+
+
+def listing(items: Iterable, last: str = "and") -> str:
+    """"a, b and c"."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def choose(condition: bool, yes: str, no: str) -> str:
+    """The word a computed comparison calls for ("above" or "below", "gains" or "loses")."""
+    return yes if condition else no
+
+
+def direction(diff, up: str = "above", down: str = "below", same: str = "level with",
+              digits: int = 1) -> str:
+    """How ``diff`` (points) reads in words once rounded: "1.9 points above", "level with"."""
+    if not _finite(diff):
+        return UNDEFINED
+    size = number(abs(diff), digits)
+    if float(size.replace(",", "")) == 0:
+        return same
+    return f"{size} points {up if diff > 0 else down}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$])")
+
+
+def escape(text) -> str:
+    """A string from the store or the data, safe inside Markdown: HTML escaped, Markdown's
+    special characters backslashed (used where a phrase is written as Markdown, not glued)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def glue(name: str, value) -> None:
+    """Glue ``value`` (a phrase or a number) for ``{glue:text}`name``` in the chapter's Markdown;
+    shown nowhere else."""
+    from myst_nb import glue as myst_glue
+
+    text = value if isinstance(value, str) else str(value)
+    myst_glue(name, text, display=False)
+
+
+def glue_all(phrases: dict) -> None:
+    """Glue every ``{name: phrase}`` (nothing is shown: the Markdown pastes them)."""
+    for name, value in phrases.items():
+        glue(name, value)
