@@ -15,9 +15,13 @@
 # (conclusions)=
 # # Conclusions
 #
-# Every statement on this page is computed from the results store and the caches that the
-# chapters filled, for the same profile; the numbers below change when the chapters are rerun
-# with other parameters. Where a statement rests on a figure, the chapter that draws it is named.
+# **The question.** Taken together, what do the runs say: where do the report's findings
+# hold, how much do better labels and a stronger teacher buy the same CNN at the same compute,
+# and what stands between it and the targets?
+#
+# Every statement below is computed from the results store that the chapters filled, for
+# this page's profile, so a rerun with other parameters rewrites it. Where a statement rests
+# on a figure, the chapter that draws it is named.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -53,7 +57,10 @@ distill_augments = None
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
-from semisup_utils import analysis, notebook, report
+import pandas as pd
+
+from semisup_utils import analysis, findings, notebook, prose, report
+from semisup_utils.budget import Budget
 from semisup_utils.executors import stored_rows
 from semisup_utils.label_runs import label_run
 from semisup_utils.recipes import at_input_size, get_recipe
@@ -63,7 +70,7 @@ from semisup_utils.store import ResultsStore
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-print(notebook.data_note(data, P["profile"]))
+print(notebook.data_note(data, P))
 # the report's numbers and this project's targets: empty unless the
 # data is CIFAR-10
 TEST_ACCURACY = report.test_accuracy(data)
@@ -94,6 +101,18 @@ def kmeans_acc(views):
     return 100 * run["label_acc"]
 
 
+def size_effect(acc):
+    """How the backbone's input size moves K-means' label accuracy."""
+    small, large = min(acc), max(acc)
+    if small == large:
+        return ""
+    diff = acc[large] - acc[small]
+    return (f"Fed {large}x{large} images instead of {small}x{small}, "
+            f"the backbone's K-means labels are "
+            f"{prose.direction(diff, 'better', 'worse', 'as good')}"
+            " (the bar chart of 04_embeddings).")
+
+
 pca_acc = kmeans_acc([("pca", 32)])
 all_sizes = sorted(set(P["input_sizes"]) | {P["input_size"]})
 emb_acc = {size: kmeans_acc([(P["backbone"], size)])
@@ -108,9 +127,7 @@ display(Markdown(
     f"At M={P['M']} (seed {P['seed']}), K-means labels the unknown "
     f"images {pca_acc:.1f}% correctly from PCA vectors{pca_report} and "
     f"{sizes} from {P['backbone']} embeddings{emb_report}. Chance is "
-    f"{data.chance:.0f}%. The input size given to the backbone "
-    "matters: upscaled images give markedly better labels (the bar "
-    "chart of 04_embeddings)."))
+    f"{data.chance:.0f}%. " + size_effect(emb_acc)))
 
 # %% [markdown]
 # ## 2. Where the report's findings hold ({ref}`m-sweep`)
@@ -118,8 +135,8 @@ display(Markdown(
 # The report's claims are differences: Model B (K-means labels added) against Model A (known
 # labels only), and Model C (A's predictions added) against A. Below, each difference is taken
 # seed by seed (the same known images and initialisation for both models), then averaged; a
-# gain is called clear when a paired t-test over the seeds rejects zero at 5% (with three seeds:
-# a mean beyond 4.3 standard errors), and the report's finding *holds* when the gain is clear
+# gain is called clear when a paired t-test over the seeds rejects zero at 5% (with three seeds
+# the mean must exceed about four standard errors), and the report's finding *holds* when the gain is clear
 # and has the report's sign. With two or three seeds only large, steady gains are clear.
 
 # %% tags=["nbval-ignore-output"]
@@ -146,13 +163,17 @@ if len(runs):
 # ## 3. What the comparison does and does not show
 
 # %% tags=["hide-input"]
+smallest = min(P["M_list"])
 display(Markdown(
     f"All three models were trained for the same {P['epochs']} epochs "
     f"(profile {P['profile']!r}; the report used 50). Model A's epochs "
-    "pass over M images, B's and C's over 50,000, so B and C took up "
-    "to 50,000/M times as many gradient steps: part of their advantage "
-    "is compute, not labels. The chapters beyond the report's six "
-    "compare methods at equal compute. " + notebook.JPEG_NOTE))
+    f"pass over M images, B's and C's over all {data.n_train:,} "
+    "training images, so B and C took up to "
+    f"{data.n_train / smallest:,.0f} times as many gradient steps as "
+    f"A (at M = {smallest:,}): part of "
+    "their advantage is compute, not labels. The chapters beyond the "
+    "report's six compare methods at equal compute. "
+    + notebook.jpeg_note(data)))
 
 # %% [markdown]
 # ## 4. Better labels, used better, at equal compute ({ref}`label-inference` and {ref}`better-training`)
@@ -186,13 +207,14 @@ if len(swept):
     lines = analysis.against_a_lines(
         analysis.ceiling_at_every_m(swept, P["M_list"]),
         sweep_budget.amount, TARGETS, TEST_ACCURACY)
+    full = Budget.epochs_of(50, 50000).amount  # B and C in the report
     display(Markdown(
         "\n".join(lines)
         + f"\n\nThese models had {sweep_budget.amount:,} steps each "
         f"({P['sweep_epochs']} passes over {data.n_train:,} images), "
-        f"{P['sweep_epochs'] / 50:.0%} of the report's compute for B "
-        "and C; the targets allow the report's full compute. "
-        + notebook.JPEG_NOTE))
+        f"{sweep_budget.amount / full:.0%} of the {full:,} steps the "
+        "report gave B and C (50 passes over 50,000 images); the "
+        "targets allow that full compute. " + notebook.jpeg_note(data)))
 else:
     print("no runs of 09_beyond_sweep are stored for this profile yet: "
           "run it first")
@@ -219,68 +241,50 @@ else:
     for r in full.itertuples():
         labels = (f"all {data.n_train:,} true labels" if r.m == 0
                   else f"M={r.m}")
-        lines.append(f"- `{r.recipe}`, {labels}, seed {r.seed}: "
-                     f"{100 * r.test_acc:.1f}% after {steps} "
-                     f"({r.wall_s / 60:.0f} min on {r.device})")
+        lines.append(f"- {prose.escape(r.recipe)}, {labels}, seed "
+                     f"{r.seed}: {100 * r.test_acc:.1f}% after {steps} "
+                     f"({r.wall_s / 60:.0f} min on "
+                     f"{prose.escape(r.device)})")
     display(Markdown("\n".join(lines) if lines else
                      f"None stored yet ({steps} per model)."))
 
 # %% [markdown]
-# ## A stronger teacher for the same CNN
+# ## 6. A stronger teacher for the same CNN ({ref}`teachers`)
 #
-# {ref}`teachers` feeds the teacher's backbone 224x224 images (with flip averaging) and sets
-# each student beside its teacher's own test accuracy. From its stored runs, for the first of
-# its teacher recipes, under each augmentation:
+# {ref}`teachers` feeds the teacher's backbone larger images with flip averaging, chooses
+# the teacher on held-out known images, and sets each student beside its teacher and the
+# ceiling, at the same compute and augmentation as Model A:
 
-# %% tags=["nbval-ignore-output", "hide-input"]
-teacher_targets = report.targets(data, study="teachers")
-first = next(r for r in notebook.distill_recipes(P)
-             if r.uses_embeddings)
-lines = []
+# %% tags=["remove-cell", "nbval-ignore-output"]
+recipes = notebook.distill_recipes(P)
+fixed = next(r for r in recipes if r.uses_embeddings)
+softer = next((r.name for r in recipes if r.uses_embeddings
+               and r.temperature != fixed.temperature), None)
 budgets = notebook.distill_budgets(P, data.n_train)
-for augment, budget in budgets.items():
-    grid = plan(P["distill_M_list"], P["distill_seeds"],
-                [get_recipe("A"), first], budget)
-    found = stored_rows(data, grid, store)
-    if found.empty:
-        continue
-    acc = (found.assign(test_acc=100 * found["test_acc"])
-           .groupby(["m", "recipe"])["test_acc"]
-           .agg(["mean", "std", "count"]))
-    for m in P["distill_M_list"]:
-        if not {(m, first.name), (m, "A")} <= set(acc.index):
-            continue
-        student, a = acc.loc[(m, first.name)], acc.loc[(m, "A")]
-        teacher = [label_run(data, first.teacher, first.views, m, s,
-                             ctx).get("test_acc")
-                   for s in P["distill_seeds"]]
-        teacher = [t for t in teacher if t is not None]
-        target = teacher_targets.get(m)
-        lines.append(
-            f"- {augment}, M={m:,}: student {student['mean']:.1f}% "
-            + (f"(sd {student['std']:.1f}, "
-               f"{int(student['count'])} seeds), "
-               if student["count"] > 1 else "(1 seed), ")
-            + f"Model A {a['mean']:.1f}%"
-            + (f", its teacher "
-               f"{100 * sum(teacher) / len(teacher):.1f}% "
-               "on the test images" if teacher else "")
-            + ("" if target is None else
-               f"; target {target:.0f}%: "
-               + ("met" if student["mean"] >= target else
-                  f"short by {target - student['mean']:.1f} points")))
-display(Markdown("\n".join(lines) + "\n\n" + notebook.JPEG_NOTE if lines
-                 else "No runs of 10_teachers are stored for this "
-                 "profile."))
+found = [stored_rows(data, plan(P["distill_M_list"], P["distill_seeds"],
+                                recipes, b), store).assign(augment=a)
+         for a, b in budgets.items()]
+found = [f for f in found if len(f)]
+teacher_runs = (pd.concat(found, ignore_index=True) if found else
+                pd.DataFrame(columns=["recipe", "m", "seed", "test_acc",
+                                      "augment"]))
+candidates, study, choice = findings.teacher_choice(data, P, ctx)
+fixed_name = next((name for name, method, views in candidates
+                   if (views, method) == (fixed.views, fixed.teacher)),
+                  None)
+story = findings.teachers_story(
+    teacher_runs, findings.teacher_scores(data, P, ctx),
+    findings.chosen_students(data, P, ctx, choice, candidates),
+    fixed.name, list(budgets), report.targets(data, study="teachers"),
+    softer, choice=choice, fixed_name=fixed_name)
+prose.glue_all({f"teachers_{k}": v for k, v in story.items()})
 
 # %% [markdown]
-# Chosen on a held-out fifth of the known images rather than fixed in advance
-# ({ref}`teachers-choice`), the teacher (the concatenation of Lite0's and Lite2's
-# embeddings at every M) labels the test images 4 to 8 points better, much of it at many
-# labels from regularising the logistic regression by cross-validation instead of
-# scikit-learn's default (4.3 to 5.5 points at M=40,000). Its students gain
-# 1.9, 1.0 and −0.3 points at M = 500, 5,000 and 40,000 over the fixed teacher's on the same seeds. Where the same views taught
-# students at both strengths of regularisation, the cross-validated teacher's students,
-# taught 1 to 5 points better labels, score 0.1 and 0.6 points below the default fit's at
-# 5,000 and 40,000 (three seeds). The 32k-parameter CNN, more than its teacher,
-# is what stands between these runs and the targets.
+# - **The teacher chosen on held-out known images**: {glue:text}`teachers_choice`
+#   {glue:text}`teachers_choice_gain`
+# - **The student and its teacher.** {glue:text}`teachers_below_teacher`
+# - **Against the targets.** {glue:text}`teachers_targets` {glue:text}`teachers_ceiling`
+#
+# Where a teacher several points better moves its student by much less, and the students
+# stop short of their teachers, the 32k-parameter student, more than its teacher, is what
+# stands between these runs and the targets.

@@ -196,3 +196,239 @@ def candidates_table(choice: pd.DataFrame, chosen_only: bool = False) -> pd.Data
     table = table.assign(chosen=table["chosen"].map({True: "✓", False: ""}))
     table = table.rename(columns=CANDIDATE_COLUMNS).set_index(["M", "teacher"])
     return table[[c for c in CANDIDATE_COLUMNS.values() if c in table]]
+
+
+# ----------------------------------------------------------------------------- teachers chapter
+def teacher_scores(data, params, ctx) -> pd.DataFrame:
+    """The fixed teachers' accuracy on the unknown and on the test images and their ECE (%),
+    per teacher, M and seed, beside the beyond-sweep chapter's teacher (its first seed, stored
+    with its label accuracy only). Read from the label store."""
+    from .label_runs import label_run
+    from .recipes import at_input_size
+    from .teacher_eval import view_name
+
+    recipes = {r.views: r for r in notebook.distill_recipes(params) if r.uses_embeddings}
+    earlier = at_input_size(get_recipe("logreg-cal-soft"), params["beyond_size"])
+    rows = []
+    for views, recipe in [*recipes.items(), (earlier.views, earlier)]:
+        seeds = params["distill_seeds"][:1] if recipe is earlier else params["distill_seeds"]
+        for m in params["distill_M_list"]:
+            for seed in seeds:
+                run = label_run(data, recipe.teacher, views, m, seed, ctx,
+                                test=recipe is not earlier)
+                rows.append({"teacher": f"{view_name(views)} {recipe.teacher}", "M": m,
+                             "seed": seed, "unknown images": 100 * run["label_acc"],
+                             "test images": 100 * run.get("test_acc", float("nan")),
+                             "ECE (unknown)": 100 * run["ece"]})
+    return pd.DataFrame(rows)
+
+
+def teacher_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """:func:`teacher_scores` averaged over seeds, per teacher and M."""
+    columns = ["unknown images", "test images", "ECE (unknown)"]
+    table = scores.groupby(["teacher", "M"], sort=False).agg(
+        **{c: (c, "mean") for c in columns}, seeds=("seed", "count"))
+    table.columns.name = "accuracy (%), mean over seeds"
+    return table
+
+
+def students_table(summary: pd.DataFrame, targets: dict) -> pd.DataFrame:
+    """Every student and Model A (not the ceiling), "mean ± sd" per augmentation and recipe
+    down, M across, the targets in the last row."""
+    from .analysis import mean_sd
+
+    students = summary[summary["recipe"] != "ceiling"]
+    table = mean_sd(students.assign(column=students["augment"] + ": " + students["recipe"]),
+                    index="m", columns="column")
+    if targets:
+        table["target"] = [targets.get(m) for m in table.index]
+    table.index.name = "M"
+    return table.T.rename_axis("augmentation: recipe")
+
+
+def seed_acc(rows: pd.DataFrame) -> pd.Series:
+    """Test accuracy (%) by seed."""
+    if rows is None or not len(rows):
+        return pd.Series(dtype=float)
+    return 100 * rows.set_index("seed")["test_acc"].astype(float)
+
+
+def paired(own: pd.Series, other: pd.Series) -> tuple[float, float, int]:
+    """Mean and sd of own − other (points) over the seeds both have, and how many."""
+    both = own.index.intersection(other.index)
+    if not len(both):
+        return float("nan"), float("nan"), 0
+    diff = own[both] - other[both]
+    return float(diff.mean()), float(diff.std()) if len(both) > 1 else float("nan"), len(both)
+
+
+def runs_of_recipe(runs: pd.DataFrame, recipe: str, m: int, augment: str) -> pd.Series:
+    """Test accuracy (%) by seed of one recipe at one M and augmentation (compare's rows)."""
+    part = runs[(runs["recipe"] == recipe) & (runs["m"] == m) & (runs["augment"] == augment)]
+    return seed_acc(part)
+
+
+def chosen_table(chosen: pd.DataFrame, runs: pd.DataFrame, fixed: str, augment: str,
+                 targets: dict) -> pd.DataFrame:
+    """Per M: the held-out choice, its student (mean ± sd), the fixed teacher's student and
+    Model A on the same budget and augmentation, the target, and the paired difference to
+    the fixed teacher's student."""
+    from . import prose
+
+    rows = []
+    for m, part in chosen.groupby("m"):
+        own = seed_acc(part)
+        diff, _, n = paired(own, runs_of_recipe(runs, fixed, m, augment))
+        rows.append({
+            "M": int(m), "chosen teacher": part["teacher"].iloc[0],
+            "its student": prose.mean_sd(own),
+            "fixed teacher's student": prose.mean_sd(runs_of_recipe(runs, fixed, m, augment)),
+            "Model A": prose.mean_sd(runs_of_recipe(runs, "A", m, augment)),
+            "target": targets.get(int(m)),
+            "− fixed, same seeds (points)": f"{prose.signed(diff)} ({n} seeds)" if n
+            else prose.UNDEFINED})
+    return pd.DataFrame(rows).set_index("M") if rows else pd.DataFrame()
+
+
+def c_twin_students(data, params, ctx, candidates, fixed, budget) -> pd.DataFrame:
+    """For every views fitted both at C=1 (calibrated) and at a cross-validated C whose
+    students the store holds for both: the teachers' label accuracy on the unknown images
+    and the students' accuracy (%), and the paired difference. Nothing is trained."""
+    from . import prose
+    from .teacher_eval import c_twins, view_name
+
+    rows = []
+    for m in params["distill_M_list"]:
+        for views, _, _ in c_twins(candidates):
+            found = [stored_rows(data, plan([m], params["distill_seeds"], [replace(
+                fixed, name=f"{method} student", teacher=method, views=views)], budget),
+                ctx.store) for method in ("logreg-cal", "logreg-cv")]
+            if not all(len(f) for f in found):
+                continue
+            (cal, cv), (cal_acc, cv_acc) = found, [seed_acc(f) for f in found]
+            diff, _, n = paired(cv_acc, cal_acc)
+            rows.append({"M": m, "teacher": view_name(views),
+                         "labels right, C=1": 100 * cal["kept_label_acc"].mean(),
+                         "labels right, CV": 100 * cv["kept_label_acc"].mean(),
+                         "student, C=1": prose.mean_sd(cal_acc),
+                         "student, CV": prose.mean_sd(cv_acc),
+                         "CV − C=1, same seeds (points)": f"{prose.signed(diff)} ({n} seeds)"})
+    return pd.DataFrame(rows).set_index(["M", "teacher"]) if rows else pd.DataFrame()
+
+
+def _per_m(values: dict, fmt) -> str:
+    """"+1.9 at M = 500, +1.0 at 5,000 and −0.3 at 40,000" from {M: value}."""
+    from . import prose
+
+    items = [(m, v) for m, v in values.items() if v == v]
+    return prose.listing(f"{fmt(v)} at {'M = ' if i == 0 else ''}{m:,}"
+                         for i, (m, v) in enumerate(items))
+
+
+def _ms(ms) -> str:
+    from . import prose
+
+    return "M = " + prose.listing(f"{m:,}" for m in ms)
+
+
+def teachers_story(runs: pd.DataFrame, scores: pd.DataFrame, chosen: pd.DataFrame,
+                   fixed: str, augments: list, targets: dict, softer: str | None = None,
+                   choice: pd.DataFrame | None = None, fixed_name: str | None = None
+                   ) -> dict[str, str]:
+    """The teachers chapter's conclusions as sentences that hold whatever the runs give:
+    ``below_teacher``, ``softer``, ``augmentation``, ``choice``, ``choice_gain``, ``targets``.
+    ``runs``: compare's rows with ``augment``; ``scores``: :func:`teacher_scores`;
+    ``chosen``: :func:`chosen_students`; ``fixed``: the fixed teacher's student recipe;
+    ``choice``/``fixed_name``: the held-out study's choice and the fixed teacher's candidate
+    name in it (both teachers then compared fitted on the same images)."""
+    from . import prose
+    from .analysis import is_clear
+
+    first = augments[0]
+    ms = sorted(int(m) for m in runs["m"].unique() if m) if len(runs) else []
+    fixed_test = (scores[scores["teacher"] == scores["teacher"].iloc[0]]
+                  .groupby("M")["test images"].mean() if len(scores) else pd.Series())
+    story = {}
+
+    student = {m: runs_of_recipe(runs, fixed, m, first).mean() for m in ms}
+    below = [m for m in ms if student[m] == student[m] and m in fixed_test
+             and student[m] < fixed_test[m]]
+    above = [m for m in ms if student[m] == student[m] and m in fixed_test
+             and student[m] >= fixed_test[m]]
+    story["below_teacher"] = (
+        "At every M the student ends below its teacher's own test accuracy, by "
+        + _per_m({m: fixed_test[m] - student[m] for m in below},
+                 lambda v: f"{prose.number(v)} points") + "."
+        if below and not above else
+        f"The student ends below its teacher at {_ms(below)} and at or above it at "
+        f"{_ms(above)}." if below else
+        "The student ends at or above its teacher at every M stored." if above else
+        "No student of the fixed teacher is stored for this profile.")
+
+    if softer is not None and softer in set(runs["recipe"]):
+        diffs = {m: paired(runs_of_recipe(runs, softer, m, first),
+                           runs_of_recipe(runs, fixed, m, first)) for m in ms}
+        clear = [m for m, (d, sd, n) in diffs.items() if is_clear(d, sd, n)]
+        helps = [m for m in clear if diffs[m][0] > 0]
+        verdict = ("a clear gain at " + _ms(helps) if helps else
+                   "no clear gain at any M" + (" (a clear loss at " + _ms(clear) + ")"
+                                               if clear else ", within seed noise"))
+        story["softer"] = (
+            f"Softer targets (temperature 2) change the student by "
+            + _per_m({m: d for m, (d, _, n) in diffs.items() if n}, prose.points)
+            + f" against temperature 1 on the same seeds: {verdict}.")
+    else:
+        story["softer"] = "This profile trains no student on softened targets."
+
+    if len(augments) > 1:
+        other = augments[1]
+        parts = []
+        for recipe, name in (("A", "Model A"), (fixed, "the student")):
+            diffs = {m: paired(runs_of_recipe(runs, recipe, m, other),
+                               runs_of_recipe(runs, recipe, m, first))[0] for m in ms}
+            parts.append(f"{name} by {_per_m(diffs, prose.points)}")
+        story["augmentation"] = (f"Against the {first} augmentation, {other} changes "
+                                 + prose.listing(parts) + " (paired by seed).")
+    else:
+        story["augmentation"] = "This profile trains under one augmentation only."
+
+    if len(chosen):
+        names = chosen.groupby("m")["teacher"].first()
+        teacher_test = chosen.groupby("m")["teacher_test"].first()
+        same = [m for m in names.index if names[m] == fixed_name]
+        story["choice"] = "; ".join(
+            f"at M = {m:,}: {names[m]}" + (" (the teacher fixed in advance)"
+                                           if m in same else "") for m in names.index) + "."
+        held_out = (choice[choice["teacher"] == fixed_name].set_index("M")["test_acc"] * 100
+                    if choice is not None and fixed_name is not None else pd.Series())
+        gains = {m: teacher_test[m] - held_out.get(m, float("nan")) for m in names.index}
+        students = {m: paired(seed_acc(chosen[chosen["m"] == m]),
+                              runs_of_recipe(runs, fixed, m, first))[0] for m in names.index}
+        story["choice_gain"] = (
+            "On the test images, both fitted without the held-out share, the chosen teacher "
+            "is " + _per_m(gains, prose.points) + " against the fixed one; its students "
+            "move by "
+            + _per_m(students, prose.points) + " against the fixed teacher's, on the same "
+            "seeds.")
+        best = {int(m): seed_acc(part).mean() for m, part in chosen.groupby("m")}
+    else:
+        story["choice"] = "No held-out choice is stored for this profile."
+        story["choice_gain"] = ""
+        best = student
+    ceiling = runs[(runs["recipe"] == "ceiling") & (runs["augment"] == first)]
+    ceiling_acc = 100 * ceiling["test_acc"].astype(float).mean() if len(ceiling) else None
+    verdicts = []
+    for m, acc in best.items():
+        if m in targets and acc == acc:
+            verdicts.append(f"{prose.percent(acc)} at M = {m:,} against a target of "
+                            f"{prose.percent(targets[m], 0)} ("
+                            + ("met" if acc >= targets[m] else
+                               f"missed by {prose.number(targets[m] - acc)} points") + ")")
+    story["targets"] = ("The best students reach " + prose.listing(verdicts) + "."
+                        if verdicts else "This data has no targets.")
+    story["ceiling"] = ("" if ceiling_acc is None else
+                        "Against the same CNN trained on every true label ("
+                        + prose.percent(ceiling_acc) + "), they are "
+                        + _per_m({m: a - ceiling_acc for m, a in best.items()},
+                                 lambda d: prose.direction(d)) + ".")
+    return story

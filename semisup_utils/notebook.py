@@ -5,6 +5,7 @@ Set once here (as fastbook's small utils do) so the chapters stay narrative.
 from __future__ import annotations
 
 import random
+import textwrap
 import warnings
 
 import numpy as np
@@ -93,7 +94,9 @@ def data_note(data: CIFAR10, params=None) -> str:
     elif is_jpeg_copy(data):
         line += " It is the JPEG copy of CIFAR-10" + JPEG_NOTE[len("Data: the JPEG copy of "
                                                                   "CIFAR-10"):]
-    return line.strip()
+    # wrapped: a page's output column holds about 90 characters (no sideways scroll)
+    return textwrap.fill(line.strip(), width=88, break_on_hyphens=False,
+                         break_long_words=False)
 
 
 def report_budget(params: dict) -> Budget:
