@@ -118,7 +118,10 @@ def headline(data, params, ctx) -> pd.DataFrame:
         parts.append(theirs.rename(columns={"test_acc": "mean"}).assign(
             series=theirs["model"] + ", the report", sd=float("nan"), n=1).drop(
             columns="model"))
-    frame = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["series", "m", "mean", "sd", "n"])
+    frame = pd.concat(parts, ignore_index=True)
     return frame[["series", "m", "mean", "sd", "n"]].astype({"m": int})
 
 
@@ -432,3 +435,44 @@ def teachers_story(runs: pd.DataFrame, scores: pd.DataFrame, chosen: pd.DataFram
                         + _per_m({m: a - ceiling_acc for m, a in best.items()},
                                  lambda d: prose.direction(d)) + ".")
     return story
+
+
+README_MARKERS = ("<!-- findings:start -->", "<!-- findings:end -->")
+
+
+def readme_block(frame: pd.DataFrame, steps: int, profile: str) -> str:
+    """The README's findings, written from :func:`headline`'s rows (never typed): per M of the
+    teachers study, the report's best, Model A and the best student at the same compute, the
+    student's teacher and the ceiling, in %."""
+    from . import prose
+
+    said = answer(frame, steps)
+    ms = sorted(int(m) for m in frame[frame["series"] == STUDENT]["m"])
+    lines = [f"Test accuracy (%), the report's CNN from scratch, mean of {said.get('seeds')} "
+             f"(profile `{profile}`, the JPEG copy of CIFAR-10; computed by `semisup findings "
+             "--readme README.md` from the results store):", "",
+             "| M | report's best | Model A | best student | its teacher | ceiling |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for m in ms:
+        theirs = frame[frame["series"].str.endswith(", the report") & (frame["m"] == m)]
+        cells = [prose.number(theirs["mean"].max()) if len(theirs) else prose.UNDEFINED]
+        for series in (MODEL_A, STUDENT, TEACHER, CEILING):
+            row = at(frame, series, m)
+            cells.append(prose.UNDEFINED if row is None else
+                         prose.mean_sd([row["mean"]]) if row["n"] == 1 or row["sd"] != row["sd"]
+                         else f"{prose.number(row['mean'])} ± {prose.number(row['sd'])}")
+        lines.append(f"| {m:,} | " + " | ".join(cells) + " |")
+    lines += ["", f"Model A, the student and the ceiling had {said.get('steps')} steps of batch "
+              "128 each; the report's runs were single runs on the original CIFAR-10. "
+              + said["verdict"]]
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with what lies between the README's markers replaced by ``block``."""
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"no {start} ... {end} markers: add both lines where the findings go")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{block}\n{end}{tail}"

@@ -44,11 +44,24 @@ def chapters(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
     return sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.py"))
 
 
+# pages that summarise what the chapters stored: executed after them, wherever they sit in the
+# book (page one states the study's answer from the runs the teachers chapter trains)
+SUMMARY_PAGES = ("00_abstract",)
+
+
+def execution_order(paths) -> list[Path]:
+    """``paths`` once each, in reading order, the summary pages last."""
+    unique = sorted(dict.fromkeys(paths))
+    return ([p for p in unique if p.stem not in SUMMARY_PAGES]
+            + [p for p in unique if p.stem in SUMMARY_PAGES])
+
+
 def find_chapters(names, notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
-    """Chapters by name ('05_models_abc'), prefix ('05') or path; all when names is empty."""
+    """Chapters by name ('05_models_abc'), prefix ('05') or path, each once, in the order they
+    execute (:func:`execution_order`); all when names is empty."""
     known = chapters(notebooks_dir)
     if not names:
-        return known
+        return execution_order(known)
     found = []
     for name in names:
         stem = Path(name).stem
@@ -57,7 +70,7 @@ def find_chapters(names, notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
             raise ChapterError(f"unknown chapter {name!r}; known chapters: "
                                f"{', '.join(p.stem for p in known)}")
         found.append(matches[0])
-    return found
+    return execution_order(found)
 
 
 def convert(source: Path, output: Path) -> Path:
@@ -118,19 +131,50 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
                                    cwd=str(PROJECT_ROOT), progress_bar=progress,
                                    report_mode=False)
     except BaseException as error:  # a failed cell, a timeout, Ctrl-C
-        kept = Path(tempfile.gettempdir()) / f"semisup-failed-{chapter.stem}.ipynb"
-        if partial.exists():
-            shutil.copyfile(partial, kept)
-            note = f"{chapter.stem} did not finish; {output} is unchanged; the partial " \
-                   f"notebook is kept at {kept}"
-            if hasattr(error, "add_note"):
-                error.add_note(note)
+        keep_failed(partial, chapter.stem, output, error)
         raise
     seconds = time.perf_counter() - start
     hide_parameter_cells(partial)
-    shutil.move(str(partial), output)
+    install(partial, output)
     export_figures(output, output_dir / "figures")
     return output, seconds
+
+
+def install(executed: Path, output: Path) -> None:
+    """Put the executed notebook in place atomically: copied to a temporary file in the output
+    folder, then renamed over the old page. A full disk or a cut-off copy leaves the old page
+    whole; the error names the page."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb.tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "wb") as target, open(executed, "rb") as source:
+            shutil.copyfileobj(source, target)
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(tmp, output)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise ChapterError(f"cannot write {output} ({error.strerror or error}); the page there "
+                           "is unchanged: free space in that folder or pass another "
+                           "--output-dir") from error
+
+
+def keep_failed(partial: Path, stem: str, output: Path, error: BaseException) -> None:
+    """Keep what a failed chapter executed, under a new unique name (never through a link or
+    over another run's file), and say where in the error; failing to keep it never hides
+    the chapter's own error."""
+    if not partial.exists():
+        return
+    try:
+        fd, kept = tempfile.mkstemp(prefix=f"semisup-failed-{stem}-", suffix=".ipynb")
+        with os.fdopen(fd, "wb") as target, open(partial, "rb") as source:
+            shutil.copyfileobj(source, target)
+        note = f"{stem} did not finish; {output} is unchanged; the partial notebook is kept at " \
+               f"{kept}"
+    except OSError as problem:
+        note = f"{stem} did not finish; {output} is unchanged (the partial notebook could not " \
+               f"be kept: {problem})"
+    if hasattr(error, "add_note"):
+        error.add_note(note)
 
 
 FIGURE_TAG = "figure-"  # a cell tagged "figure-NAME" has its figure kept as figures/NAME.png

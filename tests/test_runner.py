@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -43,7 +44,7 @@ def test_every_chapter_has_a_parameters_cell_with_a_profile(tmp_path):
 def test_find_chapters_by_prefix_name_or_refuses():
     assert runner.find_chapters(["05"])[0].stem == "05_models_abc"
     assert runner.find_chapters(["01_data"])[0].stem == "01_data"
-    with pytest.raises(runner.ChapterError, match="known chapters: 01_data"):
+    with pytest.raises(runner.ChapterError, match="known chapters: 00_abstract, 01_data"):
         runner.find_chapters(["99_nothing"])
 
 
@@ -178,7 +179,60 @@ def test_a_failed_chapter_leaves_the_last_good_one_in_place(tmp_path, monkeypatc
         runner.run(["01"], "smoke", {}, tmp_path / "book", progress=False)
     assert good.read_text() == "the last good chapter"
     note = " ".join(getattr(info.value, "__notes__", []))
-    assert "01_data.ipynb is unchanged" in note and "semisup-failed-01_data.ipynb" in note
+    assert "01_data.ipynb is unchanged" in note and "semisup-failed-01_data-" in note
+    kept = Path(note.split("kept at ")[1].split()[0])
+    assert kept.read_text() == "half a notebook"
+
+
+def test_the_failed_notebook_is_kept_under_a_new_name_never_through_a_link(tmp_path,
+                                                                         monkeypatch):
+    """Issue 35, item 3: a link at the old fixed name is not followed; an unwritable temp
+    folder never hides the chapter's error."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "semisup-failed-01_data.ipynb").symlink_to(victim)
+    partial = tmp_path / "partial.ipynb"
+    partial.write_text("partial")
+    error = RuntimeError("cell 3 failed")
+    runner.keep_failed(partial, "01_data", tmp_path / "book" / "01_data.ipynb", error)
+    assert victim.read_text() == "keep me"
+    assert "kept at" in error.__notes__[0]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    error = RuntimeError("cell 3 failed")
+    runner.keep_failed(partial, "01_data", tmp_path / "book" / "01_data.ipynb", error)
+    assert str(error) == "cell 3 failed" and "could not be kept" in error.__notes__[0]
+
+
+def test_a_page_that_cannot_be_written_leaves_the_old_one_whole(tmp_path, monkeypatch):
+    """Issue 35, item 1: a full output folder (here: the copy fails) keeps the good page."""
+    import shutil
+
+    good = tmp_path / "01_data.ipynb"
+    good.write_text("the good page")
+    executed = tmp_path / "work.ipynb"
+    executed.write_text("x" * 1000)
+
+    def disk_full(source, target, *args):
+        target.write(b"trunc")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", disk_full)
+    with pytest.raises(runner.ChapterError, match="01_data.ipynb.*No space left"):
+        runner.install(executed, good)
+    assert good.read_text() == "the good page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_data.ipynb", "work.ipynb"]
+
+
+def test_chapters_run_once_each_and_the_summary_page_last():
+    """Issue 35, item 14 (a chapter named twice runs once), and page one, which summarises the
+    store, executes after the chapters that fill it."""
+    stems = [p.stem for p in runner.find_chapters(["01", "01_data", "00", "10"])]
+    assert stems == ["01_data", "10_teachers", "00_abstract"]
+    every = [p.stem for p in runner.find_chapters([])]
+    assert every[-1] == "00_abstract" and len(every) == len(set(every))
 
 
 def test_a_failing_chapter_is_reported_in_one_line_first(tmp_path, monkeypatch, capsys):
