@@ -25,6 +25,12 @@
 
 # %% tags=["parameters"]
 profile = "default"
+n_train = None         # training images used (None: all)
+n_test = None          # test images used (None: all)
+M_list = None          # values of M of the report's protocol (m-sweep)
+seeds = None           # its seeds
+distill_M_list = None  # values of M of the teachers study
+distill_seeds = None   # its seeds
 
 # %% tags=["hide-input"]
 from semisup_utils import findings, notebook, plots, prose

@@ -22,6 +22,9 @@
 
 # %% tags=["parameters"]
 profile = "default"
+n_train = None         # training images used (None: all)
+n_test = None          # test images used (None: all)
+distill_M_list = None  # values of M of the teachers study (its candidates)
 
 # %% tags=["hide-input"]
 from semisup_utils import analysis, findings, ledger, notebook

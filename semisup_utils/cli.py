@@ -189,6 +189,29 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _cmd_findings(args) -> int:
+    """The study's answer from the results store, as page one states it; ``--readme FILE``
+    writes it between the file's findings markers instead of printing it."""
+    from pathlib import Path
+
+    from . import findings, notebook
+    from .profiles import resolve
+
+    params = resolve(args.profile)
+    data = notebook.load_data(params)
+    frame = findings.headline(data, params, notebook.context(params))
+    steps = next(iter(notebook.distill_budgets(params, data.n_train).values())).amount
+    block = findings.readme_block(frame, steps, args.profile)
+    if args.readme is None:
+        print(block)
+        return 0
+    path = Path(args.readme)
+    path.write_text(findings.replace_block(path.read_text(encoding="utf-8"), block),
+                    encoding="utf-8")
+    print(f"{path}: findings rewritten from the store (profile {args.profile!r})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semisup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -239,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--quiet", action="store_true")
     swp.set_defaults(func=_cmd_sweep)
 
-    cmp = sub.add_parser("compare", help="chapter 10's sweep of recipes over M and seeds at "
+    cmp = sub.add_parser("compare", help="chapter 9's sweep of recipes over M and seeds at "
                          "one budget, into the store")
     cmp.add_argument("--profile", default="default",
                      help="laptop (the default), smoke, reduced or paper")
@@ -272,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     mrg.add_argument("--results", default=None, help="results folder (else $SEMISUP_RESULTS "
                      "or results/)")
     mrg.set_defaults(func=_cmd_store)
+
+    fnd = sub.add_parser("findings", help="the study's answer (page one's numbers) from the "
+                         "results store; --readme FILE writes it into the README")
+    fnd.add_argument("--profile", default="published", help="whose runs (default: published)")
+    fnd.add_argument("--readme", default=None, help="a file with <!-- findings:start --> and "
+                     "<!-- findings:end --> lines (the README)")
+    fnd.set_defaults(func=_cmd_findings)
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)

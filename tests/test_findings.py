@@ -189,3 +189,30 @@ def test_the_committed_headline_png_is_the_books_own():
     assert png.read_bytes() == base64.b64decode(images[-1]), (
         "book/figures/headline.png is stale: run `semisup run 00 --profile published`")
     assert np.frombuffer(png.read_bytes()[:8], np.uint8).tolist()[:4] == [137, 80, 78, 71]
+
+
+def test_the_readme_findings_are_the_stores(cifar_real):
+    """README.md's findings block is what `semisup findings --readme README.md` writes from
+    the committed store: no number in it is typed."""
+    from dataclasses import replace
+
+    from semisup_utils import notebook
+    from semisup_utils.profiles import resolve
+
+    params = resolve("published")
+    ctx = replace(notebook.context(params),
+                  store=ResultsStore(runner.PROJECT_ROOT / "results"))
+    frame = findings.headline(cifar_real, params, ctx)
+    steps = next(iter(notebook.distill_budgets(params, cifar_real.n_train).values())).amount
+    block = findings.readme_block(frame, steps, "published")
+    readme = (runner.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert findings.replace_block(readme, block) == readme, (
+        "README.md's findings differ from the store: run `semisup findings --readme README.md`")
+
+
+def test_replacing_the_block_needs_both_markers():
+    start, end = findings.README_MARKERS
+    assert findings.replace_block(f"a\n{start}\nold\n{end}\nb", "new") == \
+        f"a\n{start}\nnew\n{end}\nb"
+    with pytest.raises(ValueError, match="markers"):
+        findings.replace_block("no markers here", "new")
