@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PROFILE ?= published
 EXTRAS ?= dev
 
-# Offline, the JPEG copy of CIFAR-10 beside the project is the data source (see README).
+# Offline, the JPEG copy of CIFAR-10 beside the project is the data source (docs/data.md).
 SHARED_DATA := $(abspath ../shared/data/cifar10-jpeg.tar.gz)
 ifeq ($(origin SEMISUP_DATA), undefined)
 ifneq ($(wildcard $(SHARED_DATA)),)
@@ -19,7 +19,7 @@ ifeq ($(origin MPLCONFIGDIR), undefined)
 export MPLCONFIGDIR := $(abspath $(VENV))/mplconfig
 endif
 
-.PHONY: book test test-kernels execute html setup clean-book references bench report-runs \
+.PHONY: book test nbval test-kernels execute html setup clean-book references bench report-runs \
 	lab lab-config publish
 
 setup: $(VENV)/.installed $(VENV)/.fonts
@@ -67,6 +67,18 @@ test: setup
 		echo "== unit tests: exit $$units; reference notebooks: exit $$references"; \
 		[ $$units -eq 0 ] && [ $$references -eq 0 ]; \
 	fi
+
+# The nbval reference notebooks of some chapters with the project's flags, in the order named:
+# `make nbval CHAPTERS="01_data 05_models_abc"` (names or numbers: 02 is 02_pca); all of them
+# when CHAPTERS is empty. The same as `pytest tests/nbval/02_pca.ipynb --nbval` (tests/conftest.py
+# sets these flags where the command line does not). The chapters share one empty results store,
+# as in `make test`: one that reads the runs of earlier ones (11 reads those of 06 and 09)
+# matches its reference only when they are named before it.
+NBVAL_NOTEBOOKS = $(if $(strip $(CHAPTERS)),$(foreach c,$(CHAPTERS),$(or \
+	$(wildcard tests/nbval/$(c).ipynb),$(wildcard tests/nbval/$(c)_*.ipynb),\
+	$(error no reference notebook tests/nbval/$(c).ipynb or $(c)_*.ipynb))),tests/nbval)
+nbval: setup
+	$(BIN)/python -m pytest $(NBVAL_NOTEBOOKS) $(NBVAL)
 
 # The nbval references again under other CPU kernel settings than they were made with (another
 # thread count, AVX2 kernels only, no vectorised ATen kernels): what another machine does.

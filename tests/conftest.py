@@ -5,8 +5,9 @@ pointed at a fresh temporary folder unless the caller set ``SEMISUP_CACHE`` /
 ``SEMISUP_RESULTS`` already, so a test run never writes to the user's cache or to the
 repository's ``results/``. Kernels started by nbval inherit these variables.
 
-Nothing here collects or alters test items, so ``pytest --nbval`` on ``tests/nbval/*.ipynb``
-is unaffected.
+Nothing here collects or alters test items. For ``pytest --nbval`` on ``tests/nbval/*.ipynb``
+it sets nbval's sanitizer file and current-environment kernel where the command line does not
+(:func:`apply_nbval_defaults`), so the plain command compares as ``make nbval`` does.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ if SHARED_DATA.is_file():
     os.environ.setdefault("SEMISUP_DATA", str(SHARED_DATA))
 # The tests train tiny networks: one thread avoids oversubscribing small machines. Only where
 # the caller set no thread count: OMP_NUM_THREADS=2 (or any other kernel setting) must reach
-# the kernels, since the suite is meant to pass under it too (README, "Tests"). nbval kernels
+# the kernels, since the suite is meant to pass under it too (docs/testing.md). nbval kernels
 # inherit the variable.
 THREADS_CHOSEN_BY_USER = "OMP_NUM_THREADS" in os.environ
 if not THREADS_CHOSEN_BY_USER:
@@ -51,11 +52,34 @@ if not THREADS_CHOSEN_BY_USER:
 
 
 
+# nbval's flags for the reference notebooks, applied when the command line gives none, so that
+# `pytest tests/nbval/01_data.ipynb --nbval` runs as `make nbval` does (docs/testing.md).
+NBVAL_SANITIZER = REPO_ROOT / "tests" / "nbval" / "sanitize.cfg"
+
+
+def apply_nbval_defaults(option) -> None:
+    """Set nbval 0.11's ``--nbval-sanitize-with tests/nbval/sanitize.cfg`` and
+    ``--nbval-current-env`` on ``config.option`` unless the user chose otherwise: a sanitizer
+    file of their own (or the deprecated ``--sanitize-with``), a kernel by name
+    (``--nbval-kernel-name``) or the deprecated ``--current-env``. The sanitizer masks what
+    varies between machines (memory addresses, a data path); the current environment is the
+    one pytest runs in, whatever kernel the reference notebook names."""
+    if getattr(option, "nbval_sanitize_with", None) is None and \
+            not getattr(option, "sanitize_with", None):
+        option.nbval_sanitize_with = str(NBVAL_SANITIZER)
+    if not (getattr(option, "nbval_current_env", False)
+            or getattr(option, "current_env", False)
+            or getattr(option, "nbval_kernel_name", None)):
+        option.nbval_current_env = True
+
+
 def pytest_configure(config):
-    """nbval compares cells tagged ``nbval-tolerance-<T>`` within T (tests/nbval_tolerance.py)."""
+    """nbval compares cells tagged ``nbval-tolerance-<T>`` within T (tests/nbval_tolerance.py),
+    with the project's sanitizer and the current environment's kernel by default."""
     from nbval_tolerance import install
 
     install()
+    apply_nbval_defaults(config.option)
 
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
