@@ -15,9 +15,18 @@
 # (m-sweep)=
 # # How many labels? The sweep over M
 #
-# Models A, B and C for several values of M and several seeds. Each (M, seed, model) is one run
-# of the results store: the sweep trains only the runs that are missing, so it resumes after an
-# interruption and re-executes in seconds once complete.
+# Do the report's findings, whether B and C beat A and by how much, hold as the number of known
+# labels changes, once every comparison is repeated over several seeds? This chapter trains
+# Models A, B and C at M = {glue:text}`m_list`, {glue:text}`n_seeds` seeds each (or reads the
+# runs from the results store), and compares B and C with A seed by seed.
+#
+# The report trained each of {term}`Model A, B and C` once per value of M. One run cannot tell
+# a difference between two models from the spread that another draw of the
+# {term}`known images` and another initialisation would give. Here every (M, seed, model) is one
+# run of the results store; runs with the same seed share the known images and the first
+# weights, so B and C are compared with A by their {term}`paired difference`. The sweep trains
+# only the runs that are missing, so it resumes after an interruption and re-executes in
+# seconds once complete.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -39,115 +48,173 @@ executor = None
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from semisup_utils import analysis, notebook, plots
+from semisup_utils import (analysis, notebook, plots, prose, report,
+                           tables)
 from semisup_utils.executors import run_grid, stored_rows
-from semisup_utils.report import report_frame
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seeds"][0])
 data = notebook.load_data(P)
-print(notebook.data_note(data, P["profile"]))
-print(f"M in {P['M_list']}, seeds {P['seeds']}, {P['epochs']} epochs, "
-      f"batch {P['batch_size']}, Model B labels: {P['method']} on "
-      f"{P['backbone']}@{P['input_size']}")
+# the report's numbers: empty unless the data is CIFAR-10
+TEST_ACCURACY = report.test_accuracy(data)
+print(notebook.data_note(data, P))
 
 # %%
 grid = notebook.report_runs(P, models=["A", "B", "C"])
 runs = run_grid(data, grid, notebook.context(P), executor=P["executor"])
 runs["model"] = runs["recipe"]
-runs["test accuracy (%)"] = 100 * runs["test_acc"]
-runs["label accuracy (%)"] = 100 * runs["label_acc"].astype(float)
+
+# %% [markdown]
+# ## Test accuracy over M
 
 # %%
-summary = (runs.groupby(["m", "model"])["test accuracy (%)"]
-           .agg(mean="mean", std="std", n="count").reset_index())
-report = report_frame(data)
-report = report[report["m"].isin(P["M_list"])]
+summary = analysis.summary(runs, by=("m", "model"))
+reported = report.report_frame(data)
+reported = reported[reported["m"].isin(P["M_list"])]
 fig = plots.accuracy_vs_m(
-    summary, report if len(report) else None,
+    summary, reported if len(reported) else None,
     title=f"Test accuracy vs M ({P['epochs']} epochs, "
           f"profile {P['profile']!r})")
 
 # %% [markdown]
 # Error bars are one standard deviation across seeds; crosses are the report's single runs
 # (50 epochs, original CIFAR-10), shown where the sweep has the same M.
+#
+# In the table, each model's *test acc.* is the mean over the seeds ± their standard deviation
+# (a single run shows its value alone); *label acc.* is the {term}`label accuracy` of the
+# model's inferred labels, averaged over the seeds; *report* is the report's single run at that
+# M.
 
 # %% tags=["nbval-tolerance-8"]
-table = analysis.mean_sd(summary, index="m", columns="model")
-table.columns = [f"Model {c} test acc. (%)" for c in table.columns]
-labels = (runs[runs["model"] != "A"].groupby(["m", "model"])
-          ["label accuracy (%)"].mean().unstack())
-for model in ["B", "C"]:
-    table[f"{model} label acc. (%)"] = labels[model]
-if len(report):
-    reported = report.pivot(index="m", columns="model",
-                            values="test_acc")
-    for model in ["A", "B", "C"]:
-        table[f"report {model} (%)"] = reported[model]
-table.index.name = "M"
-analysis.undefined_as_dash(table, "the report has no run at this M.")
+tables.report_sweep_table(runs, TEST_ACCURACY, column="model")
 
 # %% [markdown]
-# ## bfloat16 against float32
+# ## B and C against A, seed by seed
 #
-# Where the profile trains these models under bfloat16 autocast (faster on CPUs that support it,
-# and the usual precision on GPUs; the laptop profile's `fast` uses it only where the hardware
-# computes it natively), Model A was also trained in float32 at some values of M with
-# the same seeds. The table compares the two; a difference well inside the spread across seeds
-# means the precision does not change the comparison. Only stored runs are shown (nothing is
-# trained here for it: `semisup sweep --profile paper -p report_precision fp32 -p models '["A"]'`
-# stores them).
+# For each M and seed, the difference of test accuracy between B (or C) and A with the same
+# known images and first weights; the table summarises it over the seeds:
+#
+# - *gain*: the mean of the {term}`paired difference` in points of accuracy, ± its standard
+#   deviation over the seeds;
+# - *seeds ahead*: on how many seeds the model beats A;
+# - *report's gain*: the same difference between the report's single runs;
+# - *verdict*: **holds** when the gain is clear (a paired t-test over the seeds rejects zero at
+#   the 5% level) and has the report's sign, **reversed** when it is clear with the opposite
+#   sign, **gain** or **loss** when it is clear where the report has no run, and **within seed
+#   noise** when it is not clear.
+
+# %% tags=["nbval-tolerance-8"]
+gains = analysis.paired_gains(runs, reference=TEST_ACCURACY,
+                              column="model")
+tables.paired_gains_table(gains)
+
+# %% [markdown]
+# ## bf16 against float32
+#
+# The profile trains these models in {glue:text}`precision_name` (see {term}`bf16` and
+# {term}`precision fast`). Does that change the results? Model A trained in float32 with the
+# same seeds answers it where such runs are stored (`semisup sweep --profile paper -p
+# report_precision fp32 -p models '["A"]'` stores them); nothing is trained here for it.
+# {glue:text}`precision_line`
 
 # %% tags=["nbval-ignore-output"]
-if P["report_precision"] in ("bf16", "fast"):
-    fp32_grid = notebook.report_runs({**P, "report_precision": "fp32"},
-                                     models=["A"])
-    fp32 = stored_rows(data, fp32_grid, notebook.context(P).store)
-    bf16 = runs[runs["model"] == "A"]
-    both = pd.concat([bf16.assign(model="bf16"),
-                      fp32.assign(model="fp32")])
-    compared = analysis.paired_comparison(both, base="fp32",
-                                          other="bf16")
-    display(compared if len(compared) else Markdown(
-        "No float32 runs of Model A are stored for this data and "
-        "profile."))
+precision = P["report_precision"]
+fp32 = stored_rows(data, notebook.report_runs(
+    {**P, "report_precision": "fp32"}, models=["A"]),
+    notebook.context(P).store)
+both = pd.concat([runs[runs["model"] == "A"].assign(model=precision),
+                  fp32.assign(model="fp32")])
+compared = tables.precision_table(both, base="fp32", other=precision)
+if precision in ("bf16", "fast") and compared is not None:
+    display(compared)
+
+# %% [markdown]
+# Every run's seed, device, training time and code revision is listed, with every stored run,
+# in {ref}`provenance`.
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
+num, pct = prose.number, prose.percent
+means = summary.pivot(index="m", columns="model", values="mean")
+sds = summary.pivot(index="m", columns="model", values="std")
+best = {m: tuple(c for c in row.index if pct(row[c]) == pct(row.max()))
+        for m, row in means.iterrows()}  # ties: equal once rounded
+best_line = "; ".join(
+    (f"Model {top[0]}" if len(top) == 1 else
+     f"Models {prose.listing(top)}, tied,") + " at M = "
+    + prose.listing(num(m, 0) for m in best if best[m] == top)
+    for top in dict.fromkeys(best.values())) + "."
+a_parts = []
+for m in [m for m in means.index if m in TEST_ACCURACY]:
+    ours, theirs = means.loc[m, "A"], TEST_ACCURACY[m]["A"]
+    sd = sds.loc[m, "A"]
+    a_parts.append(
+        f"at M = {m:,}, {pct(ours)} against the report's {pct(theirs)} "
+        f"({prose.direction(ours - theirs)}" + prose.choose(
+            pd.isna(sd), ")", f"; sd over the seeds {num(sd)})"))
+if a_parts:
+    a_line = "A" + "; ".join(a_parts)[1:] + "."
+    if notebook.is_jpeg_copy(data):
+        a_line += (" The report trained on the original images, "
+                   "this page on the JPEG copy.")
+elif TEST_ACCURACY:
+    a_line = "The report has no run at these values of M."
 else:
-    print(f"Precision {P['report_precision']!r}: float32 on the CPU, "
-          "nothing to compare.")
+    a_line = ("The data is not CIFAR-10: the report's figures do not "
+              "apply.")
+pgains = analysis.paired_gains(both, base="fp32", models=[precision],
+                               column="model")
+if precision not in ("bf16", "fast"):
+    precision_line = ("This profile does not train in bf16: there is "
+                      "nothing to compare.")
+elif pgains.empty:
+    precision_line = ("No float32 runs of Model A are stored for this "
+                      "data and profile: there is nothing to compare.")
+else:
+    name = {"fast": "precision fast"}.get(precision, precision)
+    precision_line = f"Model A in {name} minus float32, paired by " \
+        "seed: " + "; ".join(
+            f"{prose.points(g.gain)} at M = {g.m:,} ({g.verdict})"
+            for g in pgains.itertuples()) + "."
+budget = grid[0].budget
+ratio = {m: budget.steps_for(data.n_train) / budget.steps_for(m)
+         for m in P["M_list"]}
+ratio = {m: num(r, 0 if r.is_integer() else 1)
+         for m, r in ratio.items()}
+steps = prose.listing([f"{r} times A's optimizer steps at M = {m:,}"
+                       if i == 0 else f"{r} times at {m:,}"
+                       for i, (m, r) in enumerate(ratio.items())])
+verdicts = tables.verdict_sentences(gains)
+prose.glue_all({
+    "m_list": prose.listing(num(m, 0) for m in P["M_list"]),
+    "n_seeds": str(len(P["seeds"])),
+    "precision_name": {
+        "bf16": "bf16 autocast",
+        "fast": "bf16 autocast where the processor computes bf16 "
+                "natively, float32 elsewhere",
+        "fp32": "float32",
+        "auto": "float32 on the CPU, bf16 autocast on a GPU",
+    }[precision],
+    "precision_line": precision_line,
+    "verdict_B": verdicts.get("B", "No paired runs."),
+    "verdict_C": verdicts.get("C", "No paired runs."),
+    "best_line": best_line,
+    "a_line": a_line,
+    "caveat_line": (
+        f"B and C train on all {data.n_train:,} training images, A on "
+        f"the M known ones, each for {P['epochs']} epochs: B and C "
+        f"took {steps}."),
+})
 
 # %% [markdown]
-# Per seed, every run of the sweep:
-
-# %% tags=["nbval-tolerance-10"]
-per_seed = runs.pivot_table(
-    index=["m", "seed"], columns="model",
-    values=["test accuracy (%)", "label accuracy (%)"]).round(1)
-per_seed.columns = [f"{model}: {what}"
-                    for what, model in per_seed.columns]
-per_seed.index.names = ["M", "seed"]
-per_seed[sorted(per_seed.columns, key=lambda c: (c[0], "label" in c))]
-
-# %% [markdown]
-# What the sweep cost: training seconds (measured when each run was trained), summed over seeds,
-# by M, device and model. Stored runs cost nothing to re-execute. Seconds on different devices
-# (and, on a GPU, with other runs sharing it) are not comparable with each other.
-
-# %% tags=["nbval-ignore-output"]
-cost = runs.pivot_table(index=["m", "device"], columns="model",
-                        values="wall_s", aggfunc=["sum", "count"])
-shown = pd.DataFrame(index=cost.index)
-for model in ["A", "B", "C"]:
-    if ("sum", model) in cost:
-        totals, counts = cost[("sum", model)], cost[("count", model)]
-        shown[f"Model {model}"] = [
-            "" if pd.isna(n) else f"{total:,.0f} s ({n:.0f} run"
-            + ("s)" if n != 1 else ")")
-            for total, n in zip(totals, counts)]
-shown.index.names = ["M", "device"]
-shown
-
-# %%
-print(f"Profile {P['profile']!r}; seeds {P['seeds']}. "
-      + notebook.JPEG_NOTE)
+# ## What this chapter shows
+#
+# - **Model B against A** (paired by seed): {glue:text}`verdict_B`
+# - **Model C against A** (paired by seed): {glue:text}`verdict_C`
+# - **The highest mean accuracy** is reached by {glue:text}`best_line`
+# - **Model A against the report:** {glue:text}`a_line`
+# - **bf16 against float32:** {glue:text}`precision_line`
+# - **The caveat:** {glue:text}`caveat_line` A gain of B or C over A may partly be this extra
+#   training rather than the inferred labels; from {ref}`better-training` on, the book compares
+#   models at {term}`equal compute`.

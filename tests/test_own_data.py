@@ -172,5 +172,5 @@ def test_every_chapter_runs_at_smoke_on_a_dataset_that_is_not_cifar(tmp_path, mo
         assert "Traceback" not in cells, stem
     assert "Not CIFAR-10: 3 classes (circle, square, triangle)" in text["01_data"]
     assert "converted to 32x32 RGB, from 28x28 L" in text["05_models_abc"]
-    assert "report test accuracy" not in text["05_models_abc"]
+    assert "report's test accuracy" not in text["05_models_abc"]
     assert "Chance: 33.3% (3 classes)" in text["03_clustering"]
