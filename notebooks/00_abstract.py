@@ -109,8 +109,8 @@ fig = plots.headline(
 # ## Rerun it
 #
 # ```bash
-# make book                                   # every chapter, published profile
-# .venv/bin/semisup run 05 -p M 1000 -p seed 2  # one chapter, laptop profile
+# make book                          # every page, published profile
+# .venv/bin/semisup run 05 -p M 1000  # one chapter, laptop profile
 # ```
 #
 # `semisup run` converts a chapter's source (`notebooks/NN_*.py`) to a notebook and executes

@@ -24,7 +24,7 @@
 profile = "default"
 n_train = None         # training images used (None: all)
 n_test = None          # test images used (None: all)
-distill_M_list = None  # values of M of the teachers study (its candidates)
+distill_M_list = None  # values of M of the teachers study
 
 # %% tags=["hide-input"]
 from semisup_utils import analysis, findings, ledger, notebook
@@ -54,7 +54,7 @@ print(summary(build_cnn(P["arch"], data.n_classes)))
 # %% tags=["hide-input"]
 n = data.n_train
 budgets = {
-    "Models A, B and C (models-abc, m-sweep)": notebook.report_budget(P),
+    "Models A, B and C (m-sweep)": notebook.report_budget(P),
     "screening (better-training)": notebook.screening_budget(P, n),
     "the sweep (beyond-sweep)": notebook.sweep_budget(P, n),
     **{f"teachers, augmentation {a}": b
@@ -74,9 +74,10 @@ runs = ledger.runs_of(data, ctx.store)
 ledger.summary(runs)
 
 # %% [markdown]
-# Each run, with its seed, test accuracy, device, training minutes (on that device, often
-# beside other jobs: a cost, not a benchmark), code revision and when it finished; every
-# accuracy was measured on the data named at the top of this page:
+# Each run, with its seed, test accuracy (%), device, training minutes (on that device,
+# often beside other jobs: a cost, not a benchmark), the code revision that trained it and
+# the day it finished; every accuracy was measured on the data named at the top of this
+# page:
 
 # %% tags=["hide-input", "hide-output", "nbval-ignore-output"]
 analysis.undefined_as_dash(runs.set_index("budget"), "not recorded.")
@@ -88,8 +89,8 @@ analysis.undefined_as_dash(runs.set_index("budget"), "not recorded.")
 # The teachers chapter ({ref}`teachers-choice`) chooses a teacher per M on a held-out share
 # of the known images. Every candidate it compared, fitted without that share: accuracy on
 # the held-out images (what the choice reads), on the unknown training images and on the test
-# images, calibration error, embedding and fitting seconds, and the number of split seeds
-# averaged:
+# images ({term}`ECE` its calibration error, all in %), embedding and fitting seconds, and
+# the number of split seeds averaged:
 
 # %% tags=["hide-input", "hide-output", "nbval-ignore-output"]
 candidates, study, choice = findings.teacher_choice(data, P, ctx)

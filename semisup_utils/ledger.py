@@ -9,9 +9,9 @@ from .analysis import UNDEFINED
 from .budget import Budget
 
 # the run fields a reader audits a result by, in the order shown
-COLUMNS = {"recipe": "recipe", "m": "M", "seed": "seed", "test_acc": "test acc. (%)",
-           "device": "device", "wall_s": "train (min)", "git_rev": "code revision",
-           "finished": "finished (UTC)", "profile": "profile"}
+COLUMNS = {"recipe": "recipe", "m": "M", "seed": "seed", "test_acc": "test (%)",
+           "device": "device", "wall_s": "min", "git_rev": "code",
+           "finished": "finished"}
 
 
 def budget_name(row: dict) -> str:
@@ -37,7 +37,7 @@ def runs_of(data, store) -> pd.DataFrame:
     frame["budget"] = [budget_name(r) for r in rows]
     frame["test_acc"] = 100 * frame["test_acc"].astype(float)
     frame["wall_s"] = frame["wall_s"].astype(float) / 60
-    frame["finished"] = frame["finished"].astype(str).str.slice(0, 16).str.replace("T", " ")
+    frame["finished"] = frame["finished"].astype(str).str.slice(0, 10)
     for column in COLUMNS:
         if column not in frame:
             frame[column] = None
@@ -64,6 +64,6 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
                                                   for v in sorted(set(m)))),
         "seeds": grouped["seed"].agg(joined),
         "devices": grouped["device"].agg(joined),
-        "train (h)": (grouped["train (min)"].sum() / 60).round(1),
-        "code revisions": grouped["code revision"].nunique(),
+        "train (h)": (grouped["min"].sum() / 60).round(1),
+        "code revisions": grouped["code"].nunique(),
     })

@@ -5,11 +5,13 @@
   so chapter code is wrapped to CODE_WIDTH; longer lines would scroll sideways, cut off.
 - The setup cell (imports, parameters, data, context) is collapsed behind a toggle
   (`hide-input`: its printed lines stay visible), so the story starts with the first call a
-  reader learns from; the parameters cells are collapsed by the runner (`hide-cell`).
+  reader learns from; the runner leaves the parameters cells out of the book (`remove-cell`).
 - Parameters are read through `notebook.parameters(globals())`, one short line, which also
   refuses a name the chapter does not declare.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import jupytext
 import pytest
@@ -44,7 +46,9 @@ def test_setup_cell_is_collapsed_and_reads_the_parameters_in_one_call(chapter):
 
 
 def test_every_page_of_the_book_has_a_screenshot():
-    """docs/screenshots/take.py shoots the pages _toc.yml lists; each has its PNG committed."""
+    """docs/screenshots/take.py shoots the pages _toc.yml lists (page one, the chapters, the
+    appendices); each page is rendered from book/, every chapter is a page, each page has its
+    PNG committed and no PNG is left from a page the book no longer has."""
     import importlib.util
 
     root = runner.PROJECT_ROOT
@@ -52,7 +56,16 @@ def test_every_page_of_the_book_has_a_screenshot():
     take = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(take)
     pages = take.pages_of_toc(root / "_toc.yml")
-    assert pages[0] == "book/intro"
-    assert pages[1:] == [f"book/{c.stem}" for c in runner.chapters()]
+    assert len(pages) == len(set(pages)), "_toc.yml names a page twice"
+    for page in pages:
+        take.source_of(page, root)  # book/<page>.ipynb or .md
+    absent = [c.stem for c in runner.chapters() if f"book/{c.stem}" not in pages]
+    assert not absent, f"chapters _toc.yml leaves out: {', '.join(absent)}"
     shots = root / "docs" / "screenshots"
-    assert sorted(p.stem for p in shots.glob("*.png")) == sorted(p.split("/")[-1] for p in pages)
+    taken = {p.stem for p in shots.glob("*.png")}
+    names = {Path(p).name for p in pages}
+    missing, extra = sorted(names - taken), sorted(taken - names)
+    assert not (missing or extra), (
+        f"pages without a screenshot: {', '.join(missing) or 'none'}; screenshots of no page "
+        f"(delete them): {', '.join(f'{n}.png' for n in extra) or 'none'}. Retake: "
+        "make html && bash docs/screenshots/take.sh")
