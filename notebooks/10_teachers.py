@@ -153,11 +153,13 @@ fig = plots.students_and_teacher(
 # accuracy picks well on the test images too.
 
 # %% tags=["nbval-ignore-output"]
-candidates, study, choice = findings.teacher_choice(data, P, ctx)
+candidates, study, choice = findings.teacher_choice(data, P, ctx,
+                                                   read_only=False)
 fixed_name = next((name for name, method, views in candidates
                    if (views, method) == (fixed.views, fixed.teacher)),
                   None)
-fig = plots.validation_vs_test(choice, headline=fixed_name)
+if len(choice):
+    fig = plots.validation_vs_test(choice, headline=fixed_name)
 
 # %% [markdown]
 # The chosen teacher per M, fitted without the held-out share: its accuracy on the held-out

@@ -47,14 +47,17 @@ def report_protocol(data, params, ctx) -> pd.DataFrame:
     return _summary(rows, ("recipe", names))
 
 
-def teacher_choice(data, params, ctx):
+def teacher_choice(data, params, ctx, read_only: bool = True):
     """(candidates, the study of held-out fits, the choice per M) of the teachers chapter:
-    the teacher picked on a held-out share of the known images, never on the test images."""
+    the teacher picked on a held-out share of the known images, never on the test images.
+    ``read_only``: fits the store lacks are left out (the summary pages); the teachers
+    chapter passes False and computes them where its context trains."""
     from .teacher_eval import choose_teacher, teacher_study
 
     candidates = notebook.teacher_candidates(params)
     study = teacher_study(data, candidates, params["distill_M_list"], params["teacher_seeds"],
-                          _reading(ctx), validation=params["teacher_validation"])
+                          _reading(ctx) if read_only else ctx,
+                          validation=params["teacher_validation"])
     return candidates, study, choose_teacher(study)
 
 

@@ -217,3 +217,22 @@ def test_replacing_the_block_needs_both_markers():
         f"a\n{start}\nnew\n{end}\nb"
     with pytest.raises(ValueError, match="markers"):
         findings.replace_block("no markers here", "new")
+
+
+def test_the_candidates_table_marks_the_choice_and_survives_an_empty_study():
+    from semisup_utils.teacher_eval import choose_teacher
+
+    study = pd.DataFrame({"teacher": ["a", "b", "a", "b"], "method": ["logreg-cal"] * 4,
+                          "M": [500] * 4, "seed": [0, 0, 1, 1],
+                          "val_acc": [0.7, 0.8, 0.7, 0.8], "val_ece": [0.02] * 4,
+                          "label_acc": [0.69, 0.77, 0.7, 0.78], "test_acc": [0.68, 0.76, 0.7,
+                                                                             0.78],
+                          "ece": [0.03] * 4, "test_ece": [0.03] * 4, "seconds": [1.0] * 4,
+                          "embed_s": [10.0] * 4})
+    table = findings.candidates_table(choose_teacher(study))
+    assert table.loc[(500, "b"), "chosen"] == "✓" and table.loc[(500, "a"), "chosen"] == ""
+    assert table.loc[(500, "b"), "test"] == pytest.approx(77.0)
+    assert list(findings.candidates_table(choose_teacher(study), chosen_only=True).index) == \
+        [(500, "b")]
+    empty = choose_teacher(study.iloc[:0])
+    assert findings.candidates_table(empty).empty
