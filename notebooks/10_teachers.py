@@ -210,8 +210,8 @@ prose.glue("jpeg", notebook.jpeg_note(data))
 # %% [markdown]
 # ## What this chapter shows
 #
-# - **The student stays below its teacher.** {glue:text}`below_teacher` It learns the
-#   teacher's labels on the training images, but a 32k-parameter network cannot reproduce on
+# - **The student and its teacher.** {glue:text}`below_teacher` A student below its
+#   teacher has learned the teacher's labels on the training images without reproducing on
 #   new images what a network of millions of parameters pretrained on ImageNet sees in them.
 # - **Softer targets.** {glue:text}`softer`
 # - **Augmentation.** {glue:text}`augmentation`

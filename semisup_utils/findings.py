@@ -379,6 +379,8 @@ def teachers_story(runs: pd.DataFrame, scores: pd.DataFrame, chosen: pd.DataFram
         verdict = ("a clear gain at " + _ms(helps) if helps else
                    "no clear gain at any M" + (" (a clear loss at " + _ms(clear) + ")"
                                                if clear else ", within seed noise"))
+        if max((n for _, _, n in diffs.values()), default=0) < 2:
+            verdict = "one seed, too few to tell a gain from seed noise"
         story["softer"] = (
             f"Softer targets (temperature 2) change the student by "
             + _per_m({m: d for m, (d, _, n) in diffs.items() if n}, prose.points)
@@ -411,6 +413,8 @@ def teachers_story(runs: pd.DataFrame, scores: pd.DataFrame, chosen: pd.DataFram
         students = {m: paired(seed_acc(chosen[chosen["m"] == m]),
                               runs_of_recipe(runs, fixed, m, first))[0] for m in names.index}
         story["choice_gain"] = (
+            "At every M it is the teacher fixed in advance, so its students are the fixed "
+            "teacher's." if len(same) == len(names) else
             "On the test images, both fitted without the held-out share, the chosen teacher "
             "is " + _per_m(gains, prose.points) + " against the fixed one; its students "
             "move by "
