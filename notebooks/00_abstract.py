@@ -45,22 +45,25 @@ ctx = notebook.context(P)
 results = findings.headline(data, P, ctx)
 steps = next(iter(notebook.distill_budgets(P, data.n_train).values()))
 prose.glue_all(findings.answer(results, steps.amount))
-prose.glue("jpeg", notebook.jpeg_note(data))
+prose.glue_all({"n_train": f"{data.n_train:,}",
+                "report_seeds": prose.number(len(P["seeds"]), 0),
+                "jpeg": notebook.jpeg_note(data)})
 
 # %% [markdown]
 # ## The answer
 #
-# At the report's compute ({glue:text}`steps` steps of batch 128 per model, mean of
+# At {glue:text}`compute` ({glue:text}`steps` steps of batch 128 per model, mean of
 # {glue:text}`seeds`), the report's CNN trained from scratch reaches
 # **{glue:text}`students`** test accuracy at M = {glue:text}`ms` when it learns from the
 # soft labels of a teacher (a logistic regression on ImageNet-pretrained embeddings)
 # chosen on held-out known images. The same CNN on the known labels alone reaches
-# {glue:text}`model_a`; on all 50,000 true labels, the {term}`ceiling`,
+# {glue:text}`model_a`; on all {glue:text}`n_train` true labels, the {term}`ceiling`,
 # {glue:text}`ceiling`. The report's best at those M was {glue:text}`report_best`.
 # {glue:text}`verdict`
 #
 # The figure sets this beside the report's own protocol (every model the same number of
-# epochs, constant learning rate), reproduced here over three seeds. {glue:text}`jpeg`
+# epochs, constant learning rate), reproduced here over {glue:text}`report_seeds` seeds.
+# {glue:text}`jpeg`
 
 # %% tags=["figure-headline"]
 fig = plots.headline(

@@ -134,6 +134,17 @@ def at(frame: pd.DataFrame, series: str, m: int):
     return None if hit.empty else hit.iloc[0]
 
 
+# the report's compute for B and C: 50 passes over CIFAR-10's 50,000 training images
+REPORT_STEPS = 19_550
+
+
+def compute_phrase(steps: int) -> str:
+    """'the report's compute' or 'a fifth of ...' style: the share of the report's steps."""
+    if steps == REPORT_STEPS:
+        return "the report's compute"
+    return f"{steps / REPORT_STEPS:.0%} of the report's compute"
+
+
 def answer(frame: pd.DataFrame, steps: int) -> dict[str, str]:
     """The abstract's computed phrases from :func:`headline`'s rows: ``students``, ``model_a``,
     ``report_best`` (lists over the teachers study's M), ``ceiling``, ``ms``, ``closest`` (the
@@ -145,7 +156,8 @@ def answer(frame: pd.DataFrame, steps: int) -> dict[str, str]:
     ms = [int(m) for m in students["m"]]
     if not ms:
         return {"ms": "", "students": "", "model_a": "", "report_best": "", "ceiling": "",
-                "closest": "", "verdict": "No student of the teachers chapter is stored for "
+                "closest": "", "seeds": "", "steps": f"{steps:,}",
+                "compute": compute_phrase(steps), "verdict": "No student of the teachers chapter is stored for "
                 "this profile: run that chapter (10) first, then this page again."}
 
     def values(series):
@@ -171,6 +183,7 @@ def answer(frame: pd.DataFrame, steps: int) -> dict[str, str]:
         "ceiling": prose.percent(ceiling["mean"]) if ceiling is not None else prose.UNDEFINED,
         "seeds": f"{seeds} seed{'s' if seeds != 1 else ''}",
         "steps": f"{steps:,}",
+        "compute": compute_phrase(steps),
     }
     first = at(frame, STUDENT, ms[0])
     phrases["closest"] = (prose.direction(first["mean"] - ceiling["mean"], "above", "below",

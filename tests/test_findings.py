@@ -38,6 +38,8 @@ def test_the_answer_states_what_the_runs_give():
     # another run tells another story: a student above the ceiling, one seed
     other = findings.answer(_headline(student_500=74.0, seeds=1), 400)
     assert "1.8 points above the ceiling" in other["verdict"] and other["seeds"] == "1 seed"
+    assert said["compute"] == "the report's compute" and other["compute"] == \
+        "2% of the report's compute"
 
 
 def test_the_answer_says_when_the_students_are_not_stored():
