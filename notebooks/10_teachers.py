@@ -20,8 +20,8 @@
 # 32,122-parameter CNN, trained from scratch at the same compute, get when its
 # {term}`teacher` is stronger: and is the teacher, or the student, what holds it back?
 #
-# The stronger teacher feeds the backbone images at its native size, embeds each image as it
-# is and mirrored (the two embeddings averaged: flip test-time augmentation), and calibrates
+# The stronger teacher feeds the backbone upscaled images (the published profile: its native
+# 224x224; the size is printed below), embeds each image as it is and mirrored (the two embeddings averaged: flip test-time augmentation), and calibrates
 # the classifier's confidences by temperature scaling. Its probabilities are the student's
 # {term}`soft targets`, at temperature 1 or 2 (softened). Every model gets the same
 # {term}`budget <equal compute>` as {ref}`beyond-sweep`, and every model of a column the same
