@@ -15,30 +15,39 @@
 # (better-training)=
 # # Better use of inferred labels, at equal compute
 #
-# Same CNN, trained from scratch, but now every model of a comparison gets the **same number of
-# optimizer steps**: Model A is no longer starved because its epochs are short. Between Model A
-# (known labels only) and the **ceiling** (the same CNN and budget on all 50,000 true labels),
-# each recipe is scored by the share of that gap it closes.
+# **The question.** When every model gets the same number of optimizer steps
+# ({term}`equal compute`), which way of using the inferred labels lifts the report's CNN most
+# above {term}`Model A <Model A, B and C>`, and how much of the gap to the {term}`ceiling`
+# does it close?
 #
-# This is a **screening** chapter: it picks which recipes are worth full compute, so it runs at
-# a small budget (`budget_epochs` passes' worth of steps, printed below) and a few values of M
-# (`beyond_M_list`). {ref}`beyond-sweep` takes the chosen recipes to the report's full compute.
+# The CNN is the report's, trained from scratch, but Model A is no longer starved because its
+# epochs are short: it takes as many steps as every other model. The ceiling is the same CNN
+# and budget on all {glue:text}`n_train` true labels; each recipe is placed between Model A
+# and the ceiling by the share of that gap it closes ({term}`gap closed`: no better than A at
+# one end, as good as knowing every label at the other).
 #
-# The recipes (`semisup_utils.recipes`):
+# This is a **screening** chapter: it picks which recipes are worth more compute, so it runs
+# at a small budget, {glue:text}`budget` optimizer steps per model ({glue:text}`share` that
+# {ref}`beyond-sweep` gives each model), at a few values of M, with {glue:text}`seeds`.
+#
+# Every recipe but A and the ceiling labels the unknown images with a {term}`teacher`, or
+# lets the student label them itself (`semisup_utils.recipes`):
 #
 # | recipe | labels of the unknown images | how they are used |
 # | --- | --- | --- |
 # | `A` | none | known labels only |
 # | `B`, `C` | K-means on 32x32 embeddings; Model A's predictions | weight 0.1 (the report's B and C) |
 # | `logreg` | logistic regression on embeddings | hard labels, weight 1 |
-# | `logreg-soft` | the same | the teacher's probabilities as soft targets |
+# | `logreg-soft` | the same | the teacher's probabilities as {term}`soft targets` |
 # | `logreg-top50` | the same | only the most confident half of each class |
 # | `logreg-confweight` | the same | weight = the teacher's confidence |
 # | `logreg+A-soft` | logistic regression averaged with Model A | soft targets |
 # | `spread` | label spreading on embeddings | hard labels |
 # | `self-train-2` | as `logreg+A-soft`, then the student relabels | two rounds (twice the compute) |
-# | `fixmatch` | the student's own prediction on a weakly augmented view, where its confidence is at least 0.95 | learnt on a strongly augmented view (rotation, shift, colour, cutout), weight 1; every step also passes a weak and a strong view of a batch of unknown images, so a step costs more (see the cost table) |
+# | `fixmatch` | the student's own prediction on a weakly augmented view, where its confidence reaches FixMatch's threshold (`0.95`) | learnt on a strongly augmented view (rotation, shift, colour, cutout), weight 1; every step also passes a weak and a strong view of a batch of unknown images, so a step costs more |
 # | `ceiling` | the true labels | the upper bound for this CNN and budget |
+#
+# The profile picks which of these run (the parameters line below names them).
 
 # %% tags=["parameters"]
 profile = "default"
@@ -55,104 +64,99 @@ backbone = None
 device = None
 
 # %% tags=["hide-input"]
-from semisup_utils import analysis, notebook, plots, report
+from semisup_utils import analysis, notebook, plots, prose, tables
 from semisup_utils.executors import compare
 from semisup_utils.recipes import at_input_size, get_recipe
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["beyond_seeds"][0])
 data = notebook.load_data(P)
-# the report's numbers: empty unless the data is CIFAR-10
-TEST_ACCURACY = report.test_accuracy(data)
-print(notebook.data_note(data, P["profile"]))
+print(notebook.data_note(data, P))
 
 # %% [markdown]
-# Every model gets the same budget: `budget_epochs` passes over the 50,000 images' worth of
-# optimizer steps, whatever its own training set holds.
+# Every model gets the same budget, `budget_epochs` passes over the training images' worth
+# of optimizer steps, whatever its own training set holds:
 
 # %%
 budget = notebook.screening_budget(P, data.n_train)
 chosen = [at_input_size(get_recipe(name), P["beyond_size"])
           for name in P["recipes"]]
-size = P["beyond_size"]
-print(f"budget: {budget.amount} steps of batch {budget.batch_size} per "
-      f"model (= {P['budget_epochs']} epochs over {data.n_train} "
-      f"images); M in {P['beyond_M_list']}; seeds {P['beyond_seeds']}; "
-      f"embedding teachers at {size}x{size}")
+print(f"{budget.describe()}; M in {P['beyond_M_list']}; seeds "
+      f"{P['beyond_seeds']}; embedding teachers at "
+      f"{P['beyond_size']}x{P['beyond_size']}")
 runs = compare(data, P["beyond_M_list"], P["beyond_seeds"], chosen,
                budget, notebook.context(P))
-runs["test accuracy (%)"] = 100 * runs["test_acc"]
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
+sweep = notebook.sweep_budget(P, data.n_train)
+prose.glue_all({
+    "n_train": prose.number(data.n_train, 0),
+    "budget": prose.number(budget.amount, 0),
+    "share": tables.budget_relation(budget.amount, sweep.amount),
+    "seeds": prose.choose(len(P["beyond_seeds"]) == 1, "one seed",
+                          f"{len(P['beyond_seeds'])} seeds")})
 
 # %% [markdown]
-# Test accuracy (%) of every recipe at every M:
+# Test accuracy (%) of every recipe at every M (stored runs are read, missing ones
+# trained; where each run was computed and at what cost: {ref}`provenance`):
 
 # %% tags=["nbval-tolerance-10"]
-summary = (runs.groupby(["m", "recipe"])["test accuracy (%)"]
-           .agg(mean="mean", std="std", n="count").reset_index())
 order = [r.name for r in chosen]
-table = summary.pivot(index="recipe", columns="m", values="mean")
-table = table.reindex(order).round(1)
-table.columns = [f"M={m}" for m in table.columns]
-table.columns.name = "test acc. (%)"
-table
+tables.per_recipe(runs, "test_acc", order, name="test acc. (%)")
 
 # %% [markdown]
-# How right each recipe's labels of the unknown images were (label accuracy, %), where it
-# infers them before training:
+# How right each recipe's labels of the unknown images were ({term}`label accuracy`, %),
+# where it infers them before training:
 
 # %% tags=["nbval-tolerance-10"]
 teaching = [r for r in order if r not in ("A", "ceiling")]
-labels = 100 * runs.groupby(["recipe", "m"])["label_acc"].mean()
-labels = labels.unstack().reindex(teaching)
-labels.columns = [f"M={m}" for m in labels.columns]
-labels.columns.name = "label acc. (%)"
-analysis.undefined_as_dash(
-    labels, "no labels before training: the student labels the unknown "
+tables.per_recipe(
+    runs, "label_acc", teaching, name="label acc. (%)",
+    note="no labels before training: the student labels the unknown "
     "images itself as it trains (FixMatch).")
 
 # %% [markdown]
-# The share of the gap between Model A and the ceiling that each recipe closes (0% = no better
-# than A, 100% = as good as knowing every label):
+# The share of the gap between Model A and the ceiling that each recipe closes (%): 0 is no
+# better than A, a hundred is as good as knowing every label, and more than a hundred beats
+# the ceiling itself at this budget:
 
 # %% tags=["nbval-ignore-output"]
-gap = 100 * runs.groupby(["recipe", "m"])["gap_closed"].mean()
-gap = gap.unstack().reindex(teaching)
-gap.columns = [f"M={m}" for m in gap.columns]
-gap.columns.name = "gap closed (%)"
-analysis.undefined_as_dash(
-    gap, "no gap to close: at this budget Model A is at or above the "
-    "ceiling at this M.", digits=0)
+tables.per_recipe(
+    runs, "gap_closed", teaching, digits=0, name="gap closed (%)",
+    note="no gap to close: at this budget Model A is at or above the "
+    "ceiling at this M.")
 
-# %%
-plot_frame = summary.rename(columns={"recipe": "model"})
-fig = plots.accuracy_vs_m(
-    plot_frame[plot_frame["model"] != "ceiling"], None,
-    title=f"Test accuracy vs M at equal compute "
-          f"({budget.amount} steps)")
+# %% tags=["hide-input"]
+summary = analysis.summary(runs)
 ceiling = summary[summary["recipe"] == "ceiling"]["mean"].mean()
+fig = plots.accuracy_vs_m(
+    summary[summary["recipe"] != "ceiling"]
+    .rename(columns={"recipe": "model"}), None,
+    title=f"Test accuracy vs M at equal compute "
+          f"({budget.amount:,} steps)")
 fig.axes[0].axhline(ceiling, color="black", ls="--", lw=1,
                     label=f"ceiling: all true labels ({ceiling:.1f}%)")
 _ = fig.axes[0].legend(fontsize=8, ncol=2)
 
+# %% tags=["remove-cell", "nbval-ignore-output"]
+prose.glue_all(tables.screening_story(runs, budget.amount))
+forward = [r for r in P["sweep_recipes"]
+           if r not in ("A", "B", "C", "ceiling")]
+prose.glue_all({
+    "forward": prose.listing(forward),
+    "sweep_ms": "M = " + prose.listing(
+        prose.number(m, 0) for m in P["M_list"]),
+    "sweep_seeds": prose.number(len(P["sweep_seeds"]), 0)})
+prose.glue("jpeg", notebook.jpeg_note(data))
+
 # %% [markdown]
-# The training cost of each run (seconds, on the device named; self-training pays for every
-# round):
-
-# %% tags=["nbval-ignore-output"]
-runs.pivot_table(index="recipe", columns="m", values="wall_s",
-                 aggfunc="mean").reindex(order).round(0)
-
-# %% tags=["nbval-ignore-output"]
-students = summary[summary["recipe"] != "ceiling"]
-best = students.loc[students.groupby("m")["mean"].idxmax()]
-a_mean = summary[summary["recipe"] == "A"].set_index("m")["mean"]
-for _, row in best.iterrows():
-    report = TEST_ACCURACY.get(row["m"])
-    print(f"M={row['m']}: best {row['recipe']} {row['mean']:.1f}% vs "
-          f"Model A at the same compute {a_mean[row['m']]:.1f}%"
-          + (f"; the report's best: {max(report.values())}%"
-             if report else ""))
-
-# %%
-print(f"Profile {P['profile']!r}: {budget.amount} steps per model. "
-      + notebook.JPEG_NOTE)
+# ## What this chapter shows
+#
+# - **The winner.** {glue:text}`winner`.
+# - **Against Model A, at the same {glue:text}`steps` steps.** {glue:text}`against_a`
+# - **The ceiling at this budget.** {glue:text}`ceiling`. A screening this short can tell
+#   recipes apart where Model A is far from the ceiling; elsewhere it tells little.
+#
+# {ref}`beyond-sweep` takes {glue:text}`forward` (soft targets from an embedding teacher,
+# its confidences calibrated) beside the report's A, B and C, at {glue:text}`sweep_ms`, with
+# {glue:text}`sweep_seeds` seeds each, at its own budget. {glue:text}`jpeg`
