@@ -271,6 +271,7 @@ tables.best_against_a_table(best)
 story = tables.sweep_story(runs, best, budget.amount)
 story.update(tables.teachers_and_students(runs, min(P["M_list"])))
 story.update(tables.sweep_comparisons(runs, order))
+story.pop("steps")  # glued above, from the same budget
 prose.glue_all(story)
 prose.glue("jpeg", notebook.jpeg_note(data))
 

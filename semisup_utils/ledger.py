@@ -21,9 +21,13 @@ def budget_name(row: dict) -> str:
     if "amount" in fields:
         fields["amount"] = int(fields["amount"])
     try:
-        return Budget(**fields).describe()
+        text = Budget(**fields).describe()
     except (TypeError, ValueError):
         return UNDEFINED
+    # shorter, so the appendix's tables fit the page's column
+    return (text.replace(" optimizer steps per model", " steps")
+            .replace(" over each model's own training set", " (own set)")
+            .replace(", augmentation ", ", "))
 
 
 def runs_of(data, store) -> pd.DataFrame:

@@ -559,16 +559,15 @@ def best_against_a_table(best: pd.DataFrame):
             return None
         if row["to target"] >= 0:
             return "met"
-        return f"missed by {number(-row['to target'])} points"
+        return f"short by {number(-row['to target'])}"
 
     table = pd.DataFrame({
         "best recipe": best["recipe"],
-        "test acc. (%)": [spread(m, s) for m, s in zip(best["mean"], best["sd"])],
+        "test (%)": [spread(m, s) for m, s in zip(best["mean"], best["sd"])],
         "Model A (%)": best["A"],
-        "gain over A, paired (points)": [spread(g, s, True)
+        "− A, paired (points)": [spread(g, s, True)
                                          for g, s in zip(best["gain"], best["gain sd"])],
-        "seeds ahead of A": [f"{a} of {n}" for a, n in zip(best["ahead"], best["seeds"])],
-        "gap closed (%)": [None if pd.isna(g) else _minus(f"{g:.0f}")
+        "gap closed": [None if pd.isna(g) else _minus(f"{g:.0f}%")
                            for g in best["gap closed"]],
         "target (%)": best["target"],
         "target met?": [verdict(r) for _, r in best.iterrows()],

@@ -153,7 +153,7 @@ def test_the_ledger_lists_the_runs_of_this_data_only(tmp_path):
     assert len(runs) == 2 and list(runs["seed"]) == [0, 1]
     assert list(runs["test (%)"]) == [40.0, 41.0] and runs["min"].iloc[0] == 2.0
     assert runs["finished"].iloc[0] == "2026-12-01" and runs["code"].iloc[0] == "abc1234"
-    assert runs["budget"].iloc[0].startswith("400 optimizer steps")
+    assert runs["budget"].iloc[0].startswith("400 steps, batch 128")
     summary = ledger.summary(runs)
     assert summary["runs"].iloc[0] == 2 and summary["seeds"].iloc[0] == "0, 1"
     assert summary["devices"].iloc[0] == "cpu" and summary["train (h)"].iloc[0] == 0.1
