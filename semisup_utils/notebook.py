@@ -94,8 +94,8 @@ def data_note(data: CIFAR10, params=None) -> str:
     elif is_jpeg_copy(data):
         line += " It is the JPEG copy of CIFAR-10" + JPEG_NOTE[len("Data: the JPEG copy of "
                                                                   "CIFAR-10"):]
-    # wrapped: a page's output column holds about 90 characters (no sideways scroll)
-    return textwrap.fill(line.strip(), width=88, break_on_hyphens=False,
+    # wrapped to the 72 characters a page's output column holds (no ragged second wrap)
+    return textwrap.fill(line.strip(), width=72, break_on_hyphens=False,
                          break_long_words=False)
 
 
