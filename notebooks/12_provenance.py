@@ -69,7 +69,7 @@ for study, budget in budgets.items():
 # The results store holds one row per trained model, keyed by everything that determines it
 # (data, recipe, M, seed, budget). Grouped by budget, on this page's data:
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 runs = ledger.runs_of(data, ctx.store)
 ledger.summary(runs)
 
