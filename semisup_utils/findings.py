@@ -347,7 +347,7 @@ def _per_m(values: dict, fmt) -> str:
 def _ms(ms) -> str:
     from . import prose
 
-    return "M = " + prose.listing(f"{m:,}" for m in ms)
+    return prose.at_ms(ms)
 
 
 def teachers_story(runs: pd.DataFrame, scores: pd.DataFrame, chosen: pd.DataFrame,

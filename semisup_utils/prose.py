@@ -74,6 +74,11 @@ def listing(items: Iterable, last: str = "and") -> str:
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
+def at_ms(ms) -> str:
+    """"M = 500, 5,000 and 40,000": the values of M a statement holds at."""
+    return "M = " + listing(number(m, 0) for m in ms)
+
+
 def choose(condition: bool, yes: str, no: str) -> str:
     """The word a computed comparison calls for ("above" or "below", "gains" or "loses")."""
     return yes if condition else no

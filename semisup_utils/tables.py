@@ -146,11 +146,10 @@ def _size(pixels) -> str:
 
 
 def _ms(ms) -> str:
-    """"M = 500, 5,000 and 40,000"."""
-    from .prose import listing, number
+    """"M = 500, 5,000 and 40,000" (prose.at_ms)."""
+    from .prose import at_ms
 
-    ms = list(ms)
-    return "M = " + listing([number(m, 0) for m in ms])
+    return at_ms(ms)
 
 
 def _span(values, unit: str = " points") -> str:
