@@ -247,7 +247,7 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
     args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "sweep_seeds",
             "[0]", "-p", "sweep_recipes", "[A, ceiling]", "-p", "sweep_epochs", "1", "--quiet"]
     status, out, _ = run_cli(capsys, *args)
-    assert status == 0 and "precision bf16" in out and "(onecycle)" in out
+    assert status == 0 and "precision auto" in out and "(onecycle)" in out
     rows = ResultsStore().rows()
     assert sorted(r["name"] for r in rows) == ["A", "ceiling"]
     status, again, _ = run_cli(capsys, *args)  # stored: read, not retrained
