@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-UNDEFINED = "–"  # what a table shows where a value is undefined (never "NaN")
-PM = "\u00a0±\u00a0"  # " ± " with no-break spaces: a table cell never splits "mean ± sd"
+from .prose import PM, UNDEFINED, signed  # one set of glyphs and signs: prose's
 
 
 def is_clear(mean: float, sd: float, n: int, level: float = 0.05) -> bool:
@@ -193,10 +192,10 @@ def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
     (mean ± sd, points), the seeds it wins, the report's gain ("–" where the report has no
     run at that M) and the verdict."""
     shown = gains.assign(
-        **{"gain (points)": gains["gain"].map("{:+.1f}".format)
+        **{"gain (points)": gains["gain"].map(signed)
            + gains["sd"].map(lambda v: "" if pd.isna(v) else f"{PM}{v:.1f}"),
            "report's gain": gains["report gain"].map(
-               lambda v: UNDEFINED if pd.isna(v) else f"{v:+.1f}"),
+               signed),
            "seeds better": gains["seeds better"].astype(str) + " of " + gains["seeds"].astype(str)})
     shown = shown.pivot(index="m", columns="model",
                         values=["gain (points)", "seeds better", "report's gain", "verdict"])
@@ -221,13 +220,13 @@ def verdict_lines(gains: pd.DataFrame) -> list[str]:
                    f"reversed at M = {_at(by['reversed'])}" if by["reversed"] else "",
                    f"within seed noise at M = {_at(by['within seed noise'])}"
                    if by["within seed noise"] else "",
-                   ", ".join(f"{'+' if r.gain > 0 else '−'}{abs(r.gain):.1f} points at M = {r.m} "
+                   ", ".join(f"{signed(r.gain)} points at M = {r.m} "
                              "(no report figure)" for r in other.itertuples())]
         top, low = part.loc[part["gain"].idxmax()], part.loc[part["gain"].idxmin()]
         lines.append(f"- **{model} against A** ({int(part['seeds'].max())} seeds per M): "
                      + "; ".join(c for c in clauses if c)
-                     + f". Largest mean gain {top['gain']:+.1f} points (M = {int(top['m'])}), "
-                     f"smallest {low['gain']:+.1f} (M = {int(low['m'])}).")
+                     + f". Largest mean gain {signed(top['gain'])} points (M = {int(top['m'])}), "
+                     f"smallest {signed(low['gain'])} (M = {int(low['m'])}).")
     return lines
 
 
@@ -262,7 +261,7 @@ def against_a_lines(frame: pd.DataFrame, steps: int, targets: dict | None = None
         spread = "" if pd.isna(row["std"]) else f"sd {row['std']:.1f}, "
         line = (f"- **M={m}**: `{best}` {row['mean']:.1f}% ({spread}{int(row['count'])} "
                 f"seed{'s' if row['count'] != 1 else ''}) against Model A's {a:.1f}% with the "
-                f"same {steps:,} steps ({row['mean'] - a:+.1f} points")
+                f"same {steps:,} steps ({signed(row['mean'] - a)} points")
         if "gap_closed" in part and part[part["recipe"] == best]["gap_closed"].notna().any():
             closed = 100 * part[part["recipe"] == best]["gap_closed"].mean()
             line += f", {closed:.0f}% of the gap to the ceiling"

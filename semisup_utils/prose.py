@@ -13,7 +13,8 @@ import math
 import re
 from collections.abc import Iterable
 
-from .analysis import PM, UNDEFINED
+UNDEFINED = "–"  # what a table shows where a value is undefined (never "NaN")
+PM = "\u00a0±\u00a0"  # " ± " with no-break spaces: a table cell never splits "mean ± sd"
 
 MINUS = "\u2212"
 

@@ -124,18 +124,15 @@ def precision_table(runs: pd.DataFrame, base: str = "fp32", other: str = "bf16",
 def verdict_sentences(gains: pd.DataFrame) -> dict:
     """{model: sentence}: :func:`analysis.verdict_lines` as plain text to glue into prose,
     without the list marker, the bold name and the count of seeds, M with thousands commas
-    and the minus sign "−"."""
+    (the signs are prose's: :func:`prose.signed`)."""
     import re
 
     from .analysis import verdict_lines
-    from .prose import MINUS
 
     sentences = {}
     for model, line in zip(sorted(gains["model"].unique()), verdict_lines(gains)):
         text = re.sub(r"^- \*\*.*?\*\* \(\d+ seeds per M\): ", "", line)
         text = re.sub(r"(?<![\d.,])\d{4,}(?!\.?\d)", lambda m: f"{int(m.group(0)):,}", text)
-        text = re.sub(r"(?<![\w.])-(?=\d)", MINUS, text)
-        text = re.sub(f"(?<![\\w.])[+{MINUS}](?=0\\.0(?![\\d.]))", "±", text)
         sentences[model] = text[:1].upper() + text[1:]
     return sentences
 

@@ -91,7 +91,7 @@ def test_statements_follow_the_numbers():
     lines = verdict_lines(paired_gains(runs, {500: {"A": 35.1, "B": 26.3},
                                               5000: {"A": 50.7, "B": 55.2}}, models=["B"]))
     assert lines == ["- **B against A** (3 seeds per M): reversed at M = 500, 5000. Largest "
-                     "mean gain +9.3 points (M = 500), smallest -5.2 (M = 5000)."]
+                     "mean gain +9.3 points (M = 500), smallest −5.2 (M = 5000)."]
     assert best_model_line(runs) == ("- **Best model per M**: M=500: B (41.3 ± 1.5%), "
                                      "M=5000: A (51.0 ± 1.0%).")
     one_seed = runs[runs["seed"] == 0]  # one seed has no spread to show, not "± nan"
@@ -103,7 +103,7 @@ def test_statements_follow_the_numbers():
     assert line500.startswith("- **M=500**: `B` 41.3% (sd 1.5, 3 seeds) against Model A's "
                               "32.0% with the same 19,550 steps (+9.3 points)")
     assert line500.endswith("target 40% met.")
-    assert "missed" not in line5000 and "(-5.2 points)" in line5000
+    assert "missed" not in line5000 and "(−5.2 points)" in line5000
 
 
 def test_gains_table_shows_a_dash_where_the_report_has_no_run():
@@ -112,7 +112,7 @@ def test_gains_table_shows_a_dash_where_the_report_has_no_run():
     runs = runs_of({(500, "A"): [0.30, 0.32], (500, "B"): [0.40, 0.41],
                     (1000, "A"): [0.35, 0.36], (1000, "B"): [0.42, 0.44]})
     table = gains_table(paired_gains(runs, {500: {"A": 35.1, "B": 26.3}}, models=["B"]))
-    assert table.loc[500, "B − A: report's gain"] == "-8.8"
+    assert table.loc[500, "B − A: report's gain"] == "−8.8"
     assert table.loc[1000, "B − A: report's gain"] == UNDEFINED
     assert "nan" not in table.to_string().lower()
 

@@ -111,7 +111,7 @@ def test_verdict_sentences_are_plain_text_of_the_verdict_lines():
     assert "M = 1,000" in b and "M = 1000" not in b
     assert "1,000." in tables.verdict_sentences(gains.assign(verdict="within seed noise"))["B"]
     assert "-" not in b.replace("no report", "")
-    assert f"smallest {MINUS}1.0" in sentences["C"]  # verdict_lines writes "-1.0"
+    assert f"smallest {MINUS}1.0" in sentences["C"]  # prose.signed: the minus sign
 
 
 def test_verdict_sentences_write_a_zero_gain_without_a_sign():
