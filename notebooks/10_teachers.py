@@ -162,6 +162,23 @@ if len(choice):
     fig = plots.validation_vs_test(choice, headline=fixed_name)
 
 # %% [markdown]
+# A stronger teacher costs more before it labels anything: every image, known or not, is
+# embedded by its backbone first. The same candidates against that cost, counted in
+# multiply-adds per image, which is the same on any machine (a flip view embeds an image and
+# its mirror; a concatenation pays for both backbones):
+
+# %% tags=["nbval-ignore-output"]
+costs = findings.teacher_costs(choice, candidates)
+if len(costs):
+    fig = plots.teacher_cost(costs, headline=fixed_name)
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
+prose.glue("cost_story", findings.cost_story(costs))
+
+# %% [markdown]
+# {glue:text}`cost_story`.
+
+# %% [markdown]
 # The chosen teacher per M, fitted without the held-out share: its accuracy on the held-out
 # known images (what it was chosen by), on the unknown images and on the test images, and its
 # ECE, in %. Every candidate's scores are in {ref}`provenance-teachers`.

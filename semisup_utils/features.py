@@ -6,6 +6,7 @@ are cached on disk under (data fingerprint, backbone, input size, preprocessing,
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -185,6 +186,35 @@ BACKBONES: dict[str, Backbone] = {b.name: b for b in [
     Backbone("keras-EfficientNetV2B2", _keras("EfficientNetV2B2"), "raw",
              "Keras EfficientNetV2B2, the report's (extra 'keras')"),
 ]}
+
+
+@functools.cache
+def embedding_macs(backbone: str, input_size: int) -> int:
+    """Multiply-adds of one image's embedding by ``backbone`` at ``input_size`` (torch's
+    FlopCounterMode over the architecture alone: no weights needed; a multiply-add is two
+    FLOPs). A teacher's cost that is the same on every machine, where its seconds depend on
+    the device, the engine and what else ran."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    size = check_input_size(input_size)
+    if backbone.startswith("effnet-lite"):
+        from efficientnet_lite_pytorch import EfficientNet
+
+        net = EfficientNet.from_name(f"efficientnet-{backbone[len('effnet-'):]}",
+                                     image_size=size)
+        model = _PooledFeatures(net.extract_features, net)
+    elif backbone in ("vgg16", "vgg19", "efficientnet_v2_s"):
+        import torchvision
+
+        model = torchvision.models.get_model(backbone, weights=None).features
+    else:
+        raise BackboneUnavailableError(
+            f"no multiply-add count for {backbone!r}: known for the EfficientNet-Lite and "
+            "torchvision backbones")
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.eval()(torch.zeros(1, 3, size, size))
+    return counter.get_total_flops() // 2
 
 
 def get_backbone(name: str) -> Backbone:

@@ -335,6 +335,40 @@ def c_twin_students(data, params, ctx, candidates, fixed, budget) -> pd.DataFram
     return pd.DataFrame(rows).set_index(["M", "teacher"]) if rows else pd.DataFrame()
 
 
+def teacher_costs(choice: pd.DataFrame, candidates) -> pd.DataFrame:
+    """:func:`teacher_choice`'s choice with ``gmacs``: billions of multiply-adds to embed one
+    image for each candidate (:func:`teacher_eval.view_macs`), the cost the chapter plots."""
+    from .teacher_eval import view_macs
+
+    gmacs = {name: view_macs(views) / 1e9 for name, _, views in candidates}
+    return choice.assign(gmacs=choice["teacher"].map(gmacs))
+
+
+def cost_story(costs: pd.DataFrame) -> str:
+    """Per M, what the chosen teacher costs against the cheapest candidate and what that
+    buys on the held-out images: a sentence that holds whatever the study chose."""
+    from . import prose
+
+    clauses = []
+    for m, part in costs.groupby("M", sort=True):
+        chosen = part[part["chosen"]]
+        if chosen.empty or part["gmacs"].isna().all():
+            continue
+        pick, cheap = chosen.iloc[0], part.loc[part["gmacs"].idxmin()]
+        ratio = pick["gmacs"] / cheap["gmacs"]
+        gain = 100 * (pick["val_acc"] - cheap["val_acc"])
+        clauses.append(
+            f"at M = {int(m):,} the chosen teacher embeds an image with "
+            f"{prose.number(pick['gmacs'], 2)} billion multiply-adds, "
+            + (f"{prose.number(ratio, 1 if ratio < 10 else 0)} times the cheapest candidate's, and scores "
+               f"{prose.direction(gain)} it on the held-out images"
+               if ratio > 1.005 else "as little as any candidate"))
+    if not clauses:
+        return "no teacher was chosen"
+    text = "; ".join(clauses)
+    return text[:1].upper() + text[1:]
+
+
 def _per_m(values: dict, fmt) -> str:
     """"+1.9 at M = 500, +1.0 at 5,000 and −0.3 at 40,000" from {M: value}."""
     from . import prose

@@ -263,6 +263,41 @@ def validation_vs_test(table, headline: str | None = None,
     return fig
 
 
+def teacher_cost(table, headline: str | None = None,
+                 title: str = "Teachers: held-out accuracy against embedding cost"):
+    """One panel per M: each candidate teacher's accuracy on the held-out known images
+    against the multiply-adds that embed one image for it (log scale; ``gmacs`` column,
+    billions), coloured as in :func:`validation_vs_test`; the chosen one starred,
+    ``headline`` (the teacher fixed in advance) circled."""
+    ms = list(dict.fromkeys(table["M"]))
+    fig, axes = plt.subplots(1, len(ms), figsize=(4.2 * len(ms), 4.2), squeeze=False,
+                             sharey=True)
+    families = ["Lite0", "Lite0, flip", "Lite1 / Lite2", "concatenation"]
+    colours = dict(zip(families, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for ax, m in zip(axes[0], ms):
+        part = table[table["M"] == m]
+        family = part["teacher"].map(_teacher_family)
+        for name in families:
+            rows = part[family == name]
+            if len(rows):
+                ax.scatter(rows["gmacs"], 100 * rows["val_acc"], s=24, color=colours[name],
+                           label=name)
+        chosen = part[part["chosen"]]
+        ax.scatter(chosen["gmacs"], 100 * chosen["val_acc"], marker="*", s=220,
+                   facecolor="gold", edgecolor="black", label="chosen", zorder=3)
+        if headline is not None and (part["teacher"] == headline).any():
+            fixed = part[part["teacher"] == headline]
+            ax.scatter(fixed["gmacs"], 100 * fixed["val_acc"], s=140, facecolor="none",
+                       edgecolor="black", label="fixed in advance")
+        ax.set_xscale("log")
+        ax.set(title=f"M = {m:,}", xlabel="embedding cost (billion multiply-adds per image)",
+               ylabel="accuracy on held-out known images (%)" if ax is axes[0][0] else None)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 # the headline figure's look per series (findings.headline's names): colour, line, marker
 _HEADLINE_STYLE = {
     "best student (held-out teacher)": ("tab:red", "-", "o", 2.4),

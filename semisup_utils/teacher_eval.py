@@ -116,6 +116,15 @@ def view_name(views) -> str:
                       for b, s, *rest in views)
 
 
+def view_macs(views) -> int:
+    """Multiply-adds per image to embed ``views`` (a flip view embeds the image and its
+    mirror; PCA costs next to nothing and counts 0): what a teacher costs before its fit."""
+    from .features import embedding_macs
+
+    return sum(embedding_macs(b, int(s)) * (2 if rest else 1)
+               for b, s, *rest in views if b != "pca")
+
+
 def candidate_teachers(sizes, methods, large_size: int, backbones=(),
                        concat_methods=("logreg-cal",)) -> list[tuple[str, str, tuple]]:
     """(name, method, views) of every teacher a study compares, the cheapest views first:
