@@ -3,9 +3,10 @@
 Sources, tried in this order:
 1. a path given by the caller, else the ``SEMISUP_DATA`` environment variable: the original
    ``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``, an ImageFolder tree
-   (``train/<class>/*``, ``test/<class>/*``) or a ``.tar.gz`` of one (the JPEG copy of
+   (``train/<class>/**``, ``test/<class>/**``) or a ``.tar.gz`` of one (the JPEG copy of
    CIFAR-10, or any dataset: class names come from the folders, images of another size or
-   mode are converted to the 32x32 RGB the report's CNN takes);
+   mode are converted to the 32x32 RGB the report's CNN takes, 16-bit and float ones scaled to
+   8 bits first; docs/data.md says what is read and what is skipped);
 2. the original download through torchvision into the cache folder.
 Decoded arrays are cached (see :mod:`semisup_utils.cache`), so a second load is fast.
 """
@@ -16,8 +17,9 @@ import io
 import os
 import pickle
 import tarfile
+import warnings
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -33,7 +35,11 @@ ACCEPTED_FORMATS = (
     "test/<class>/ folders of images (any class names, at least two classes), or a .tar.gz "
     "of such a tree (e.g. the JPEG copy of CIFAR-10)"
 )
-DECODE_VERSION = 2  # 2: any class names, images converted to 32x32 RGB
+DECODE_VERSION = 3  # 2: any class names, 32x32 RGB; 3: 16-bit/float scaled, nested folders read
+SPLITS = ("train", "test")
+# what torchvision's ImageFolder finds (its IMG_EXTENSIONS), and GIF and the other netpbm kinds
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp",
+                    ".gif", ".pbm", ".pnm")
 
 
 class DataError(ValueError):
@@ -42,6 +48,10 @@ class DataError(ValueError):
 
 class DataNotFoundError(FileNotFoundError):
     """No copy of CIFAR-10 could be found or downloaded."""
+
+
+class DataWarning(UserWarning):
+    """Files of an image folder were left out (said at every load, cached or not)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +70,7 @@ class CIFAR10:
     fingerprint: str
     classes: tuple = CLASSES
     conversion: str = ""  # e.g. "resized to 32x32 RGB from 28x28 L"; empty when none was needed
+    skipped: str = ""  # files of an image folder left out, with a count and examples; or empty
 
     @property
     def n_train(self) -> int:
@@ -194,46 +205,116 @@ def _read_python_tarball(path: Path, members: dict[str, tarfile.TarInfo],
                              lambda name: f"{path}:{by_name[name].name}")
 
 
+# ----------------------------------------------------------------------------- image folders
+def _text(raw: bytes) -> str:
+    """A file name as text, the same whatever the locale: its bytes read as UTF-8 (bytes that are
+    not UTF-8 kept as surrogates), so that ``LC_ALL=C`` gives the names, order and fingerprint a
+    UTF-8 locale gives."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _raw(name: str) -> bytes:
+    """The bytes of a name made by :func:`_text` (or read from a tarball as UTF-8)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _shown(name: str) -> str:
+    """A name fit for a message in any encoding (bytes that are not UTF-8 shown as U+FFFD)."""
+    return _raw(name).decode("utf-8", "replace")
+
+
+def _to_8_bits(image, where: str):
+    """A 16-bit or float image as 8-bit grey, and what was done (else the image as it is, None).
+
+    PIL's ``convert("RGB")`` clips these at 255 (a 16-bit PNG turns nearly all white, a float
+    image 0/1), so they are scaled first as torchvision's ``to_dtype(..., scale=True)`` does:
+    16-bit values shifted right by 8 (mode ``I``, 32-bit, holds 16-bit data in PIL and is read
+    so; values outside 0..65535 are refused), float values taken as brightness in [0, 1] and
+    multiplied by 255 (values outside [0, 1] are refused: their scale is unknown)."""
+    from PIL import Image
+
+    mode = image.mode
+    if mode != "I" and not mode.startswith("I;16") and mode != "F":
+        return image, None
+    values = np.asarray(image)
+    if mode == "F":
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if not (np.isfinite(values).all() and 0 <= low and high <= 1):
+            raise DataError(f"{where}: a float image (PIL mode F) with values from {low:g} to "
+                            f"{high:g}; float images are read as brightness in [0, 1] (times "
+                            "255, as torchvision's to_dtype does). Rescale it to [0, 1], or save "
+                            "it as an 8- or 16-bit image")
+        return Image.fromarray(np.round(values * 255).astype(np.uint8), "L"), \
+            "scaled from [0, 1] to 8 bits"
+    values = values.astype(np.int64)
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    if low < 0 or high > 65535:
+        raise DataError(f"{where}: a {mode} image with values from {low} to {high}; integer "
+                        "images deeper than 8 bits are read as 16-bit (0..65535, shifted right "
+                        "by 8). Save it as an 8- or 16-bit image")
+    return Image.fromarray((values >> 8).astype(np.uint8), "L"), "scaled from 16 to 8 bits"
+
+
 def _decode_image(blob: bytes, where: str) -> tuple[np.ndarray, str | None]:
     """The image as 32x32 RGB uint8, and what it was when it had to be converted (else None).
 
-    Grey, palette and RGBA images become RGB (transparency dropped); other sizes are resized
-    with PIL's antialiased bicubic filter, aspect ratio not kept (the CNN takes 32x32)."""
+    16-bit and float images are first scaled to 8 bits (:func:`_to_8_bits`); grey, palette and
+    RGBA images become RGB (transparency dropped); other sizes are resized with PIL's
+    antialiased bicubic filter, aspect ratio not kept (the CNN takes 32x32)."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(blob)) as image:
             original = f"{image.width}x{image.height} {image.mode}"
-            rgb = image.convert("RGB")
+            eight, scaled = _to_8_bits(image, where)
+            if scaled:
+                original += f" {scaled}"
+            rgb = eight.convert("RGB")
             if rgb.size != IMAGE_SHAPE[1::-1]:
                 rgb = rgb.resize(IMAGE_SHAPE[1::-1], Image.Resampling.BICUBIC)
             array = np.asarray(rgb)
+    except DataError:
+        raise
     except Exception as error:  # PIL raises many types for a bad file
         raise DataError(f"cannot decode image {where}: {error}") from error
     return array, (None if original == "32x32 RGB" else original)
 
 
+def _parts(name: str) -> tuple[str, ...]:
+    """A member's path parts (PurePosixPath's, without its cost: 60,000 names per load)."""
+    return tuple(part for part in name.split("/") if part not in ("", "."))
+
+
 def _sort_key(name: str):
-    stem = Path(name).stem
-    return (0, int(stem), name) if stem.isdigit() else (1, 0, name)
+    """Files in a class folder by sub-folder, then by number where the stem is one; names
+    compared as UTF-8 bytes, which any locale orders alike."""
+    parent, _, base = name.rpartition("/")
+    stem = os.path.splitext(base)[0]
+    return (_raw(parent), 0, int(stem), _raw(name)) if stem.isdigit() else \
+        (_raw(parent), 1, 0, _raw(name))
 
 
-def folder_classes(files: dict[tuple[str, str], list[str]], where: str) -> tuple[str, ...]:
+def folder_classes(files: dict[tuple[str, str], list[str]], where: str,
+                   skipped: str = "") -> tuple[str, ...]:
     """The class names of an ImageFolder tree: CIFAR-10's order when its folders are CIFAR-10's
     ten, else sorted by name (torchvision's ImageFolder order). Every class needs images in both
-    train/ and test/, and there must be at least two."""
+    train/ and test/, and there must be at least two. ``skipped`` (what was left out) joins the
+    error, since a class may be missing only because its files were not read."""
     train = {c for split, c in files if split == "train"}
     test = {c for split, c in files if split == "test"}
+    left_out = f" ({skipped})" if skipped else ""
     problems = []
     for split, there, other in (("test", train, test), ("train", test, train)):
         if there - other:
             problems.append(f"{', '.join(sorted(there - other))} (no images in {split}/)")
     if problems:
         raise DataError(f"{where}: train/ and test/ must hold the same class folders; missing: "
-                        f"{'; '.join(problems)}. Add the images or remove the class from both")
+                        f"{'; '.join(problems)}. Add the images or remove the class from both"
+                        f"{left_out}")
     if len(train) < 2:
-        raise DataError(f"{where} holds {len(train)} class folder(s) ({', '.join(sorted(train))})"
-                        "; classification needs at least two")
+        raise DataError(f"{where} holds {len(train)} class folder(s) with images "
+                        f"({', '.join(sorted(train))}); classification needs at least two"
+                        f"{left_out}")
     return CLASSES if train == set(CLASSES) else tuple(sorted(train))
 
 
@@ -247,19 +328,20 @@ def _conversion_note(originals: dict[str, int], total: int) -> str:
             f"{seen}{more}")
 
 
-def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where: str):
+def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where: str,
+                            skipped: str = ""):
     """files maps (split, class) to member names; read(name) gives the bytes."""
     from .progress import bar as progress_bar
 
-    classes = folder_classes(files, where)
+    classes = folder_classes(files, where, skipped)
     out, originals, total = {}, {}, 0
-    for split in ("train", "test"):
+    for split in SPLITS:
         images, labels = [], []
         count = sum(len(files[(split, c)]) for c in classes)
         with progress_bar(total=count, desc=f"decoding {split}", leave=False) as bar:
             for label, name in enumerate(classes):
                 for member in sorted(files[(split, name)], key=_sort_key):
-                    image, original = _decode_image(read(member), f"{where}:{member}")
+                    image, original = _decode_image(read(member), f"{where}:{_shown(member)}")
                     if original:
                         originals[original] = originals.get(original, 0) + 1
                     images.append(image)
@@ -270,66 +352,148 @@ def _assemble_folder_images(files: dict[tuple[str, str], list[str]], read, where
         total += count
     out["classes"] = np.array(classes)
     out["conversion"] = np.array(_conversion_note(originals, total))
+    out["skipped"] = np.array(skipped)
     return out
 
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
-def _classify_members(names) -> dict[tuple[str, str], list[str]]:
-    """(split, class) -> image members ``.../train/<class>/<file>``; hidden files skipped."""
-    files: dict[tuple[str, str], list[str]] = {}
+def _dataset_root(names, where: str) -> tuple[str, ...] | None:
+    """The folder (as path parts) holding both train/ and test/: the shallowest one, or None."""
+    splits_under: dict[tuple[str, ...], set] = {}
     for name in names:
-        parts = Path(name).parts
-        if len(parts) < 3 or Path(name).suffix.lower() not in _IMAGE_SUFFIXES or \
-                any(p.startswith(".") for p in parts[-3:]):
+        parts = _parts(name)
+        for depth, part in enumerate(parts[:-1]):
+            if part in SPLITS:
+                splits_under.setdefault(parts[:depth], set()).add(part)
+    roots = [root for root, found in splits_under.items() if len(found) == len(SPLITS)]
+    if not roots:
+        return None
+    depth = min(map(len, roots))
+    shallowest = sorted(root for root in roots if len(root) == depth)
+    if len(shallowest) > 1:
+        shown = ", ".join(_shown("/".join(root)) + "/" for root in shallowest[:5])
+        raise DataError(f"{where} holds several datasets with train/ and test/ folders "
+                        f"({shown}); give one of them")
+    return shallowest[0]
+
+
+def _classify_members(names, where: str = "") -> tuple[dict[tuple[str, str], list[str]], str]:
+    """(split, class) -> image members ``<root>/<split>/<class>/**/<file>`` (at any depth below
+    the class folder, as torchvision's ImageFolder finds them), and a note of the files under
+    train/ and test/ that were left out (hidden, of another type, outside a class folder)."""
+    root = _dataset_root(names, where)
+    files: dict[tuple[str, str], list[str]] = {}
+    left: dict[str, list[str]] = {}
+    if root is None:
+        return files, ""
+    for name in names:
+        parts = _parts(name)
+        inner = parts[len(root):]
+        if parts[:len(root)] != root or len(inner) < 2 or inner[0] not in SPLITS:
+            continue  # outside the dataset's train/ and test/
+        if any(part.startswith(".") for part in inner):
+            reason = "hidden"
+        elif len(inner) == 2:
+            reason = f"outside a class folder of {inner[0]}/"
+        elif os.path.splitext(inner[-1])[1].lower() not in IMAGE_EXTENSIONS:
+            reason = "of a type not read"
+        else:
+            if _shown(inner[1]) != inner[1]:
+                raise DataError(f"{where}: class folder {_shown('/'.join(inner[:2]))!r} has a "
+                                "name that is not UTF-8 (shown with U+FFFD); rename it, class "
+                                "names label the figures and the stored runs")
+            files.setdefault((inner[0], inner[1]), []).append(name)
             continue
-        split, cls = parts[-3], parts[-2]
-        if split in ("train", "test"):
-            files.setdefault((split, cls), []).append(name)
-    return files
+        left.setdefault(reason, []).append("/".join(inner))
+    return files, _skipped_note(left)
+
+
+def _skipped_note(left: dict[str, list[str]]) -> str:
+    """What was left out, e.g. "skipped 3 file(s) under train/ and test/: 2 of a type not read
+    (.txt 2), 1 hidden; e.g. ..." (a count by reason and extension, and examples)."""
+    if not left:
+        return ""
+    parts = []
+    for reason, names in sorted(left.items(), key=lambda kv: -len(kv[1])):
+        part = f"{len(names):,} {reason}"
+        if reason == "of a type not read":
+            kinds: dict[str, int] = {}
+            for name in names:
+                kind = PurePosixPath(name).suffix.lower() or "no extension"
+                kinds[kind] = kinds.get(kind, 0) + 1
+            part += " (" + ", ".join(f"{k} {n:,}" for k, n in
+                                     sorted(kinds.items(), key=lambda kv: -kv[1])[:4]) + ")"
+        parts.append(part)
+    examples = [_shown(name) for names in left.values() for name in sorted(names)[:2]][:4]
+    total = sum(map(len, left.values()))
+    return (f"skipped {total:,} file(s) under train/ and test/: {', '.join(parts)}; e.g. "
+            f"{', '.join(examples)}. Read are the extensions {' '.join(IMAGE_EXTENSIONS)} "
+            "(any case), in a class folder or below it")
 
 
 def _what_is_there(names) -> str:
     """A short account of a tree that is not in an accepted layout, for the error message."""
     names = list(names)
-    images = [n for n in names if Path(n).suffix.lower() in _IMAGE_SUFFIXES]
-    tops = sorted({Path(n).parts[0] for n in names if Path(n).parts})
-    shown = ", ".join(tops[:8]) + (", ..." if len(tops) > 8 else "")
-    example = f"; e.g. {images[0]}" if images else ""
+    images = [n for n in names if PurePosixPath(n).suffix.lower() in IMAGE_EXTENSIONS]
+    tops = sorted({PurePosixPath(n).parts[0] for n in names if PurePosixPath(n).parts})
+    shown = ", ".join(_shown(t) for t in tops[:8]) + (", ..." if len(tops) > 8 else "")
+    example = f"; e.g. {_shown(images[0])}" if images else ""
     return (f"found {len(names):,} files, {len(images):,} of them images{example}; top level: "
             f"{shown or 'nothing'}")
 
 
+def _folder_files(root: Path) -> list[bytes]:
+    """Every file below root/train and root/test (links followed, as torchvision's ImageFolder
+    does), as bytes paths relative to root: bytes, so no locale can fail to encode them."""
+    base = os.fsencode(root)
+    found = []
+    for split in SPLITS:
+        for folder, dirs, names in os.walk(os.path.join(base, split.encode()), followlinks=True):
+            dirs.sort()
+            relative = os.path.relpath(folder, base)
+            found.extend(os.path.join(relative, name) for name in sorted(names))
+    return found
+
+
 def _read_image_folder(root: Path) -> dict[str, np.ndarray]:
-    names = [str(p.relative_to(root)) for p in root.glob("*/*/*") if p.is_file()]
-    return _assemble_folder_images(_classify_members(names),
-                                   lambda n: (root / n).read_bytes(), str(root))
+    base, where = os.fsencode(root), _text(os.fsencode(root))
+    files, skipped = _classify_members([_text(f) for f in _folder_files(root)], where)
+
+    def read(name):
+        try:
+            with open(os.path.join(base, _raw(name)), "rb") as handle:
+                return handle.read()
+        except OSError as error:  # a broken link, a file removed or unreadable
+            raise DataError(f"cannot read image {where}:{_shown(name)} ({error})") from error
+
+    return _assemble_folder_images(files, read, where, skipped)
 
 
 def _read_tarball(path: Path) -> tuple[str, dict[str, np.ndarray]]:
-    try:
-        tar = tarfile.open(path, "r:*")
+    where = _text(os.fsencode(path))
+    try:  # member names read as UTF-8 whatever the locale (GNU tar stores the bytes as they are)
+        tar = tarfile.open(path, "r:*", encoding="utf-8")
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise DataError(f"{path} is not a readable tar archive ({error}); accepted: "
+        raise DataError(f"{where} is not a readable tar archive ({error}); accepted: "
                         f"{ACCEPTED_FORMATS}") from error
     with tar:
         try:
             members = {m.name: m for m in tar.getmembers() if m.isfile()}
         except (tarfile.TarError, OSError, EOFError) as error:
-            raise DataError(f"{path} is truncated or corrupt ({error}); fetch it again") from error
-        if any(Path(n).name == "data_batch_1" for n in members):
+            raise DataError(f"{where} is truncated or corrupt ({error}); fetch it again") \
+                from error
+        if any(PurePosixPath(n).name == "data_batch_1" for n in members):
             return "cifar-python-tarball", _read_python_tarball(path, members, tar)
-        files = _classify_members(members)
-        if not files:
-            raise DataError(f"{path} holds neither CIFAR-10 python batches nor images under "
+        files, skipped = _classify_members(members, where)
+        if not files and not skipped:
+            raise DataError(f"{where} holds neither CIFAR-10 python batches nor images under "
                             f"train/<class>/ and test/<class>/ ({_what_is_there(members)}); "
                             f"accepted: {ACCEPTED_FORMATS}")
         try:
             return "imagefolder-tarball", _assemble_folder_images(
-                files, lambda n: tar.extractfile(members[n]).read(), str(path))
+                files, lambda n: tar.extractfile(members[n]).read(), where, skipped)
         except (tarfile.TarError, OSError, EOFError) as error:
-            raise DataError(f"{path} is truncated or corrupt ({error}); fetch it again") from error
+            raise DataError(f"{where} is truncated or corrupt ({error}); fetch it again") \
+                from error
 
 
 def _detect_and_read(path: Path) -> tuple[str, dict[str, np.ndarray]]:
@@ -343,15 +507,15 @@ def _detect_and_read(path: Path) -> tuple[str, dict[str, np.ndarray]]:
         return "cifar-python-folder", _read_python_folder(path / "cifar-10-batches-py")
     if (path / "train").is_dir() and (path / "test").is_dir():
         return "imagefolder", _read_image_folder(path)
-    names = [str(p.relative_to(path)) for p in path.glob("*/*/*") if p.is_file()]
-    raise DataError(f"{path} is a folder but holds neither CIFAR-10 python batches nor "
-                    f"train/ and test/ image folders ({_what_is_there(names)}); accepted: "
-                    f"{ACCEPTED_FORMATS}")
+    names = [_text(os.fsencode(p.relative_to(path))) for p in path.glob("*/*/*") if p.is_file()]
+    raise DataError(f"{_text(os.fsencode(path))} is a folder but holds neither CIFAR-10 python "
+                    f"batches nor train/ and test/ image folders ({_what_is_there(names)}); "
+                    f"accepted: {ACCEPTED_FORMATS}")
 
 
 def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
     n_classes = len(arrays.get("classes", CLASSES))
-    for split in ("train", "test"):
+    for split in SPLITS:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE or x.dtype != np.uint8 or len(x) != len(y):
             raise DataError(f"{where}: {split} images have shape {x.shape} {x.dtype}, "
@@ -368,12 +532,17 @@ def _source_key(path: Path) -> dict:
            "decode_version": DECODE_VERSION}
     if path.is_dir():
         # a folder's own mtime misses a file rewritten in place: key on the files read from it
+        # (names hashed as bytes, which no locale fails to encode)
         digest = hashlib.blake2b(digest_size=16)
-        for pattern in ("*", "*/*", "*/*/*"):
-            for file in sorted(p for p in path.glob(pattern) if p.is_file()):
-                info = file.stat()
-                digest.update(f"{file.relative_to(path)}:{info.st_size}:"
-                              f"{info.st_mtime_ns}\n".encode())
+        tops = [os.fsencode(p.relative_to(path)) for pattern in ("*", "*/*")
+                for p in path.glob(pattern) if p.is_file()]
+        for relative in sorted(set(tops) | set(_folder_files(path))):
+            try:
+                info = os.stat(os.path.join(os.fsencode(path), relative))
+                stamp = f":{info.st_size}:{info.st_mtime_ns}\n"
+            except OSError:  # a broken link: reading it names it
+                stamp = ":unreadable\n"
+            digest.update(relative + stamp.encode())
         key["files"] = digest.hexdigest()
     return key
 
@@ -389,15 +558,19 @@ def _load_from_path(path: Path, cache: ArrayCache) -> CIFAR10:
         classes = tuple(str(c) for c in arrays.get("classes", CLASSES))
         fp = fingerprint_arrays(arrays["x_train"], arrays["y_train"],
                                 arrays["x_test"], arrays["y_test"], classes=classes)
-        return {"conversion": np.array(""), **arrays, "classes": np.array(classes),
-                "fingerprint": np.array(fp), "kind": np.array(kind)}
+        return {"conversion": np.array(""), "skipped": np.array(""), **arrays,
+                "classes": np.array(classes), "fingerprint": np.array(fp),
+                "kind": np.array(kind)}
 
     arrays = cache.get_or_compute("data", key, compute)
+    skipped = str(arrays["skipped"])
+    if skipped:  # at every load, so a cached dataset says it too
+        warnings.warn(f"{_text(os.fsencode(path))}: {skipped}", DataWarning, stacklevel=3)
     return CIFAR10(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
-                   source=f"{arrays['kind']}:{path.resolve()}",
+                   source=f"{arrays['kind']}:{_text(os.fsencode(path.resolve()))}",
                    fingerprint=str(arrays["fingerprint"]),
                    classes=tuple(str(c) for c in arrays["classes"]),
-                   conversion=str(arrays["conversion"]))
+                   conversion=str(arrays["conversion"]), skipped=skipped)
 
 
 def _download(root: Path) -> Path:
