@@ -58,10 +58,10 @@ endif
 test: setup
 	@mkdir -p logs
 	@if [ -n "$(SERIAL)" ]; then \
-		$(BIN)/python -m pytest tests $(NBVAL); \
+		$(BIN)/python -m pytest tests $(NBVAL) --durations=25; \
 	else \
-		$(BIN)/python -m pytest tests/nbval $(NBVAL) > logs/nbval.log 2>&1 & nbval=$$!; \
-		$(BIN)/python -m pytest tests --ignore=tests/nbval; units=$$?; \
+		$(BIN)/python -m pytest tests/nbval $(NBVAL) --durations=12 > logs/nbval.log 2>&1 & nbval=$$!; \
+		$(BIN)/python -m pytest tests --ignore=tests/nbval --durations=25; units=$$?; \
 		wait $$nbval; references=$$?; \
 		echo "== the reference notebooks (nbval; log: logs/nbval.log)"; tail -n 40 logs/nbval.log; \
 		echo "== unit tests: exit $$units; reference notebooks: exit $$references"; \
