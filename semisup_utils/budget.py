@@ -38,6 +38,7 @@ class Budget:
     schedule: str = "constant"   # constant (the report's) or onecycle
     label_smoothing: float = 0.0
     augment: str = "report"      # report (flip, rotation, colour jitter) or crop-cutout
+    ema: float = 0.0             # decay of the weights' moving average evaluated (0: none)
 
     def __post_init__(self):
         if self.policy not in POLICIES:
@@ -56,6 +57,9 @@ class Budget:
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment={self.augment!r}: expected one of "
                              f"{', '.join(AUGMENTATIONS)}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema={self.ema!r}: the decay must lie in [0, 1) (0: the last "
+                             "weights, no averaging)")
 
     @classmethod
     def report(cls, epochs: int = 50, **kwargs) -> "Budget":
@@ -84,14 +88,19 @@ class Budget:
         return {"epochs" if self.policy == "epochs" else "steps": self.amount,
                 "arch": self.arch, "batch_size": self.batch_size, "lr": self.lr,
                 "precision": self.precision, "schedule": self.schedule,
-                "label_smoothing": self.label_smoothing, "augment": self.augment}
+                "label_smoothing": self.label_smoothing, "augment": self.augment,
+                "ema": self.ema}
 
     def key(self) -> dict:
-        """Every field; ``augment`` only when it is not the report's (the stored runs' keys
-        predate it)."""
+        """Every field; ``augment`` only when it is not the report's and ``ema`` only when on
+        (the stored runs' keys predate them)."""
         key = asdict(self)
         if key["augment"] == "report":
             del key["augment"]
+        if not key["ema"]:
+            del key["ema"]
+        else:
+            key["ema"] = float(key["ema"])
         return key
 
     def describe(self) -> str:
@@ -99,4 +108,5 @@ class Budget:
             else "optimizer steps per model"
         return (f"{self.amount:,} {unit}, batch {self.batch_size}, Adam {self.lr:g} "
                 f"({self.schedule}), precision {self.precision}"
-                + ("" if self.augment == "report" else f", augmentation {self.augment}"))
+                + ("" if self.augment == "report" else f", augmentation {self.augment}")
+                + (f", weights averaged (EMA {self.ema:g})" if self.ema else ""))

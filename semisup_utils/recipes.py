@@ -15,6 +15,10 @@ from .schema import RENAMED  # names used before Models A, B and C became recipe
 from .teachers import check_teacher, get_teacher
 
 SELECTIONS = ("all", "threshold", "topk")
+# how the temperature enters the loss: "targets" softens the teacher's probabilities only (what
+# every stored run did); "hinton" also divides the student's logits by T and scales the
+# teacher-labelled samples' loss by T^2 (Hinton et al. 2015; the trainer's temperature=)
+DISTILL_LOSSES = ("targets", "hinton")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Recipe:
     temperature: float = 1.0         # soft targets p**(1/T), renormalised (T > 1 softens)
     known_mix: float = 0.0           # known images' targets: (1 - a) one-hot + a teacher's
     #                                  out-of-fold probabilities (0: the one-hot label)
+    distill_loss: str = "targets"    # targets | hinton (DISTILL_LOSSES)
 
     def __post_init__(self):
         teacher = get_teacher(check_teacher(self.teacher))
@@ -61,6 +66,13 @@ class Recipe:
             raise ValueError(f"known_mix={self.known_mix!r}: must lie in [0, 1]")
         if (self.temperature != 1 or self.known_mix) and not self.soft:
             raise ValueError("temperature and known_mix shape soft targets: use soft=True")
+        if self.distill_loss not in DISTILL_LOSSES:
+            raise ValueError(f"distill_loss={self.distill_loss!r}: expected one of "
+                             f"{', '.join(DISTILL_LOSSES)}")
+        if self.distill_loss == "hinton" and (self.temperature == 1 or self.known_mix):
+            raise ValueError("distill_loss='hinton' needs temperature != 1 (at T = 1 it is the "
+                             "plain loss) and no known_mix (a known image's target would be "
+                             "part label at T = 1, part teacher at T)")
         if self.known_mix and not teacher.uses_embeddings:
             raise ValueError(f"known_mix needs out-of-fold probabilities of the known images, "
                              f"which only an embedding teacher gives, not {teacher.name!r}")
@@ -87,7 +99,17 @@ class Recipe:
             key["temperature"] = float(self.temperature)
         if self.known_mix:
             key["known_mix"] = float(self.known_mix)
+        if self.distill_loss != "targets":
+            key["distill_loss"] = self.distill_loss
         return key
+
+    def train_kwargs(self, index: np.ndarray, unknown: np.ndarray) -> dict:
+        """What the recipe asks of the trainer (train.train) for the training set ``index``:
+        with Hinton's loss, temperature T for the teacher-labelled (``unknown``) images and 1
+        for the known ones."""
+        if self.distill_loss != "hinton":
+            return {}
+        return {"temperature": np.where(np.isin(index, unknown), self.temperature, 1.0)}
 
 
 _LITE0_224_FLIP = (("effnet-lite0", 224, "flip"),)
@@ -126,6 +148,11 @@ RECIPES = {r.name: r for r in [
     Recipe("lite0-224flip-self-soft", teacher="logreg-self", soft=True, views=_LITE0_224_FLIP),
     Recipe("lite012-224flip-cal-soft", teacher="logreg-cal", soft=True,  # extra 'teachers'
            views=tuple((f"effnet-lite{v}", 224, "flip") for v in range(3))),
+    # issue 34: Hinton's loss (the student's logits at the same T, times T^2)
+    Recipe("lite0-224flip-cal-soft-T2hinton", teacher="logreg-cal", soft=True, temperature=2.0,
+           distill_loss="hinton", views=_LITE0_224_FLIP),
+    Recipe("lite0-224flip-cal-soft-T4hinton", teacher="logreg-cal", soft=True, temperature=4.0,
+           distill_loss="hinton", views=_LITE0_224_FLIP),
 ]}
 
 

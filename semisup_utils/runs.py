@@ -232,15 +232,14 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
     model_a = model_a_network(data, run, ctx) if recipe.needs_model_a else None
     label_acc = kept_acc = None
     n_used = 0
-    consistency = {}  # train()'s objective beyond the supervised loss (FixMatch)
+    extra = {}  # what the recipe adds to train(): FixMatch's objective, Hinton's temperatures
     if teacher.kind == "none":
         index, targets, weights = known, data.y_train[known], None
     elif teacher.kind == "truth":
         index, targets, weights = np.arange(data.n_train), data.y_train, None
     elif teacher.kind == "consistency":
         index, targets, weights = known, data.y_train[known], None
-        consistency = {"objective": FixMatch(data.x_train[unknown], recipe.threshold,
-                                             recipe.weight)}
+        extra = {"objective": FixMatch(data.x_train[unknown], recipe.threshold, recipe.weight)}
         n_used = len(unknown)
     else:
         proba = probabilities_of(recipe, data, known, unknown, run.seed, ctx, model_a)
@@ -253,6 +252,7 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         if teacher.infers_labels:
             index, targets, weights, keep = training_set(data.y_train, known, unknown, proba,
                                                          recipe, known_proba=known_proba)
+            extra = recipe.train_kwargs(index, unknown)
             label_acc = float((proba.argmax(1) == truth).mean())
             kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
             n_used = int(keep.sum())
@@ -261,7 +261,7 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
                                seed=run.seed + 1000 * round_, device=ctx.device,
                                n_classes=data.n_classes, test=(data.x_test, data.y_test),
                                progress=ctx.progress, desc=desc, max_evals=ctx.max_evals,
-                               **consistency,
+                               **extra,
                                **budget.train_kwargs())
         if round_ + 1 < rounds:  # the student becomes the teacher
             proba = predict_proba(model, data.x_train[unknown], device=ctx.device)
@@ -269,6 +269,7 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         ArrayCache(ctx.cache_dir).save("models", key, _state_to_arrays(model))
     row = {
         "name": recipe.name, "test_acc": history[-1]["test_acc"],
+        "test_acc_flip": history[-1]["test_acc_flip"],  # rows stored before issue 34 lack it
         "label_acc": None if label_acc is None else round(label_acc, 5),
         "kept_label_acc": None if kept_acc is None else round(kept_acc, 5),
         "n_inferred": n_used, "total_steps": budget.steps_for(len(index)) * rounds,

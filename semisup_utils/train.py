@@ -13,6 +13,7 @@ import time
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .cnn import build_cnn
 from .device import out_of_memory, pick_device
@@ -183,42 +184,48 @@ def _memory_format(channels_last: bool) -> torch.memory_format:
 
 @torch.inference_mode()
 def _predict_device(model: torch.nn.Module, x_all: torch.Tensor, batch_size: int,
-                    precision: str, channels_last: bool) -> torch.Tensor:
+                    precision: str, channels_last: bool, flip: bool = False) -> torch.Tensor:
     """Softmax probabilities of uint8 (N, 3, 32, 32) images already on the model's device,
-    in batches of ``batch_size``; the result stays on the device."""
+    in batches of ``batch_size``; the result stays on the device. ``flip``: the mean of the
+    softmax over each image and its mirror (flip test-time averaging, two passes)."""
     device = x_all.device
     model.eval()
     out = []
     for start in range(0, len(x_all), batch_size):
         x = x_all[start:start + batch_size].float() / 255
-        x = x.contiguous(memory_format=_memory_format(channels_last))
+        views = (x, x.flip(3)) if flip else (x,)
         with torch.autocast(device.type, dtype=torch.bfloat16,
                             enabled=autocast_enabled(precision, device)):
-            out.append(model(x).float().softmax(1))
+            probs = [model(v.contiguous(memory_format=_memory_format(channels_last)))
+                     .float().softmax(1) for v in views]
+        out.append(probs[0] if not flip else (probs[0] + probs[1]) / 2)
     return torch.cat(out)
 
 
 @torch.inference_mode()
 def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 2048,
-                  device=None, precision: str = "auto", channels_last: bool = False) -> np.ndarray:
+                  device=None, precision: str = "auto", channels_last: bool = False,
+                  flip: bool = False) -> np.ndarray:
     """Softmax probabilities (N, 10) of uint8 images (N, 32, 32, 3).
 
     ``channels_last`` runs the model in that memory format (as ``train(channels_last=True)``
-    trains it; same values up to rounding, faster on the CPU)."""
+    trains it; same values up to rounding, faster on the CPU); ``flip`` averages each image's
+    softmax with its mirror's."""
     device = pick_device(device) if device is not None else next(model.parameters()).device
     model = model.to(device, memory_format=_memory_format(channels_last)).eval()
     out = []
     for start in range(0, len(images), batch_size):
         x = _to_device_images(images[start:start + batch_size], device)
-        out.append(_predict_device(model, x, batch_size, precision, channels_last).cpu())
+        out.append(_predict_device(model, x, batch_size, precision, channels_last, flip).cpu())
     return torch.cat(out).numpy()
 
 
 def evaluate(model, images: np.ndarray, labels: np.ndarray, device=None,
-             precision: str = "auto", channels_last: bool = False) -> float:
-    """Top-1 accuracy."""
+             precision: str = "auto", channels_last: bool = False, flip: bool = False) -> float:
+    """Top-1 accuracy (``flip``: of the softmax averaged over each image and its mirror)."""
     return float((predict_proba(model, images, device=device, precision=precision,
-                                channels_last=channels_last).argmax(1) == labels).mean())
+                                channels_last=channels_last, flip=flip).argmax(1)
+                  == labels).mean())
 
 
 def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, *,
@@ -227,15 +234,16 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
           augment: bool | str = True, test: tuple[np.ndarray, np.ndarray] | None = None,
           progress: bool | None = None, desc: str = "training", max_evals: int = 50,
           precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0,
-          objective=None,
-          n_classes: int | None = None, channels_last: bool = False):
+          objective=None, n_classes: int | None = None, channels_last: bool = False,
+          temperature: float | np.ndarray = 1.0, ema: float = 0.0):
     """Train a fresh CNN; returns ``(model, history)``.
 
     ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
     cross-entropy, averaged over the batch as Keras' ``sample_weight`` does. Give ``epochs``
     (passes over the data) or ``steps`` (optimizer updates). Adam at ``lr``. Same seed and
     device, same result. ``history`` holds one dict per epoch (loss, train accuracy on the
-    augmented batches, test accuracy when ``test`` is given, seconds so far).
+    augmented batches, test accuracy when ``test`` is given, seconds so far; the last also the
+    accuracy with flip averaging). Options: see :func:`train`.
     """
     if (epochs is None) == (steps is None):
         raise ValueError("give exactly one of epochs= or steps=")
@@ -250,6 +258,9 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
         raise ValueError(f"schedule={schedule!r}: expected one of {', '.join(SCHEDULES)}")
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing={label_smoothing!r}: must lie in [0, 1)")
+    t_all = _temperatures(temperature, n, np.ndim(labels) == 2)
+    if not 0 <= ema < 1:
+        raise ValueError(f"ema={ema!r}: the decay must lie in [0, 1) (0: no averaging)")
     augment_fn = augmentation(augment)
     device = pick_device(device)
     amp = autocast_enabled(precision, device)
@@ -263,6 +274,10 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     fmt = _memory_format(channels_last)
     model = build_cnn(arch, n_classes).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # EMA of the weights (buffers copied), the network evaluated and returned; its first
+    # update copies the weights
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema)) if ema else None
+    evaluated = averaged.module if averaged else model
     generator = torch.Generator(device=device).manual_seed(seed)
     shuffle_gen = torch.Generator().manual_seed(seed)
 
@@ -272,6 +287,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     hard_all = y_all.argmax(1) if soft else y_all
     w_all = torch.from_numpy(np.ones(n, np.float32) if weights is None
                              else np.asarray(weights, np.float32)).to(device)
+    t_all = None if t_all is None else torch.from_numpy(t_all).to(device)
 
     if objective is not None:
         objective.start(device, seed, fmt)
@@ -320,7 +336,11 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
                 target = y_all[idx]
                 if label_smoothing:
                     target = target * (1 - label_smoothing) + label_smoothing / target.shape[1]
-                per_sample = -(target * logits.log_softmax(1)).sum(1)
+                if t_all is None:
+                    per_sample = -(target * logits.log_softmax(1)).sum(1)
+                else:  # Hinton et al. (2015): logits / T, times T^2 (T = 1: plain CE)
+                    t = t_all[idx]
+                    per_sample = -(target * (logits / t[:, None]).log_softmax(1)).sum(1) * t**2
             else:
                 per_sample = F.cross_entropy(logits, y_all[idx], reduction="none",
                                              label_smoothing=label_smoothing)
@@ -332,6 +352,8 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             loss_sum += loss.detach() * len(idx)
             correct += (logits.detach().argmax(1) == hard_all[idx]).sum()
             seen += len(idx)
@@ -340,15 +362,35 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
         record = {"epoch": epoch, "step": step, "loss": float(loss_sum) / seen,
                   "train_acc": float(correct) / seen}
         if test is not None and (epoch % eval_stride == 0 or step >= total_steps):
-            proba = _predict_device(model, test_x, 2048, precision, channels_last)
+            proba = _predict_device(evaluated, test_x, 2048, precision, channels_last)
             record["test_acc"] = int((proba.argmax(1) == test_y).sum()) / len(test_y)
+        if test is not None and step >= total_steps:  # the last: also with flip averaging
+            proba = _predict_device(evaluated, test_x, 2048, precision, channels_last, True)
+            record["test_acc_flip"] = int((proba.argmax(1) == test_y).sum()) / len(test_y)
         record["seconds"] = time.perf_counter() - start
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}",
                         **({"test": f"{record['test_acc']:.3f}"} if "test_acc" in record else {}))
     bar.close()
-    model.eval()
-    return model, history
+    return evaluated.eval(), history
+
+
+def _temperatures(temperature, n: int, soft: bool) -> np.ndarray | None:
+    """train(temperature=): None where every sample's is 1 (the plain loss, unchanged), else
+    one float32 per sample; refused for hard labels and for T <= 0."""
+    t = np.asarray(temperature, np.float32)
+    if t.ndim > 1 or t.size not in (1, n):
+        raise ValueError(f"temperature: give one number or one per sample ({n}), not "
+                         f"shape {np.shape(temperature)}")
+    t = np.broadcast_to(t.reshape(-1), (n,))
+    if not (t > 0).all():
+        raise ValueError("temperature: must be > 0 (1: plain cross-entropy)")
+    if (t == 1).all():
+        return None
+    if not soft:
+        raise ValueError("temperature: Hinton's loss distils soft targets; give labels as "
+                         "(N, classes) probabilities")
+    return np.array(t, np.float32)  # a writable copy of the broadcast view
 
 
 def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, **kwargs):
@@ -370,10 +412,16 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     and activations in that memory format: about 1.2x faster in fp32 and 1.3x on top of bf16
     on an AVX512-BF16 CPU (bench/train_throughput.py), the same accuracy within seed noise
     (bench/precision_schedule.py --channels-last) but not the same digits, since the
-    convolutions round differently, so it is an option. Same seed and device, same result.
-    ``history`` holds one dict per epoch (loss, train accuracy on the augmented batches, test
-    accuracy when ``test`` is given, seconds so far). A GPU out-of-memory error is re-raised
-    as :class:`DeviceMemoryError` saying how to lower the batch size.
+    convolutions round differently, so it is an option;
+    ``temperature`` (default 1; one number or one per sample): Hinton's distillation loss,
+    the sample's logits / T and its loss times T^2 (at T = 1 the plain loss, unchanged);
+    ``ema`` (default 0: off): decay of a moving average of the weights updated every step
+    (AveragedModel, buffers copied), the network evaluated and returned.
+    Same seed and device, same result. ``history`` holds one dict per epoch (loss, train
+    accuracy on the augmented batches, test accuracy when ``test`` is given, seconds so far);
+    the last also ``test_acc_flip``, the softmax averaged over each test image and its mirror.
+    A GPU out-of-memory error is re-raised as :class:`DeviceMemoryError` saying how to lower
+    the batch size.
     """
     try:
         return _train(images, labels, weights, **kwargs)
