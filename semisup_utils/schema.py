@@ -110,11 +110,11 @@ class RowError(ValueError):
     """A stored line this code cannot use; the message says why (the store adds file:line)."""
 
 
-# accuracies and calibration errors: a number in [0, 1]; label accuracies are null for the
-# runs that infer no labels (Model A, the ceiling, FixMatch)
+# accuracies and calibration errors: a number in [0, 1], or null where undefined (Model A's
+# label accuracy: it infers no labels); a test accuracy is never null: it is what a run is for
 FRACTIONS = ("test_acc", "label_acc", "kept_label_acc", "ece", "test_ece", "val_acc", "val_ece")
-NULLABLE = ("label_acc", "kept_label_acc")
-# seconds and counts: a number >= 0
+NEVER_NULL = ("test_acc",)
+# seconds and counts: a number >= 0, or null where unknown (embedding seconds not cached)
 AMOUNTS = ("wall_s", "seconds", "embed_s", "total_steps", "n_inferred", "n_unknown")
 # what each kind of row must hold: a trained run, a label-inference run
 REQUIRED = {"run": ("name", "test_acc"), "labels": ("label_acc", "ece")}
@@ -189,13 +189,13 @@ def _result_problem(row: dict, kind: str) -> str | None:
     if kind == "run" and not isinstance(row["name"], str):
         return f"name {row['name']!r} is not a recipe's name"
     for name in FRACTIONS:
-        if name not in row or (row[name] is None and name in NULLABLE
+        if name not in row or (row[name] is None and name not in NEVER_NULL
                                and name not in required):
             continue
         if not _number(row[name]) or not 0 <= row[name] <= 1:
             return f"{name} is {row[name]!r}, not a number in [0, 1]"
     for name in AMOUNTS:
-        if name in row and (not _number(row[name]) or row[name] < 0):
+        if name in row and row[name] is not None and (not _number(row[name]) or row[name] < 0):
             return f"{name} is {row[name]!r}, not a number >= 0"
     return None
 

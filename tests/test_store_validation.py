@@ -91,6 +91,14 @@ def test_add_refuses_a_row_that_would_be_skipped_when_read(tmp_path):
     assert not store.path.exists() or store.path.read_text() == ""
 
 
+def test_null_is_kept_where_a_value_is_undefined(tmp_path):
+    """Model A infers no labels (label_acc null); embedding seconds not cached (embed_s null)."""
+    runs, labels = ResultsStore(tmp_path), ResultsStore(tmp_path, "labels.jsonl")
+    runs.add(RUN_KEY, {**GOOD_RUN, "label_acc": None, "kept_label_acc": None})
+    labels.add(LABEL_KEY, {**GOOD_LABELS, "embed_s": None, "test_acc": 0.5})
+    assert check(runs) == [] and check(labels) == []
+
+
 def test_the_committed_stores_rows_are_all_valid():
     """The validation refuses nothing the project stored (every row of results/, and the
     schema-1 store of the migration test once migrated)."""
@@ -190,3 +198,28 @@ def test_check_and_repair_cover_labels_jsonl(tmp_path, capsys):
     assert cli.main(["store", "check", *results]) == 0
     out = capsys.readouterr().out
     assert f"{runs.path}: 1 rows" in out and f"{labels.path}: 1 rows" in out
+
+
+def test_a_run_whose_row_has_no_test_accuracy_is_missing_to_the_chapters(synthetic, tmp_path):
+    """What issue 35 saw: a row with test_acc null was read as a run, so chapter 6 showed one
+    seed as the mean. Now the chapters' reader leaves it out, and the published profile names
+    it as missing (another profile trains it again)."""
+    from dataclasses import replace
+
+    from semisup_utils.budget import Budget
+    from semisup_utils.executors import stored_rows
+    from semisup_utils.recipes import RECIPES
+    from semisup_utils.runs import Context, MissingRunError, Run, execute, plan, run_key
+
+    budget = Budget.report(1, batch_size=64)
+    store = ResultsStore(tmp_path / "results")
+    good, bad = Run(50, 0, RECIPES["A"], budget), Run(50, 1, RECIPES["A"], budget)
+    write(store.path, [line(run_key(synthetic, good), GOOD_RUN),
+                       line(run_key(synthetic, bad), {**GOOD_RUN, "test_acc": None})])
+    ctx = Context(store=store, cache_dir=tmp_path / "cache", device="cpu", progress=False)
+    with pytest.warns(UserWarning, match=r"runs\.jsonl:2: test_acc is None"):
+        frame = stored_rows(synthetic, plan([50], [0, 1], [RECIPES["A"]], budget), store)
+    assert list(frame["seed"]) == [0]
+    reader = replace(ctx, profile="published", train_missing=False)
+    with pytest.raises(MissingRunError, match="seed 1"):
+        execute(synthetic, bad, reader)
