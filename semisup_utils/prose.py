@@ -11,7 +11,6 @@ shows it with :func:`show` (:mod:`semisup_utils.markup`), which escape every val
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
 from .analysis import PM, UNDEFINED
