@@ -55,11 +55,12 @@ distill_seeds = None
 distill_augments = None
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
+from IPython.display import display
 
 import pandas as pd
 
-from semisup_utils import analysis, findings, notebook, prose, report
+from semisup_utils import (analysis, findings, notebook, prose, report,
+                           tables)
 from semisup_utils.budget import Budget
 from semisup_utils.executors import stored_rows
 from semisup_utils.label_runs import label_run
@@ -107,10 +108,11 @@ def size_effect(acc):
     if small == large:
         return ""
     diff = acc[large] - acc[small]
-    return (f"Fed {large}x{large} images instead of {small}x{small}, "
-            f"the backbone's K-means labels are "
-            f"{prose.direction(diff, 'better', 'worse', 'as good')}"
-            " (the bar chart of 04_embeddings).")
+    return prose.md("Fed {big}x{big} images instead of {small}x{small},"
+                    " the backbone's K-means labels are {} (the bar "
+                    "chart of 04_embeddings).", prose.direction(
+                        diff, "better", "worse", "as good"),
+                    big=large, small=small)
 
 
 pca_acc = kmeans_acc([("pca", 32)])
@@ -123,11 +125,12 @@ cifar = data.is_cifar10  # the report's numbers apply
 pca_report = " (report: 22%)" if cifar else ""
 emb_report = (" (report, three backbones at 32x32: 29-31%)" if cifar
               else "")
-display(Markdown(
-    f"At M={P['M']} (seed {P['seed']}), K-means labels the unknown "
-    f"images {pca_acc:.1f}% correctly from PCA vectors{pca_report} and "
-    f"{sizes} from {P['backbone']} embeddings{emb_report}. Chance is "
-    f"{data.chance:.0f}%. " + size_effect(emb_acc)))
+# prose.md escapes every value it fills in: no string becomes markup
+prose.show(prose.md(
+    "At M={} (seed {}), K-means labels the unknown images {:.1f}% "
+    "correctly from PCA vectors{} and {} from {} embeddings{}. Chance "
+    "is {:.0f}%. {}", P["M"], P["seed"], pca_acc, pca_report, sizes,
+    P["backbone"], emb_report, data.chance, size_effect(emb_acc)))
 
 # %% [markdown]
 # ## 2. Where the report's findings hold ({ref}`m-sweep`)
@@ -151,29 +154,24 @@ else:
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 if len(runs):
-    devices = ", ".join(sorted(runs["device"].unique()))
-    display(Markdown(
-        "\n".join([*analysis.verdict_lines(gains),
-                   analysis.best_model_line(runs)])
-        + f"\n\nProtocol: {budget.describe()}, Model B's labels "
-        f"{P['method']} on {P['backbone']}@{P['input_size']}; "
-        f"devices: {devices}."))
+    prose.show(tables.report_verdicts(
+        gains, runs, budget, P["method"], P["backbone"],
+        P["input_size"]))
 
 # %% [markdown]
 # ## 3. What the comparison does and does not show
 
 # %% tags=["hide-input"]
 smallest = min(P["M_list"])
-display(Markdown(
-    f"All three models were trained for the same {P['epochs']} epochs "
-    f"(profile {P['profile']!r}; the report used 50). Model A's epochs "
-    f"pass over M images, B's and C's over all {data.n_train:,} "
-    "training images, so B and C took up to "
-    f"{data.n_train / smallest:,.0f} times as many gradient steps as "
-    f"A (at M = {smallest:,}): part of "
+prose.show(prose.md(
+    "All three models were trained for the same {} epochs (profile "
+    "{!r}; the report used 50). Model A's epochs pass over M images, "
+    "B's and C's over all {:,} training images, so B and C took up to "
+    "{:,.0f} times as many gradient steps as A (at M = {:,}): part of "
     "their advantage is compute, not labels. The chapters beyond the "
-    "report's six compare methods at equal compute. "
-    + notebook.jpeg_note(data)))
+    "report's six compare methods at equal compute. {}", P["epochs"],
+    P["profile"], data.n_train, data.n_train / smallest, smallest,
+    notebook.jpeg_note(data)))
 
 # %% [markdown]
 # ## 4. Better labels, used better, at equal compute ({ref}`label-inference` and {ref}`better-training`)
@@ -189,8 +187,8 @@ if len(found):
     beyond = analysis.add_gap_closed(
         analysis.ceiling_at_every_m(found, P["beyond_M_list"]))
     lines = analysis.against_a_lines(beyond, budget.amount)
-    display(Markdown("\n".join(lines) if lines
-                     else "No recipe runs are stored yet."))
+    prose.show(prose.join(lines) if lines
+               else "No recipe runs are stored yet.")
 else:
     print("no runs of 08_better_training are stored for this profile "
           "yet: run it first")
@@ -208,13 +206,13 @@ if len(swept):
         analysis.ceiling_at_every_m(swept, P["M_list"]),
         sweep_budget.amount, TARGETS, TEST_ACCURACY)
     full = Budget.epochs_of(50, 50000).amount  # B and C in the report
-    display(Markdown(
-        "\n".join(lines)
-        + f"\n\nThese models had {sweep_budget.amount:,} steps each "
-        f"({P['sweep_epochs']} passes over {data.n_train:,} images), "
-        f"{sweep_budget.amount / full:.0%} of the {full:,} steps the "
-        "report gave B and C (50 passes over 50,000 images); the "
-        "targets allow that full compute. " + notebook.jpeg_note(data)))
+    prose.show(prose.md(
+        "{}\n\nThese models had {:,} steps each ({} passes over {:,} "
+        "images), {:.0%} of the {:,} steps the report gave B and C (50 "
+        "passes over 50,000 images); the targets allow that full "
+        "compute. {}", prose.join(lines), sweep_budget.amount,
+        P["sweep_epochs"], data.n_train, sweep_budget.amount / full,
+        full, notebook.jpeg_note(data)))
 else:
     print("no runs of 09_beyond_sweep are stored for this profile yet: "
           "run it first")
@@ -237,16 +235,7 @@ else:
     full_sweep = plan(P["M_list"], P["sweep_seeds"],
                       notebook.sweep_recipes(P), full_budget)
     full = stored_rows(data, full_sweep, store)
-    lines = []
-    for r in full.itertuples():
-        labels = (f"all {data.n_train:,} true labels" if r.m == 0
-                  else f"M={r.m}")
-        lines.append(f"- {prose.escape(r.recipe)}, {labels}, seed "
-                     f"{r.seed}: {100 * r.test_acc:.1f}% after {steps} "
-                     f"({r.wall_s / 60:.0f} min on "
-                     f"{prose.escape(r.device)})")
-    display(Markdown("\n".join(lines) if lines else
-                     f"None stored yet ({steps} per model)."))
+    prose.show(tables.full_compute_lines(full, data.n_train, steps))
 
 # %% [markdown]
 # ## 6. A stronger teacher for the same CNN ({ref}`teachers`)

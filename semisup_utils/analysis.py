@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from .markup import Markdown, code, join, md
 from .prose import PM, UNDEFINED, signed  # one set of glyphs and signs: prose's
 
 
@@ -208,9 +209,9 @@ def _at(ms) -> str:
     return ", ".join(map(str, ms))
 
 
-def verdict_lines(gains: pd.DataFrame) -> list[str]:
-    """One sentence per model: at which M the report's sign holds, is reversed, or is within
-    seed noise, and its largest and smallest mean gain."""
+def verdict_lines(gains: pd.DataFrame) -> list[Markdown]:
+    """One sentence per model (a Markdown list item): at which M the report's sign holds, is
+    reversed, or is within seed noise, and its largest and smallest mean gain."""
     lines = []
     for model, part in gains.groupby("model"):
         by = {v: part[part["verdict"] == v]["m"].tolist()
@@ -223,31 +224,35 @@ def verdict_lines(gains: pd.DataFrame) -> list[str]:
                    ", ".join(f"{signed(r.gain)} points at M = {r.m} "
                              "(no report figure)" for r in other.itertuples())]
         top, low = part.loc[part["gain"].idxmax()], part.loc[part["gain"].idxmin()]
-        lines.append(f"- **{model} against A** ({int(part['seeds'].max())} seeds per M): "
-                     + "; ".join(c for c in clauses if c)
-                     + f". Largest mean gain {signed(top['gain'])} points (M = {int(top['m'])}), "
-                     f"smallest {signed(low['gain'])} (M = {int(low['m'])}).")
+        lines.append(md("- **{} against A** ({} seeds per M): {}. Largest mean gain {} "
+                        "points (M = {}), smallest {} (M = {}).", model,
+                        int(part["seeds"].max()), "; ".join(c for c in clauses if c),
+                        signed(top["gain"]), int(top["m"]), signed(low["gain"]), int(low["m"])))
     return lines
 
 
-def best_model_line(runs: pd.DataFrame, column: str = "recipe") -> str:
-    """Per M, the model with the highest mean test accuracy, with its sd over seeds."""
+def best_model_line(runs: pd.DataFrame, column: str = "recipe") -> Markdown:
+    """Per M, the model with the highest mean test accuracy, with its sd over seeds (a
+    Markdown list item)."""
     acc = runs.assign(test_acc=100 * runs["test_acc"])
     mean = acc.groupby(["m", column])["test_acc"].mean().unstack()
     sd = acc.groupby(["m", column])["test_acc"].std().unstack()
     best = mean.idxmax(axis=1)
-    return "- **Best model per M**: " + ", ".join(
-        f"M={m}: {best[m]} ({mean.loc[m, best[m]]:.1f}"
-        + ("%, 1 seed)" if pd.isna(sd.loc[m, best[m]]) else f" ± {sd.loc[m, best[m]]:.1f}%)")
-        for m in mean.index) + "."
+
+    def spread(m):
+        mu, sigma = mean.loc[m, best[m]], sd.loc[m, best[m]]
+        return f"{mu:.1f}%, 1 seed" if pd.isna(sigma) else f"{mu:.1f} ± {sigma:.1f}%"
+
+    return md("- **Best model per M**: {}.",
+              join((md("M={}: {} ({})", m, best[m], spread(m)) for m in mean.index), ", "))
 
 
 def against_a_lines(frame: pd.DataFrame, steps: int, targets: dict | None = None,
-                    report: dict | None = None) -> list[str]:
+                    report: dict | None = None) -> list[Markdown]:
     """Per M, the best recipe other than A and the ceiling against Model A at the same steps:
     mean (sd, seeds), gain, the share of the gap to the ceiling closed where known, the
-    report's best and the target where given. ``frame``: rows with m, seed, recipe, test_acc
-    (0..1) and, optionally, gap_closed."""
+    report's best and the target where given, as Markdown list items (the recipe's name as
+    code). ``frame``: rows with m, seed, recipe, test_acc (0..1) and, optionally, gap_closed."""
     targets, report = targets or {}, report or {}
     lines = []
     for m, part in frame.groupby("m"):
@@ -259,7 +264,7 @@ def against_a_lines(frame: pd.DataFrame, steps: int, targets: dict | None = None
         best = others["mean"].idxmax()
         row, a = means.loc[best], means.loc["A", "mean"]
         spread = "" if pd.isna(row["std"]) else f"sd {row['std']:.1f}, "
-        line = (f"- **M={m}**: `{best}` {row['mean']:.1f}% ({spread}{int(row['count'])} "
+        line = (f"{row['mean']:.1f}% ({spread}{int(row['count'])} "
                 f"seed{'s' if row['count'] != 1 else ''}) against Model A's {a:.1f}% with the "
                 f"same {steps:,} steps ({signed(row['mean'] - a)} points")
         if "gap_closed" in part and part[part["recipe"] == best]["gap_closed"].notna().any():
@@ -272,5 +277,5 @@ def against_a_lines(frame: pd.DataFrame, steps: int, targets: dict | None = None
             target = targets[m]
             line += f"; target {target:.0f}% " + (
                 "met" if row["mean"] >= target else f"missed by {target - row['mean']:.1f} points")
-        lines.append(line + ".")
+        lines.append(md("- **M={}**: {} {}.", m, code(best), line))
     return lines

@@ -68,17 +68,14 @@ def _check_store(params: dict) -> None:
 
 
 def _cmd_store(args) -> int:
-    """``semisup store check [--repair]``: the lines of the results store that are not complete
-    rows (every command warns about them); --repair rewrites the store without them, keeping a
-    backup. Exit 1 when such lines remain."""
-    import warnings
-
-    from .store import ResultsStore, check, repair
+    """``semisup store check [--repair]``: the lines of the results store (runs.jsonl and
+    labels.jsonl) that are not usable rows (every command warns about them and skips them);
+    --repair moves them to a quarantine file beside each. Exit 1 when such lines remain."""
+    from .label_runs import LABELS_FILE
+    from .store import ResultsStore
 
     store = ResultsStore(args.results)
     if args.store_command == "merge":
-        from .label_runs import LABELS_FILE
-
         source = Path(args.source)
         if not source.is_dir():
             print(f"semisup: error: {source} is not a folder; give the results folder that "
@@ -96,10 +93,22 @@ def _cmd_store(args) -> int:
         print(f"{store.path}: {migrated} row(s) migrated to the current schema"
               + (f"; the old file is kept as {backup}" if backup else "; nothing to do"))
         return 0
-    if args.repair:
-        bad, backup = repair(store)
-    else:
-        bad, backup = check(store), None
+    status = 0
+    for filename in ("runs.jsonl", LABELS_FILE):
+        status = max(status, _check_file(ResultsStore(store.directory, filename), args.repair))
+    return status
+
+
+def _check_file(store, repair_it: bool) -> int:
+    """``semisup store check`` for one file: its unusable lines (file:line: why: the line),
+    moved to its quarantine file with ``repair_it``; 1 when some remain."""
+    import warnings
+
+    from .store import check, repair
+
+    if not store.path.exists():
+        return 0
+    bad, quarantine = repair(store) if repair_it else (check(store), None)
     for number, problem, line in bad:
         shown = line if len(line) <= 80 else line[:77] + "..."
         print(f"{store.path}:{number}: {problem}: {shown}")
@@ -107,14 +116,15 @@ def _cmd_store(args) -> int:
         warnings.simplefilter("ignore")
         rows = len(store.rows())
     if not bad:
-        print(f"{store.path}: {rows} rows, every line a complete row")
+        print(f"{store.path}: {rows} rows, every line a usable row")
         return 0
-    if backup is not None:
-        print(f"removed {len(bad)} line(s) from {store.path} ({rows} rows kept); the original "
-              f"is kept at {backup}")
+    if quarantine is not None:
+        print(f"moved {len(bad)} line(s) from {store.path} to {quarantine} ({rows} rows "
+              "kept); their runs count as missing")
         return 0
-    print(f"{store.path}: {rows} rows and {len(bad)} line(s) that are not complete rows; "
-          "`semisup store check --repair` removes them, keeping a backup", file=sys.stderr)
+    print(f"{store.path}: {rows} rows and {len(bad)} line(s) that are not usable rows (their "
+          "runs count as missing); `semisup store check --repair` moves them to "
+          f"{store.path.name}.quarantine", file=sys.stderr)
     return 1
 
 
@@ -277,10 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sto = sub.add_parser("store", help="check (and repair) the results store")
     sto_sub = sto.add_subparsers(dest="store_command", required=True)
-    chk = sto_sub.add_parser("check", help="report lines of runs.jsonl that are not complete "
-                             "rows; --repair removes them, keeping a backup")
+    chk = sto_sub.add_parser("check", help="report lines of runs.jsonl and labels.jsonl that "
+                             "are not usable rows (cut short, a newer schema, an invalid "
+                             "result); --repair moves them to a quarantine file")
     chk.add_argument("--repair", action="store_true",
-                     help="rewrite the store without them (backup: runs.jsonl.bak-<time>)")
+                     help="move them to runs.jsonl.quarantine (labels.jsonl.quarantine) "
+                     "beside the store")
     chk.add_argument("--results", default=None,
                      help="results folder (else $SEMISUP_RESULTS, else results/)")
     chk.set_defaults(func=_cmd_store)

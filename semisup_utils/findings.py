@@ -497,16 +497,17 @@ README_MARKERS = ("<!-- findings:start -->", "<!-- findings:end -->")
 def readme_block(frame: pd.DataFrame, steps: int, profile: str) -> str:
     """The README's findings, written from :func:`headline`'s rows (never typed): per M of the
     teachers study, the report's best, Model A and the best student at the same compute, the
-    student's teacher and the ceiling, in %."""
+    student's teacher and the ceiling, in %; Markdown whose every value is escaped."""
     from . import prose
 
     said = answer(frame, steps)
     ms = sorted(int(m) for m in frame[frame["series"] == STUDENT]["m"])
-    lines = [f"Test accuracy (%), the report's CNN from scratch, mean of {said.get('seeds')} "
-             f"(profile `{profile}`, the JPEG copy of CIFAR-10; computed by `semisup findings "
-             "--readme README.md` from the results store):", "",
-             "| M | report's best | Model A | best student | its teacher | ceiling |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [prose.md("Test accuracy (%), the report's CNN from scratch, mean of {} (profile "
+                      "{}, the JPEG copy of CIFAR-10; computed by `semisup findings --readme "
+                      "README.md` from the results store):", said.get("seeds"),
+                      prose.code(profile)), "",
+             prose.md("| M | report's best | Model A | best student | its teacher | ceiling |"),
+             prose.md("| ---: | ---: | ---: | ---: | ---: | ---: |")]
     for m in ms:
         theirs = frame[frame["series"].str.endswith(", the report") & (frame["m"] == m)]
         cells = [prose.number(theirs["mean"].max()) if len(theirs) else prose.UNDEFINED]
@@ -515,11 +516,11 @@ def readme_block(frame: pd.DataFrame, steps: int, profile: str) -> str:
             cells.append(prose.UNDEFINED if row is None else
                          prose.mean_sd([row["mean"]]) if row["n"] == 1 or row["sd"] != row["sd"]
                          else f"{prose.number(row['mean'])} ± {prose.number(row['sd'])}")
-        lines.append(f"| {m:,} | " + " | ".join(cells) + " |")
-    lines += ["", f"Model A, the student and the ceiling had {said.get('steps')} steps of batch "
-              "128 each; the report's runs were single runs on the original CIFAR-10. "
-              + said["verdict"]]
-    return "\n".join(lines)
+        lines.append(prose.md("| {:,} | {} |", m, prose.join(cells, " | ")))
+    lines += ["", prose.md("Model A, the student and the ceiling had {} steps of batch 128 "
+                           "each; the report's runs were single runs on the original CIFAR-10. "
+                           "{}", said.get("steps"), said["verdict"])]
+    return prose.join(lines)
 
 
 def replace_block(text: str, block: str) -> str:

@@ -3,15 +3,17 @@
 A chapter states a result by gluing a phrase computed from its runs (myst-nb's ``glue``) and
 pasting it into the Markdown with ``{glue:text}`name```; a rerun with other parameters then
 rewrites the sentence. Numbers are formatted here, once, with the glyphs of the tables
-(:data:`analysis.PM`, the minus sign ``−``). A glued phrase is pasted as plain text, so a string
-from the store or the data never becomes Markdown or HTML on the page.
+(:data:`analysis.PM`, the minus sign ``−``). A glued phrase is pasted as plain text (a text
+node, which the page HTML-escapes), so a string from the store or the data never becomes
+Markdown or HTML on the page; a cell that writes Markdown itself builds it with :func:`md` and
+shows it with :func:`show` (:mod:`semisup_utils.markup`), which escape every value.
 """
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections.abc import Iterable
+
+from .markup import Markdown, code, escape, join, md, show  # noqa: F401  (Markdown, one way)
 
 UNDEFINED = "–"  # what a table shows where a value is undefined (never "NaN")
 PM = "\u00a0±\u00a0"  # " ± " with no-break spaces: a table cell never splits "mean ± sd"
@@ -96,22 +98,17 @@ def direction(diff, up: str = "above", down: str = "below", same: str = "level w
     return f"{size} points {up if diff > 0 else down}"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$])")
-
-
-def escape(text) -> str:
-    """A string from the store or the data, safe inside Markdown: HTML escaped, Markdown's
-    special characters backslashed (used where a phrase is written as Markdown, not glued)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
-
-
 def glue(name: str, value) -> None:
     """Glue ``value`` (a phrase or a number) for ``{glue:text}`name``` in the chapter's Markdown;
-    shown nowhere else."""
-    from myst_nb import glue as myst_glue
+    shown nowhere else. It is pasted as text, as it is: a Markdown fragment (:func:`md`) is
+    refused, since its escapes would show."""
+    import myst_nb
 
-    text = value if isinstance(value, str) else str(value)
-    myst_glue(name, text, display=False)
+    if isinstance(value, Markdown):
+        raise TypeError(f"glue {name!r}: a glued phrase is pasted as plain text; show a "
+                        "Markdown fragment with prose.show, or glue the plain phrase")
+    text = str(value)
+    myst_nb.glue(name, text, display=False)
 
 
 def glue_all(phrases: dict) -> None:

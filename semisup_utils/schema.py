@@ -103,3 +103,124 @@ def migrate_row(row: dict) -> dict:
     key = {**common, "recipe": recipe, "budget": budget}
     return {**{k: v for k, v in row.items() if k != "key"}, **extra, "key": key,
             "migrated_from_schema": schema_of(row)}
+
+
+# ----------------------------------------------------------------------------- validation
+class RowError(ValueError):
+    """A stored line this code cannot use; the message says why (the store adds file:line)."""
+
+
+# accuracies and calibration errors: a number in [0, 1], or null where undefined (Model A's
+# label accuracy: it infers no labels); a test accuracy is never null: it is what a run is for
+FRACTIONS = ("test_acc", "label_acc", "kept_label_acc", "ece", "test_ece", "val_acc", "val_ece")
+NEVER_NULL = ("test_acc",)
+# seconds and counts: a number >= 0, or null where unknown (embedding seconds not cached)
+AMOUNTS = ("wall_s", "seconds", "embed_s", "total_steps", "n_inferred", "n_unknown")
+# what each kind of row must hold: a trained run, a label-inference run
+REQUIRED = {"run": ("name", "test_acc"), "labels": ("label_acc", "ece")}
+KEY_INTEGERS = ("n_train", "m", "seed")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def row_kind(row: dict) -> str:
+    """``run`` (a key with a recipe and a budget), ``labels`` (a label-inference run), or
+    ``other`` (rows of other tools and of the tests: only the fields they hold are checked)."""
+    key = row["key"]
+    if key.get("kind") == "labels":
+        return "labels"
+    if isinstance(key.get("recipe"), dict) and isinstance(key.get("budget"), dict):
+        return "run"
+    return "other"
+
+
+def _schema_problem(key: dict) -> str | None:
+    if "schema" not in key:
+        return None
+    schema = key["schema"]
+    if not _integer(schema) or schema < 1:
+        return f"its key's schema is {schema!r}, not a schema number (1 or {SCHEMA})"
+    if schema > SCHEMA:
+        return (f"schema {schema}, newer than this code reads ({SCHEMA}): update semisup "
+                "(git pull) to read it")
+    return None
+
+
+def _history_problem(history) -> str | None:
+    if history is None:
+        return None
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        return "its history is not a list of per-epoch records"
+    if not all(_integer(h["epoch"]) for h in history if "epoch" in h):
+        return "its history has an epoch that is not an integer"
+    return None
+
+
+def _key_problem(key: dict, kind: str) -> str | None:
+    for name in KEY_INTEGERS:
+        if not _integer(key.get(name)) or key[name] < 0:
+            return f"its key's {name} is {key.get(name)!r}, not a count"
+    if not isinstance(key.get("data"), str):
+        return "its key has no data fingerprint"
+    if kind == "run":
+        if not isinstance(key["recipe"].get("teacher"), str):
+            return "its recipe names no teacher"
+        budget = key["budget"]
+        if budget.get("policy") not in ("epochs", "steps") or not _integer(budget.get("amount")):
+            return "its budget is not a policy (epochs or steps) with an integer amount"
+    if kind == "labels" and (not isinstance(key.get("method"), str)
+                             or not isinstance(key.get("views"), list)):
+        return "its key names no method and views"
+    return None
+
+
+def _result_problem(row: dict, kind: str) -> str | None:
+    required = REQUIRED.get(kind, ())
+    for name in required:
+        if name not in row:
+            return f"no {name}"
+    if kind == "run" and not isinstance(row["name"], str):
+        return f"name {row['name']!r} is not a recipe's name"
+    for name in FRACTIONS:
+        if name not in row or (row[name] is None and name not in NEVER_NULL
+                               and name not in required):
+            continue
+        if not _number(row[name]) or not 0 <= row[name] <= 1:
+            return f"{name} is {row[name]!r}, not a number in [0, 1]"
+    for name in AMOUNTS:
+        if name in row and row[name] is not None and (not _number(row[name]) or row[name] < 0):
+            return f"{name} is {row[name]!r}, not a number >= 0"
+    return None
+
+
+def checked_row(row) -> tuple[dict, bool]:
+    """``(row, migrated)``: the row under the current schema (:func:`migrate_row`) when this
+    code can use it, else :class:`RowError` saying why: not a row, a schema newer than
+    :data:`SCHEMA` or not a number, a history that is not a list of records, a schema-1 row
+    that cannot be migrated, a key without its fields, a result missing, not a number, or out
+    of range (a row with ``test_acc`` null counts as missing, so its run is computed again)."""
+    if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
+        raise RowError("JSON but not a run's row (no 'key' object)")
+    problem = _schema_problem(row["key"]) or _history_problem(row.get("history"))
+    if problem:
+        raise RowError(problem)
+    migrated = needs_migration(row)
+    if migrated:
+        try:
+            row = migrate_row(row)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise RowError(f"a schema 1 row that cannot be migrated "
+                           f"({type(error).__name__}: {error})") from None
+    kind = row_kind(row)
+    problem = (_key_problem(row["key"], kind) if kind != "other" else None) \
+        or _result_problem(row, kind)
+    if problem:
+        raise RowError(problem)
+    return row, migrated

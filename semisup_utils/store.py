@@ -14,17 +14,19 @@ import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 import warnings
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .schema import migrate_row, needs_migration
+from .schema import RowError, checked_row
 
 RESULTS_ENV = "SEMISUP_RESULTS"
-REPAIR_HINT = ("Fix: `semisup store check --repair` rewrites the store without such lines, "
-               "keeping a backup")
+REPAIR_HINT = ("Fix: `semisup store check --repair` moves such lines to a quarantine file "
+               "beside the store")
+QUARANTINE_SUFFIX = ".quarantine"
 
 
 def default_results_dir() -> Path:
@@ -66,24 +68,15 @@ class ResultsStore:
     # ------------------------------------------------------------------ reading
     def _read(self) -> list[dict]:
         rows, old = [], 0
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    warnings.warn(f"{self.path}:{number} is not a complete row (a run "
-                                  f"interrupted while writing?); skipping it. {REPAIR_HINT}",
-                                  stacklevel=3)
-                    continue
-                if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
-                    warnings.warn(f"{self.path}:{number} is JSON but not a run's row (no 'key' "
-                                  f"object); skipping it. {REPAIR_HINT}", stacklevel=3)
-                    continue
-                if needs_migration(row):
-                    row, old = migrate_row(row), old + 1
-                rows.append(row)
+                row, problem, migrated = parse_line(line)
+                if problem:
+                    warnings.warn(f"{self.path}:{number}: {problem}; skipping it (its run "
+                                  f"counts as missing). {REPAIR_HINT}", stacklevel=3)
+                elif row is not None:
+                    rows.append(row)
+                    old += migrated
         if old:
             warnings.warn(f"{self.path}: {old} row(s) of an older schema (or with a longer "
                           "history than rows now keep) were migrated as they were read; "
@@ -134,6 +127,9 @@ class ResultsStore:
         """Append ``{"key": key, **result}`` unless a row with this key exists; returns the row."""
         row = {"key": key, **result}
         line = json.dumps(row, sort_keys=True, default=str) + "\n"
+        _, problem, _ = parse_line(line)
+        if problem:  # it would be skipped when read: refuse it now, with the reason
+            raise ValueError(f"not storing a row whose {problem} (key {run_id(key)})")
         with _writing(self, line), self._lock:
             existing = self.find(key)
             if existing is not None:
@@ -165,20 +161,26 @@ class ResultsStore:
 
     def migrate(self) -> tuple[int, Path | None]:
         """Rewrite the file with every row under the current schema, keeping the old file as
-        ``runs.jsonl.bak-<UTC time>``; returns (rows migrated, backup path or None)."""
+        ``runs.jsonl.bak-<UTC time>``; returns (rows migrated, backup path or None). A line
+        this code cannot use (see :func:`parse_line`) is kept as it is, in its place, for
+        ``semisup store check --repair`` to quarantine."""
         with self._lock:
-            self._stamp = None
-            rows = self.rows()
-            if not self.old_rows:
+            if not self.path.exists():
                 return 0, None
-            migrated = self.old_rows
+            lines = _raw_lines(self)
+            parsed = [parse_line(line.decode("utf-8", errors="replace")) for line in lines]
+            migrated = sum(was_migrated for _, _, was_migrated in parsed)
+            if not migrated:
+                return 0, None
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
             backup = self.path.with_name(f"{self.path.name}.bak-{stamp}")
             shutil.copy2(self.path, backup)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as handle:
-                for row in rows:
-                    handle.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+            with open(tmp, "wb") as handle:
+                for line, (row, _, was_migrated) in zip(lines, parsed):
+                    if was_migrated:
+                        line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode()
+                    handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
@@ -268,50 +270,75 @@ def _writing(store: ResultsStore, line: str | None):
 
 
 # ----------------------------------------------------------------------------- check, repair
-def line_problem(text: str) -> str | None:
-    """Why one line of the store is not a complete row (None when it is one); the same tests
-    as :meth:`ResultsStore.rows`, which skips such lines."""
+def parse_line(text: str) -> tuple[dict | None, str | None, bool]:
+    """``(row, problem, migrated)`` for one line of the store: the row under the current
+    schema, or why this code cannot use the line (not JSON, not a row, a newer schema, an
+    invalid result ...: :func:`schema.checked_row`); ``(None, None, False)`` for a blank line.
+    Every reader and ``semisup store check`` judge a line by this one function."""
     if not text.strip():
-        return None
+        return None, None, False
     try:
         row = json.loads(text)
     except json.JSONDecodeError:
-        return "not JSON (cut short by an interrupted write?)"
-    if not isinstance(row, dict) or not isinstance(row.get("key"), dict):
-        return "JSON but not a run's row (no 'key' object)"
-    return None
+        return None, "not JSON (cut short by an interrupted write?)", False
+    try:
+        row, migrated = checked_row(row)
+    except RowError as error:
+        return None, str(error), False
+    return row, None, migrated
+
+
+def line_problem(text: str) -> str | None:
+    """Why one line of the store is not a row this code can use (None when it is one)."""
+    return parse_line(text)[1]
+
+
+def quarantine_path(store: ResultsStore) -> Path:
+    """Where ``repair`` moves the lines it takes out: ``runs.jsonl.quarantine`` beside it."""
+    return store.path.with_name(store.path.name + QUARANTINE_SUFFIX)
+
+
+def _raw_lines(store: ResultsStore) -> list[bytes]:
+    """The file's lines as bytes, each ending in a newline (so they are copied verbatim)."""
+    lines = store.path.read_bytes().splitlines(keepends=True)
+    return [line if line.endswith(b"\n") else line + b"\n" for line in lines]
 
 
 def check(store: ResultsStore) -> list[tuple[int, str, str]]:
-    """(line number, problem, the line) for every line that is not a complete row."""
+    """(line number, problem, the line) for every line that is not a row this code can use."""
     if not store.path.exists():
         return []
-    with open(store.path, encoding="utf-8", errors="replace") as handle:
-        return [(number, problem, line.rstrip("\n")) for number, line in enumerate(handle, 1)
-                if (problem := line_problem(line))]
+    out = []
+    for number, raw in enumerate(_raw_lines(store), 1):
+        line = raw.decode("utf-8", errors="replace")
+        if problem := line_problem(line):
+            out.append((number, problem, line.rstrip("\n")))
+    return out
 
 
 def repair(store: ResultsStore) -> tuple[list[tuple[int, str, str]], Path | None]:
-    """Rewrite the store without the lines that are not complete rows, under its lock, after
-    copying the file to ``runs.jsonl.bak-<UTC timestamp>`` beside it. Returns the removed lines
-    and the backup (None when nothing needed removing). The new file replaces the old in one
-    rename, so a crash leaves one or the other, never a mix."""
-    import datetime as dt
-
+    """Move the lines that are not usable rows to the quarantine file beside the store
+    (:func:`quarantine_path`, appended and fsync'ed first, each line as it was), then rewrite
+    the store without them in one rename, under its lock: nothing is deleted, and a crash
+    leaves a line in both files at worst, never in neither. Returns the moved lines and the
+    quarantine file (None when nothing needed moving)."""
     from .cache import atomic_write_bytes
 
     with _writing(store, None), store._lock:
         bad = check(store)
         if not bad:
             return [], None
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        backup = store.path.with_name(f"{store.path.name}.bak-{stamp}")
-        shutil.copy2(store.path, backup)
-        removed = {number for number, _, _ in bad}
-        with open(store.path, encoding="utf-8", errors="replace") as handle:
-            kept = [line if line.endswith("\n") else line + "\n"
-                    for number, line in enumerate(handle, 1)
-                    if number not in removed and line.strip()]
-        atomic_write_bytes(store.path, "".join(kept).encode("utf-8"))
-        shutil.copymode(backup, store.path)  # the temporary file was made private (0600)
-    return bad, backup
+        moved = {number for number, _, _ in bad}
+        lines = _raw_lines(store)
+        quarantine = quarantine_path(store)
+        with open(quarantine, "ab") as handle:
+            handle.write(b"".join(lines[number - 1] for number in sorted(moved)))
+            handle.flush()
+            os.fsync(handle.fileno())
+        kept = [line for number, line in enumerate(lines, 1)
+                if number not in moved and line.strip()]
+        mode = stat.S_IMODE(store.path.stat().st_mode)
+        atomic_write_bytes(store.path, b"".join(kept))
+        os.chmod(store.path, mode)  # the temporary file was made private (0600)
+        store._stamp = None
+    return bad, quarantine

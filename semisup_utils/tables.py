@@ -137,6 +137,34 @@ def verdict_sentences(gains: pd.DataFrame) -> dict:
     return sentences
 
 
+def report_verdicts(gains: pd.DataFrame, runs: pd.DataFrame, budget, method: str,
+                    backbone: str, input_size: int):
+    """Chapter 11's verdicts on the report's claims (:func:`analysis.verdict_lines`), the best
+    model per M and the protocol with the devices the runs ran on, as one Markdown fragment
+    (every name from the store or the parameters escaped)."""
+    from .analysis import best_model_line, verdict_lines
+    from .markup import join, md
+
+    devices = ", ".join(sorted(str(d) for d in runs["device"].unique()))
+    return md("{}\n\nProtocol: {}, Model B's labels {} on {}@{}; devices: {}.",
+              join([*verdict_lines(gains), best_model_line(runs)]), budget.describe(),
+              method, backbone, input_size, devices)
+
+
+def full_compute_lines(runs: pd.DataFrame, n_train: int, steps: str):
+    """Chapter 11's list of the stored runs at the report's full compute (``steps``, e.g.
+    "19,550 steps"): recipe, M, seed, test accuracy, minutes and device, one Markdown list
+    item each (names escaped); "None stored yet" without any."""
+    from .markup import join, md
+
+    if not len(runs):
+        return md("None stored yet ({} per model).", steps)
+    return join(md("- {}, {}, seed {}: {:.1f}% after {} ({:.0f} min on {})", r.recipe,
+                   f"all {n_train:,} true labels" if r.m == 0 else f"M={r.m}", r.seed,
+                   100 * r.test_acc, steps, r.wall_s / 60, r.device)
+                for r in runs.itertuples())
+
+
 # ------------------------------------------------- beyond the report (07, 08, 09): labels, recipes
 def _size(pixels) -> str:
     return f"{int(pixels)}x{int(pixels)}"

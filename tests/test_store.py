@@ -73,7 +73,7 @@ def test_truncated_last_line_is_skipped_and_the_next_add_starts_fresh(tmp_path):
         store.add(key(i), {"test_acc": i / 10})
     with open(store.path, "a") as handle:  # a crash half-way through writing a row
         handle.write(json.dumps({"key": key(3), "test_acc": 0.3})[:25])
-    with pytest.warns(UserWarning, match=r"runs.jsonl:4 is not a complete row"):
+    with pytest.warns(UserWarning, match=r"runs.jsonl:4: not JSON"):
         rows = store.rows()
     assert [r["key"] for r in rows] == [key(i) for i in range(3)]
     with warnings.catch_warnings():  # the file was read once: no second warning for it
@@ -183,7 +183,7 @@ def test_json_that_is_not_a_row_is_skipped_with_a_warning(tmp_path, line):
     store.add({"m": 1}, {"test_acc": 0.5})
     with open(store.path, "a") as handle:
         handle.write(line + "\n")
-    with pytest.warns(UserWarning, match=":2 is JSON but not a run's row"):
+    with pytest.warns(UserWarning, match=":2: JSON but not a run's row"):
         assert store.find({"m": 1})["test_acc"] == 0.5
     with warnings.catch_warnings():  # read once: the warning is not repeated for each call
         warnings.simplefilter("error")
@@ -272,36 +272,36 @@ def test_incomplete_row_warning_names_the_repair_command(tmp_path):
     with pytest.warns(UserWarning) as caught:
         store.rows()
     messages = [str(w.message) for w in caught]
-    assert [m.split(" ")[0].rsplit(":", 1)[1] for m in messages] == ["2", "4", "6"]
-    assert "is not a complete row" in messages[0]
+    assert [m.split(": ")[0].rsplit(":", 1)[1] for m in messages] == ["2", "4", "6"]
+    assert "not JSON" in messages[0]
     assert all("`semisup store check --repair`" in m for m in messages)
 
 
-def test_store_check_reports_and_repair_removes_them_keeping_a_backup(tmp_path, capsys):
-    """`semisup store check` lists the bad lines (exit 1); `--repair` rewrites the store
-    without them, keeps the original as runs.jsonl.bak-<time> and says so; afterwards the
-    rows are the same and no warning is left."""
+def test_store_check_reports_and_repair_moves_them_to_a_quarantine_file(tmp_path, capsys):
+    """`semisup store check` lists the bad lines (exit 1); `--repair` moves them, as they
+    were, to runs.jsonl.quarantine beside the store and says so (no line is lost); afterwards
+    the rows are the same and no warning is left."""
     from semisup_utils import cli
 
     store = _damaged_store(tmp_path)
-    original = store.path.read_bytes()
+    original = store.path.read_text().splitlines(keepends=True)
     assert cli.main(["store", "check", "--results", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
     assert [line.split(": ")[0] for line in out.splitlines()] == \
         [f"{store.path}:{n}" for n in (2, 4, 6)]
     assert "3 rows" in err and "--repair" in err
-    assert store.path.read_bytes() == original  # check alone changes nothing
+    assert store.path.read_text().splitlines(keepends=True) == original  # check changes nothing
 
     assert cli.main(["store", "check", "--repair", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    backups = list(tmp_path.glob("runs.jsonl.bak-*"))
-    assert len(backups) == 1 and backups[0].read_bytes() == original
-    assert "removed 3 line(s)" in out and str(backups[0]) in out
+    quarantine = tmp_path / "runs.jsonl.quarantine"
+    assert quarantine.read_text().splitlines(keepends=True) == [original[i] for i in (1, 3, 5)]
+    assert "moved 3 line(s)" in out and str(quarantine) in out
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [r["key"] for r in store.rows()] == [key(0), key(1), key(2)]
     assert cli.main(["store", "check", "--results", str(tmp_path)]) == 0
-    assert "3 rows, every line a complete row" in capsys.readouterr().out
+    assert "3 rows, every line a usable row" in capsys.readouterr().out
 
 
 def test_merge_adds_the_rows_this_store_lacks_and_overwrites_none(tmp_path):
