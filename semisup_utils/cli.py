@@ -129,7 +129,7 @@ def _grid(args, runs_of) -> int:
     overrides = {name: parse_value(value) for name, value in args.parameter}
     if getattr(args, "executor", None):
         overrides["executor"] = args.executor
-    params = resolve(args.profile, **overrides)
+    params = resolve(args.profile, reads=("M_list",), **overrides)  # the grid's values of M
     _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
     runs = runs_of(params, data)

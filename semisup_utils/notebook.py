@@ -199,18 +199,20 @@ def parameters(namespace: dict) -> dict:
     """
     import types
 
-    from .profiles import ParameterError, resolve
+    from .profiles import RUN_OPTIONS, ParameterError, resolve
 
     given = {name: value for name, value in namespace.items()
              if not name.startswith("_") and name not in _KERNEL_NAMES
              and not isinstance(value, (types.ModuleType, types.FunctionType, type))}
     declared, injected = _parameter_cells(namespace.get("In"))
-    unknown = sorted(injected - declared)
+    unknown = sorted(injected - declared - set(RUN_OPTIONS))
     if declared and unknown:
         raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for this "
-                             f"chapter; its parameters: {', '.join(sorted(declared))}")
+                             f"chapter; its parameters: {', '.join(sorted(declared))}; in "
+                             f"every chapter: {', '.join(RUN_OPTIONS)}")
     profile = given.pop("profile", "default")
-    return Parameters(resolve(profile, **given), declared=declared or set(given) | {"profile"})
+    return Parameters(resolve(profile, reads=declared or None, **given),
+                      declared=declared or set(given) | {"profile"})
 
 
 class Parameters(dict):
