@@ -334,6 +334,9 @@ def main(argv=None) -> int:
         print(f"semisup: error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except Exception as error:
+        if type(error).__name__ == "MissingRunError":  # a profile that trains nothing
+            print(f"semisup: error: {error}", file=sys.stderr)
+            return 2
         if type(error).__name__ != "PapermillExecutionError":
             raise
         # the useful line first, not after papermill's traceback of the whole cell

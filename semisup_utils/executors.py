@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .cache import default_cache_dir
 from .data import check_m
-from .runs import Context, MissingRunError, Run, execute, run_key, warn_left_out
+from .runs import (Context, MissingRunError, Run, execute, refuse_missing_runs,
+                   run_key, warn_left_out)
 from .store import ResultsStore, rows_frame, run_id
 
 EXECUTORS = ("local", "processes", "ray")
@@ -118,6 +119,9 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str | 
                     if ctx.store.find(k) is None}.values())
     failures, left_out = [], []
     if missing and not ctx.train_missing:
+        if len({(run.m, run.seed) for run in runs}) == 1:
+            # one run per model (chapter 5): no other seed or M to show in a missing run's place
+            raise refuse_missing_runs(ctx, missing)
         left_out = missing
     elif missing and executor == "local":
         for run in bar(missing, show=ctx.progress, desc="runs", unit="run"):

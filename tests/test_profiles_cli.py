@@ -257,6 +257,25 @@ def test_sweep_and_compare_check_only_the_m_list_they_read(capsys, monkeypatch):
         assert status == 2 and "parameter M_list=[500, 1000] is not allowed" in err, err
 
 
+def test_a_sweep_of_one_run_per_model_the_store_lacks_is_one_line(capsys, monkeypatch,
+                                                                   tmp_path):
+    """`semisup sweep --profile published` of one M and one seed the store lacks: the refusal
+    naming the command (issue 35, item 11), as one line, not a traceback."""
+    from types import SimpleNamespace
+
+    from semisup_utils import notebook
+
+    monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
+    monkeypatch.setattr(notebook, "load_data", lambda params: SimpleNamespace(
+        fingerprint="not-stored", n_train=50000))
+    status, _, err = run_cli(capsys, "sweep", "--profile", "published", "-p", "M_list",
+                             "[500]", "-p", "seeds", "[0]", "--quiet")
+    assert status == 2, err
+    assert err.startswith("semisup: error: 3 run(s) are not in the results store") and \
+        "semisup sweep --profile published -p train_missing true" in err
+    assert "Traceback" not in err
+
+
 def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp_path):
     from semisup_utils.store import ResultsStore
 
