@@ -139,7 +139,7 @@ def _grid(args, runs_of) -> int:
     overrides = {name: parse_value(value) for name, value in args.parameter}
     if getattr(args, "executor", None):
         overrides["executor"] = args.executor
-    params = resolve(args.profile, **overrides)
+    params = resolve(args.profile, reads=("M_list",), **overrides)  # the grid's values of M
     _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
     runs = runs_of(params, data)
@@ -346,6 +346,9 @@ def main(argv=None) -> int:
         print(f"semisup: error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except Exception as error:
+        if type(error).__name__ == "MissingRunError":  # a profile that trains nothing
+            print(f"semisup: error: {error}", file=sys.stderr)
+            return 2
         if type(error).__name__ != "PapermillExecutionError":
             raise
         # the useful line first, not after papermill's traceback of the whole cell

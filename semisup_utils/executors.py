@@ -16,12 +16,14 @@ stored, and rerunning it trains only what is missing.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import default_cache_dir
 from .data import check_m
-from .runs import Context, MissingRunError, Run, execute, run_key, warn_left_out
+from .runs import (Context, MissingRunError, Run, execute, refuse_missing_runs,
+                   run_key, warn_left_out)
 from .store import ResultsStore, rows_frame, run_id
 
 EXECUTORS = ("local", "processes", "ray")
@@ -117,6 +119,9 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str | 
                     if ctx.store.find(k) is None}.values())
     failures, left_out = [], []
     if missing and not ctx.train_missing:
+        if len({(run.m, run.seed) for run in runs}) == 1:
+            # one run per model (chapter 5): no other seed or M to show in a missing run's place
+            raise refuse_missing_runs(ctx, missing)
         left_out = missing
     elif missing and executor == "local":
         for run in bar(missing, show=ctx.progress, desc="runs", unit="run"):
@@ -160,9 +165,67 @@ def _found(store: ResultsStore, keys: list[dict]) -> list[dict]:
 _WORKER = {}
 
 
-def _init_worker(data, where: Where) -> None:
+def _init_worker(data, where: Where, parent: int | None = None) -> None:
     warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    if parent is not None:
+        _end_with(parent)
     _WORKER["data"], _WORKER["ctx"] = data, where.context()
+
+
+def _end_with(parent: int, interval: float = 0.5) -> None:
+    """End this worker as soon as process ``parent`` is gone. A parent killed (SIGKILL, or a
+    Jupyter kernel that exits with its own parent) cannot stop its pool: without this its
+    workers trained on, wrote rows nobody asked for and held their memory."""
+    import os
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:  # an orphan is adopted: its parent's pid changes
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+def _terminate_workers(pool) -> None:
+    """Stop the pool's workers now, mid-run (Python 3.14's ``terminate_workers``)."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+@contextmanager
+def _workers_end_on_sigterm(pool):
+    """While the pool works, SIGTERM (``kill``, ``timeout``, a CI cancellation) first ends its
+    workers, then does what it did before (by default: ends this process, as the signal
+    says). Only in the main thread, where Python runs signal handlers, and not where SIGTERM
+    is ignored or handled outside Python."""
+    import os
+    import signal
+    import threading
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or \
+            previous in (signal.SIG_IGN, None):
+        yield
+        return
+
+    def handler(signum, frame):
+        _terminate_workers(pool)
+        signal.signal(signal.SIGTERM, previous)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _execute_in_worker(run: Run) -> dict:
@@ -183,7 +246,9 @@ def pool_runs(data, missing: list[Run], ctx: Context, workers: int | None = None
     where = Where.of(ctx, ctx.device, threads)
     failures, waves = [], _waves(data, missing)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=(data, where)) as pool, \
+                             initializer=_init_worker,
+                             initargs=(data, where, os.getpid())) as pool, \
+            _workers_end_on_sigterm(pool), \
             bar(total=sum(map(len, waves)), show=ctx.progress, desc="runs",
                 unit="run") as progress:
         for wave in waves:

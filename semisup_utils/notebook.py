@@ -130,12 +130,20 @@ def report_runs(params: dict, ms=None, seeds=None, models=None) -> list[Run]:
 
 
 def context(params: dict, progress: bool | None = None) -> Context:
+    """Where the runs of these parameters are stored and how they execute; ``given``: the
+    parameters that differ from the profile's, which a missing run's refusal repeats in the
+    command that computes it."""
+    from .profiles import PROFILES
+
+    profile = PROFILES.get(params["profile"], {})
+    given = {name: value for name, value in params.items()
+             if name in profile and value != profile[name]}
     return Context(store=ResultsStore(), device=params.get("device"),
                    profile=params["profile"], progress=progress,
                    train_missing=params.get("train_missing", True),
                    executor=params.get("executor", "local"),
                    max_evals=params.get("max_evals", 50),
-                   embed_engine=params.get("embed_engine", "torch"))
+                   embed_engine=params.get("embed_engine", "torch"), given=given)
 
 
 def screening_budget(params: dict, n_train: int) -> Budget:
@@ -199,18 +207,20 @@ def parameters(namespace: dict) -> dict:
     """
     import types
 
-    from .profiles import ParameterError, resolve
+    from .profiles import RUN_OPTIONS, ParameterError, resolve
 
     given = {name: value for name, value in namespace.items()
              if not name.startswith("_") and name not in _KERNEL_NAMES
              and not isinstance(value, (types.ModuleType, types.FunctionType, type))}
     declared, injected = _parameter_cells(namespace.get("In"))
-    unknown = sorted(injected - declared)
+    unknown = sorted(injected - declared - set(RUN_OPTIONS))
     if declared and unknown:
         raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for this "
-                             f"chapter; its parameters: {', '.join(sorted(declared))}")
+                             f"chapter; its parameters: {', '.join(sorted(declared))}; in "
+                             f"every chapter: {', '.join(RUN_OPTIONS)}")
     profile = given.pop("profile", "default")
-    return Parameters(resolve(profile, **given), declared=declared or set(given) | {"profile"})
+    declared = declared or set(given) | {"profile"}  # outside a kernel: the names given
+    return Parameters(resolve(profile, reads=declared, **given), declared=declared)
 
 
 class Parameters(dict):

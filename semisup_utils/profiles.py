@@ -336,6 +336,14 @@ VALIDATORS = {
 }
 
 
+# How runs execute, not what a page computes (no run's key holds them): every chapter takes
+# them, declared in its parameters cell or not (`-p train_missing true`, which the missing-run
+# refusal offers; `-p embed_engine onnxruntime`)
+RUN_OPTIONS = ("device", "executor", "train_missing", "max_evals", "embed_engine")
+# the parameters that hold values of M, each of which must leave unknown images in n_train
+M_PARAMETERS = ("M", "M_list", "beyond_M_list", "distill_M_list")
+
+
 def _recipes():
     from .recipes import RECIPES, RENAMED
 
@@ -362,8 +370,12 @@ def validate(name: str, value):
     return VALIDATORS[name](name, value)
 
 
-def resolve(profile: str, **overrides) -> dict[str, Any]:
-    """The profile's parameters with every non-None override applied, all validated."""
+def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:
+    """The profile's parameters with every non-None override applied, all validated.
+
+    ``reads``: the names the caller reads (a chapter's parameters); only their values of M
+    must fit n_train (chapter 01 with ``-p n_train 100 -p M 30`` is not refused for the
+    profile's M_list, which it neither reads nor takes). None: every value of M."""
     profile = check_profile(profile)
     params = dict(PROFILES[profile])
     for name, value in overrides.items():
@@ -372,15 +384,26 @@ def resolve(profile: str, **overrides) -> dict[str, Any]:
         if value is not None:
             params[name] = value
     params = {name: validate(name, value) for name, value in params.items()}
-    n_train = params["n_train"] or 50000
-    for m in [params["M"], *params["M_list"], *params["beyond_M_list"],
-              *params["distill_M_list"]]:
-        if m >= n_train:
-            raise ParameterError(f"parameter M={m} is not allowed with n_train={n_train}: M must "
-                                 f"be in 1..{n_train - 1}")
+    check_ms_fit(params, M_PARAMETERS if reads is None else
+                 [n for n in M_PARAMETERS if n in set(reads)])
     params["profile"] = profile
     _build(params)
     return params
+
+
+def check_ms_fit(params: dict, names) -> None:
+    """Refuse a value of M among ``names`` that leaves no unknown image in n_train, naming
+    the parameter to change."""
+    n_train = params["n_train"] or 50000
+    for name in names:
+        value = params[name]
+        for m in value if isinstance(value, list) else [value]:
+            if m >= n_train:
+                which = f"M={m}" if isinstance(value, list) else "M"
+                raise ParameterError(
+                    f"parameter {name}={value!r} is not allowed with n_train={n_train}: "
+                    f"{which} must be in 1..{n_train - 1} (the known images among the "
+                    f"n_train training images, leaving some unknown); change {name} or n_train")
 
 
 def _build(params: dict) -> None:

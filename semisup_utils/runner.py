@@ -6,13 +6,14 @@ kernelspec, so papermill needs no ``-k``). Parameter names are checked against t
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from .profiles import ParameterError, check_profile, resolve
+from .profiles import RUN_OPTIONS, ParameterError, check_profile, resolve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -21,6 +22,18 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 class ChapterError(ValueError):
     pass
+
+
+class _RunOptionsAreKnown(logging.Filter):
+    """papermill warns of every parameter a chapter's parameters cell lacks; the run options
+    are not declared there, and every chapter takes them (profiles.RUN_OPTIONS)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in {f"Passed unknown parameter: {name}"
+                                           for name in RUN_OPTIONS}
+
+
+logging.getLogger("papermill").addFilter(_RunOptionsAreKnown())
 
 
 PATH_VARIABLES = ("SEMISUP_DATA", "SEMISUP_RESULTS", "SEMISUP_CACHE")
@@ -98,11 +111,12 @@ def check_parameters(notebook: Path, profile: str, parameters: dict) -> None:
     known = chapter_parameters(notebook)
     if "profile" not in known:
         raise ChapterError(f"{notebook.name} has no 'parameters' cell with a profile")
-    unknown = [name for name in parameters if name not in known]
+    unknown = [name for name in parameters if name not in known and name not in RUN_OPTIONS]
     if unknown:
         raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for "
-                             f"{notebook.stem}; its parameters: {', '.join(known)}")
-    resolve(profile, **{k: v for k, v in parameters.items() if k != "profile"})
+                             f"{notebook.stem}; its parameters: {', '.join(known)}; in every "
+                             f"chapter: {', '.join(RUN_OPTIONS)}")
+    resolve(profile, reads=known, **{k: v for k, v in parameters.items() if k != "profile"})
 
 
 def execute(chapter: Path, profile: str = "default", parameters: dict | None = None,
@@ -269,19 +283,24 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
     known = {chapter: chapter_parameters(convert(chapter, work_dir / f"{chapter.stem}.ipynb"))
              for chapter in selected}
     for chapter in selected:
-        own = parameters if len(selected) == 1 else \
-            {k: v for k, v in parameters.items() if k in known[chapter]}
+        own = parameters if len(selected) == 1 else _own(parameters, known[chapter])
         check_parameters(work_dir / f"{chapter.stem}.ipynb", profile, own)
     if len(selected) > 1:
-        everywhere = set().union(*known.values())
+        everywhere = set().union(*known.values(), RUN_OPTIONS)
         unknown = [n for n in parameters if n not in everywhere]
         if unknown:
             raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
                                  f"the chapters' parameters: {', '.join(sorted(everywhere))}")
     done = []
     for chapter in selected:
-        own = {k: v for k, v in parameters.items() if k in known[chapter]}
+        own = _own(parameters, known[chapter])
         output, seconds = execute(chapter, profile, own, output_dir, work_dir, progress)
         print(f"executed {chapter.stem} ({profile}) in {seconds:.1f} s -> {output}")
         done.append((output, seconds))
     return done
+
+
+def _own(parameters: dict, declared) -> dict:
+    """The parameters one chapter of several is given: those it declares, and the run options
+    every chapter takes."""
+    return {k: v for k, v in parameters.items() if k in declared or k in RUN_OPTIONS}

@@ -78,6 +78,9 @@ class Context:
     # CPU (the same fp32 features, max |diff| 2e-5, about 10x faster on 2 cores); not part of
     # any key, recorded in the provenance of the rows computed with it
     embed_engine: str = "torch"
+    # the parameters given beside the profile (name: value), which the command that computes
+    # a run this context may not train repeats (refuse_missing)
+    given: dict = field(default_factory=dict)
 
 
 class MissingRunError(LookupError):
@@ -114,15 +117,45 @@ def plan(ms, seeds, recipes, budget: Budget) -> list[Run]:
 def refuse_missing(ctx: Context, run: Run) -> None:
     """Raise MissingRunError for a run this context may not train, naming how to compute it."""
     if not ctx.train_missing:
-        command = (f"semisup sweep --profile {ctx.profile} -p M_list '[{run.m}]' -p seeds "
-                   f"'[{run.seed}]' -p models '[\"{run.recipe.name}\"]'"
-                   if run.budget.policy == "epochs" else
-                   f"semisup compare --profile {ctx.profile} -p M_list '[{run.m}]' "
-                   f"-p sweep_seeds '[{run.seed}]' -p sweep_recipes '[\"{run.recipe.name}\"]'")
         raise MissingRunError(f"{run.describe()} ({run.budget.describe()}) is not in the "
                               f"results store ({ctx.store.path}) and this profile trains "
-                              f"nothing (train_missing=False); compute it with `{command}`, "
-                              "or rerun with -p train_missing true")
+                              f"nothing (train_missing=False); compute it with "
+                              f"`{missing_command(ctx, [run])}`, or rerun with "
+                              "-p train_missing true")
+
+
+def refuse_missing_runs(ctx: Context, runs: list[Run]) -> MissingRunError:
+    """The refusal of a grid's missing ``runs`` (one budget policy), naming one command that
+    computes them all."""
+    budgets = {run.budget.describe() for run in runs}
+    return MissingRunError(
+        f"{len(runs)} run(s) are not in the results store ({ctx.store.path}) and this profile "
+        f"trains nothing (train_missing=False): {'; '.join(r.describe() for r in runs)}"
+        + (f" ({budgets.pop()})" if len(budgets) == 1 else "")
+        + f"; compute them with `{missing_command(ctx, runs)}`, or rerun with "
+        "-p train_missing true")
+
+
+def missing_command(ctx: Context, runs: list[Run]) -> str:
+    """The ``semisup sweep`` (epochs) or ``semisup compare`` (steps) command that trains
+    ``runs`` as this context would have: its profile and the parameters given beside it
+    (``ctx.given``: the same data subset and budget, hence the same keys), training allowed."""
+    import json
+    import shlex
+
+    names = list(dict.fromkeys(run.recipe.name for run in runs))
+    grid = {"M_list": sorted({run.m for run in runs}),
+            "seeds": sorted({run.seed for run in runs}), "models": names}
+    command = "semisup sweep"
+    if runs[0].budget.policy != "epochs":
+        grid = {"M_list": grid["M_list"], "sweep_seeds": grid["seeds"], "sweep_recipes": names}
+        command = "semisup compare"
+    options = {"train_missing": True,
+               **{name: value for name, value in ctx.given.items()
+                  if name not in (*grid, "train_missing", "M", "seed")}, **grid}
+    return f"{command} --profile {ctx.profile} " + " ".join(
+        f"-p {name} {shlex.quote(value if isinstance(value, str) else json.dumps(value))}"
+        for name, value in options.items())
 
 
 def warn_left_out(missing: list[Run]) -> None:

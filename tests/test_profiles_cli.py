@@ -239,6 +239,43 @@ def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
     assert status == 2 and "sweep_recipes[1]='magic'" in err and "fixmatch" in err
 
 
+def test_sweep_and_compare_check_only_the_m_list_they_read(capsys, monkeypatch):
+    """`semisup sweep -p n_train 300 -p M_list '[100]'` is not refused for smoke's M (500) or
+    its other lists, which a sweep does not read; its M_list is checked, by name."""
+    from semisup_utils import notebook
+
+    def stop(*args, **kwargs):
+        raise FileNotFoundError("stopped before loading the data")
+
+    monkeypatch.setattr(notebook, "load_cifar10", stop)
+    for command in ("sweep", "compare"):
+        status, _, err = run_cli(capsys, command, "--profile", "smoke", "-p", "n_train", "300",
+                                 "-p", "M_list", "[100]", "--quiet")
+        assert status == 2 and "stopped before loading the data" in err, err
+        status, _, err = run_cli(capsys, command, "--profile", "smoke", "-p", "n_train", "300",
+                                 "--quiet")
+        assert status == 2 and "parameter M_list=[500, 1000] is not allowed" in err, err
+
+
+def test_a_sweep_of_one_run_per_model_the_store_lacks_is_one_line(capsys, monkeypatch,
+                                                                   tmp_path):
+    """`semisup sweep --profile published` of one M and one seed the store lacks: the refusal
+    naming the command (issue 35, item 11), as one line, not a traceback."""
+    from types import SimpleNamespace
+
+    from semisup_utils import notebook
+
+    monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
+    monkeypatch.setattr(notebook, "load_data", lambda params: SimpleNamespace(
+        fingerprint="not-stored", n_train=50000))
+    status, _, err = run_cli(capsys, "sweep", "--profile", "published", "-p", "M_list",
+                             "[500]", "-p", "seeds", "[0]", "--quiet")
+    assert status == 2, err
+    assert err.startswith("semisup: error: 3 run(s) are not in the results store") and \
+        "semisup sweep --profile published -p train_missing true" in err
+    assert "Traceback" not in err
+
+
 def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp_path):
     from semisup_utils.store import ResultsStore
 
@@ -284,6 +321,27 @@ def test_a_chapter_refuses_a_parameter_papermill_injected_that_it_does_not_decla
     namespace.pop("nosuch")
     namespace["M"] = 1000
     assert notebook.parameters(namespace)["M"] == 1000
+
+
+def test_a_chapter_takes_the_run_options_and_checks_only_the_m_it_reads():
+    """Under papermill too: `-p train_missing true -p embed_engine onnxruntime` reach any
+    chapter (issue 35, item 12), and chapter 01's `-p n_train 100 -p M 30` is not refused for
+    the profile's M_list, which it does not read (item 13); its own M still is."""
+    from semisup_utils import notebook
+
+    cell = 'profile = "smoke"\nM = None\nseed = None\nn_train = None\nn_test = None\n'
+    injected = ("# Parameters\nprofile = 'smoke'\nn_train = 100\nM = 30\n"
+                "train_missing = True\nembed_engine = 'onnxruntime'\n")
+    history = ["", cell, injected, "P = notebook.parameters(globals())"]
+    namespace = {"In": history, "profile": "smoke", "M": 30, "seed": None, "n_train": 100,
+                 "n_test": None, "train_missing": True, "embed_engine": "onnxruntime"}
+    P = notebook.parameters(namespace)
+    assert (P["n_train"], P["M"], P["embed_engine"], P["train_missing"]) == (
+        100, 30, "onnxruntime", True)
+    assert set(P.declared) == {"profile", "M", "seed", "n_train", "n_test"}  # the data line
+    namespace["M"] = 100
+    with pytest.raises(ParameterError, match="M=100 is not allowed with n_train=100.*change M"):
+        notebook.parameters(namespace)
 
 
 def test_the_sweeps_augmentation_is_in_the_key_only_when_it_is_not_the_reports():

@@ -251,3 +251,56 @@ def test_a_failing_chapter_is_reported_in_one_line_first(tmp_path, monkeypatch, 
     assert status == 1
     assert err.splitlines()[0] == ("semisup: error: a chapter failed in cell 4: ValueError: "
                                    "M=70000 is outside the allowed range")
+
+
+def test_every_chapter_takes_the_run_options_the_docs_offer(no_execution, tmp_path,
+                                                            monkeypatch):
+    """`-p train_missing true` (what the missing-run refusal offers) and `-p embed_engine
+    onnxruntime` (docs/experiments.md) say how runs execute, not what a page computes: every
+    chapter takes them, declared in its parameters cell or not (issue 35, item 12)."""
+    options = {"train_missing": True, "embed_engine": "onnxruntime"}
+    for chapter in ("01", "05"):
+        notebook = runner.convert(runner.find_chapters([chapter])[0], tmp_path / "c.ipynb")
+        runner.check_parameters(notebook, "published", options)
+    with pytest.raises(ParameterError, match="embed_engine='tensorflow'"):
+        runner.check_parameters(notebook, "published", {"embed_engine": "tensorflow"})
+    with pytest.raises(ParameterError, match=r"'Mm'.*in every chapter: .*train_missing"):
+        runner.check_parameters(notebook, "smoke", {"Mm": 10})
+    runs = []  # several chapters: each is given the run options with its own parameters
+    monkeypatch.setattr(runner, "execute", lambda chapter, profile, own, *a: runs.append(
+        (chapter.stem, own)) or (tmp_path / "x", 0.0))
+    runner.run(["01", "06"], "published", {**options, "seeds": [0]}, tmp_path)
+    assert runs == [("01_data", options), ("06_m_sweep", {**options, "seeds": [0]})]
+    from semisup_utils.profiles import RUN_OPTIONS
+
+    assert {"train_missing", "embed_engine"} <= set(RUN_OPTIONS)
+
+
+def test_only_the_values_of_m_a_chapter_reads_must_fit_its_images(tmp_path):
+    """`semisup run 01 -p n_train 100 -p M 30`: smoke's M_list (500) is not chapter 01's
+    concern (it neither reads nor takes M_list); the M it does read is checked, by name
+    (issue 35, item 13)."""
+    notebook = runner.convert(runner.find_chapters(["01"])[0], tmp_path / "01.ipynb")
+    runner.check_parameters(notebook, "smoke", {"n_train": 100, "M": 30})
+    with pytest.raises(ParameterError, match=r"M=300 is not allowed with n_train=100.*"
+                                             r"change M or n_train"):
+        runner.check_parameters(notebook, "smoke", {"n_train": 100, "M": 300})
+    with pytest.raises(ParameterError, match=r"M=500 is not allowed with n_train=100.*"
+                                             r"change M or n_train"):
+        runner.check_parameters(notebook, "smoke", {"n_train": 100})  # the profile's M
+    chapter_06 = runner.convert(runner.find_chapters(["06"])[0], tmp_path / "06.ipynb")
+    with pytest.raises(ParameterError, match=r"parameter M_list=\[500, 1000\] is not allowed "
+                                             r"with n_train=100: M=500 .*change M_list or "
+                                             r"n_train"):
+        runner.check_parameters(chapter_06, "smoke", {"n_train": 100})
+    runner.check_parameters(chapter_06, "smoke", {"n_train": 100, "M_list": [30, 60]})
+
+
+def test_papermill_does_not_call_the_run_options_unknown(caplog):
+    """papermill warns of a parameter the parameters cell lacks: not of the run options."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        logging.getLogger("papermill").warning("Passed unknown parameter: train_missing")
+        logging.getLogger("papermill").warning("Passed unknown parameter: nosuch")
+    assert [r.getMessage() for r in caplog.records] == ["Passed unknown parameter: nosuch"]

@@ -238,9 +238,34 @@ def test_a_context_that_does_not_train_leaves_missing_runs_out(synthetic, ctx, m
         frame = grid(synthetic, [50, 120], [0], [A, C], reader)
     assert list(zip(frame["m"], frame["recipe"])) == [(50, "A")]
     with pytest.raises(MissingRunError, match=r"C, M=50, seed 0 \(1 epochs.*is not in the "
-                       r"results store.*semisup sweep --profile published -p M_list '\[50\]'"):
+                       r"results store.*semisup sweep --profile published -p train_missing true "
+                       r"-p M_list '\[50\]'"):  # the published profile's sweep trains nothing
         execute(synthetic, Run(50, 0, C, REPORT), reader)
     assert len(ctx.store.rows()) == 1  # nothing was added
+
+
+def test_a_single_run_the_store_lacks_is_refused_naming_the_command(synthetic, ctx,
+                                                                   monkeypatch):
+    """Chapter 5 (one M, one seed) at the published profile, on data whose runs the store
+    lacks: the documented refusal naming the command that computes them, with the parameters
+    given beside the profile, not an empty table (issue 35, item 11: "KeyError: 'recipe'" in
+    its cell 6). A grid of more seeds or M still leaves its missing runs out (above)."""
+    from semisup_utils import notebook
+
+    forbid_training(monkeypatch)
+    P = notebook.parameters({"profile": "published", "n_train": 200, "n_test": 100, "M": 50,
+                             "seed": 0})
+    reader = replace(notebook.context(P), store=ctx.store)
+    runs = notebook.report_runs(P, ms=[P["M"]], seeds=[P["seed"]], models=["A", "B", "C"])
+    with pytest.raises(MissingRunError) as info:
+        run_grid(synthetic, runs, reader)
+    message = str(info.value)
+    assert "3 run(s)" in message and "A, M=50, seed 0" in message and "C, M=50" in message
+    assert ("`semisup sweep --profile published -p train_missing true -p n_train 200 -p n_test "
+            "100 -p M_list '[50]' -p seeds '[0]' -p models '[\"A\", \"B\", \"C\"]'`"
+            ) in message, message
+    assert "rerun with -p train_missing true" in message
+    assert ctx.store.rows() == []
 
 
 def test_the_pool_of_processes_gives_the_rows_of_the_local_executor(synthetic, tmp_path):
