@@ -346,25 +346,39 @@ def teacher_costs(choice: pd.DataFrame, candidates) -> pd.DataFrame:
 
 def cost_story(costs: pd.DataFrame) -> str:
     """Per M, what the chosen teacher costs against the cheapest candidate and what that
-    buys on the held-out images: a sentence that holds whatever the study chose."""
+    buys on the held-out images: a sentence that holds whatever the study chose (one clause
+    for every M where the choice and its cost are the same at each)."""
     from . import prose
 
-    clauses = []
+    picks = {}
     for m, part in costs.groupby("M", sort=True):
         chosen = part[part["chosen"]]
         if chosen.empty or part["gmacs"].isna().all():
             continue
         pick, cheap = chosen.iloc[0], part.loc[part["gmacs"].idxmin()]
-        ratio = pick["gmacs"] / cheap["gmacs"]
-        gain = 100 * (pick["val_acc"] - cheap["val_acc"])
-        clauses.append(
-            f"at M = {int(m):,} the chosen teacher embeds an image with "
-            f"{prose.number(pick['gmacs'], 2)} billion multiply-adds, "
-            + (f"{prose.number(ratio, 1 if ratio < 10 else 0)} times the cheapest candidate's, and scores "
-               f"{prose.direction(gain)} it on the held-out images"
-               if ratio > 1.005 else "as little as any candidate"))
-    if not clauses:
+        picks[int(m)] = (pick["gmacs"], pick["gmacs"] / cheap["gmacs"],
+                         100 * (pick["val_acc"] - cheap["val_acc"]))
+    if not picks:
         return "no teacher was chosen"
+
+    def cost(gmacs, ratio):
+        return (f"embeds an image with {prose.number(gmacs, 2)} billion multiply-adds, "
+                + (f"{prose.number(ratio, 1 if ratio < 10 else 0)} times the cheapest "
+                   "candidate's" if ratio > 1.005 else "as few as any candidate"))
+
+    costs_at = {(round(g, 4), round(r, 2)) for g, r, _ in picks.values()}
+    if len(picks) > 1 and len(costs_at) == 1:
+        gmacs, ratio, _ = next(iter(picks.values()))
+        text = f"At every M the chosen teacher {cost(gmacs, ratio)}"
+        if ratio > 1.005:
+            text += (", and scores " + _per_m({m: gain for m, (_, _, gain) in picks.items()},
+                                              lambda v: f"{prose.direction(v)} it")
+                     + " on the held-out images")
+        return text
+    clauses = [f"at M = {m:,} the chosen teacher {cost(g, r)}"
+               + (f", and scores {prose.direction(gain)} it on the held-out images"
+                  if r > 1.005 else "")
+               for m, (g, r, gain) in picks.items()]
     text = "; ".join(clauses)
     return text[:1].upper() + text[1:]
 

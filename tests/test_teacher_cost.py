@@ -43,7 +43,12 @@ def test_cost_story_says_what_the_choice_costs_and_buys(monkeypatch):
     story = findings.cost_story(costs)
     assert story.startswith("At M = 500 the chosen teacher embeds an image with 1.00 billion")
     assert "98 times the cheapest candidate's, and scores 30.0 points above it" in story
-    assert "at M = 5,000" in story and "as little as any candidate" in story
+    assert "at M = 5,000" in story and "as few as any candidate" in story
+    same = costs.assign(chosen=[False, True, False, True], val_acc=[0.3, 0.6, 0.4, 0.5])
+    assert findings.cost_story(same) == (
+        "At every M the chosen teacher embeds an image with 1.00 billion multiply-adds, 98 "
+        "times the cheapest candidate's, and scores 30.0 points above it at M = 500 and "
+        "10.0 points above it at 5,000 on the held-out images")
     assert findings.cost_story(costs.assign(chosen=False)) == "no teacher was chosen"
     fig = plots.teacher_cost(costs, headline="lite0@32 logreg")
     assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
