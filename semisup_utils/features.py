@@ -298,30 +298,40 @@ def _onnx_session(model: nn.Module, input_size: int):
         return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
+def embedder(backbone: Backbone, input_size: int, device: torch.device,
+             engine: str = "torch") -> Callable[..., np.ndarray]:
+    """The backbone built once (its ONNX Runtime session, for that engine), as a function of a
+    batch of images (N, 32, 32, 3), uint8 or float in 0..255 (e.g. rendered augmented views),
+    and ``mirror``, giving their features: what :func:`embed` computes, batch by batch."""
+    scale = PREPROCESSING[backbone.preprocessing]
+    if check_engine(engine, device) == "onnxruntime":
+        session = _onnx_session(backbone.build(input_size).eval(), input_size)
+
+        def run(batch: np.ndarray, mirror: bool = False) -> np.ndarray:
+            with torch.inference_mode():
+                x = _preprocess(batch, input_size, scale, "cpu", channels_last=False,
+                                mirror=mirror)
+                return session.run(None, {"x": x.numpy()})[0]
+        return run
+    model = backbone.build(input_size).eval().to(device).to(memory_format=torch.channels_last)
+
+    def run(batch: np.ndarray, mirror: bool = False) -> np.ndarray:
+        with torch.inference_mode():
+            x = _preprocess(batch, input_size, scale, device, channels_last=True, mirror=mirror)
+            return model(x).float().cpu().numpy()
+    return run
+
+
 def _embed_arrays(images: np.ndarray, backbone: Backbone, input_size: int, batch_size: int,
                   device: torch.device, progress: bool, engine: str = "torch",
                   mirror: bool = False) -> np.ndarray:
     from .progress import bar
 
-    scale = PREPROCESSING[backbone.preprocessing]
+    run = embedder(backbone, input_size, device, engine)
     batches = bar(range(0, len(images), batch_size), show=progress,
                   desc=f"embedding {backbone.name}@{input_size}{' mirrored' if mirror else ''}",
                   unit="batch")
-    chunks = []
-    if check_engine(engine, device) == "onnxruntime":
-        session = _onnx_session(backbone.build(input_size).eval(), input_size)
-        with torch.inference_mode():
-            for start in batches:
-                x = _preprocess(images[start:start + batch_size], input_size, scale, "cpu",
-                                channels_last=False, mirror=mirror)
-                chunks.append(session.run(None, {"x": x.numpy()})[0])
-        return np.concatenate(chunks).astype(np.float32)
-    model = backbone.build(input_size).eval().to(device).to(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        for start in batches:
-            x = _preprocess(images[start:start + batch_size], input_size, scale, device,
-                            channels_last=True, mirror=mirror)
-            chunks.append(model(x).float().cpu().numpy())
+    chunks = [run(images[start:start + batch_size], mirror) for start in batches]
     return np.concatenate(chunks).astype(np.float32)
 
 

@@ -40,6 +40,8 @@ class Recipe:
     known_mix: float = 0.0           # known images' targets: (1 - a) one-hot + a teacher's
     #                                  out-of-fold probabilities (0: the one-hot label)
     distill_loss: str = "targets"    # targets | hinton (DISTILL_LOSSES)
+    views_bank: int = 0              # K > 0: the unknown images' targets from a bank of K
+    #                                  augmented views each (semisup_utils.bank; 0: fixed)
 
     def __post_init__(self):
         teacher = get_teacher(check_teacher(self.teacher))
@@ -56,6 +58,7 @@ class Recipe:
                            if teacher.uses_embeddings else ())
         teacher.check(self)
         self._check_distillation(teacher)
+        self._check_bank(teacher)
 
     def _check_distillation(self, teacher) -> None:
         """temperature and known_mix shape soft targets: refuse them where there are none, and
@@ -76,6 +79,29 @@ class Recipe:
         if self.known_mix and not teacher.uses_embeddings:
             raise ValueError(f"known_mix needs out-of-fold probabilities of the known images, "
                              f"which only an embedding teacher gives, not {teacher.name!r}")
+
+    def _check_bank(self, teacher) -> None:
+        """A view bank embeds rendered views with the teacher's backbones and applies its
+        classifier: an embedding teacher on backbone views, soft targets, nothing else mixed
+        into the unknown images' targets."""
+        k = self.views_bank
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"views_bank={k!r}: the number of views per image, a whole "
+                             "number >= 0 (0: fixed targets)")
+        if not k:
+            return
+        if not teacher.uses_embeddings:
+            raise ValueError(f"views_bank needs an embedding teacher (e.g. logreg-cal), which "
+                             f"can label rendered views; not {teacher.name!r}")
+        if any(view[0] == "pca" for view in self.views):
+            raise ValueError("views_bank embeds rendered views with a backbone: use backbone "
+                             "views, not PCA")
+        if not self.soft:
+            raise ValueError("views_bank gives each view's probabilities as targets: use "
+                             "soft=True")
+        if self.with_model_a or self.rounds != 1:
+            raise ValueError("views_bank holds the embedding teacher's probabilities alone: "
+                             "use with_model_a=False and rounds=1")
 
     @property
     def uses_embeddings(self) -> bool:
@@ -101,6 +127,8 @@ class Recipe:
             key["known_mix"] = float(self.known_mix)
         if self.distill_loss != "targets":
             key["distill_loss"] = self.distill_loss
+        if self.views_bank:
+            key["views_bank"] = int(self.views_bank)
         return key
 
     def train_kwargs(self, index: np.ndarray, unknown: np.ndarray) -> dict:
@@ -153,6 +181,9 @@ RECIPES = {r.name: r for r in [
            distill_loss="hinton", views=_LITE0_224_FLIP),
     Recipe("lite0-224flip-cal-soft-T4hinton", teacher="logreg-cal", soft=True, temperature=4.0,
            distill_loss="hinton", views=_LITE0_224_FLIP),
+    # issue 34: consistent teaching, the teacher's probabilities of K views per unknown image
+    *[Recipe(f"lite0-224flip-cal-soft-bank{k}", teacher="logreg-cal", soft=True, views_bank=k,
+             views=_LITE0_224_FLIP) for k in (4, 8, 16)],
 ]}
 
 

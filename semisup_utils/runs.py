@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .bank import view_bank
 from .budget import Budget
 from .cache import ArrayCache
 from .cnn import build_cnn
@@ -279,6 +280,10 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
     # the teacher's out-of-fold view of the known images, where their targets mix it in
     known_proba = (known_probabilities(recipe, data, known, run.seed, ctx)
                    if recipe.known_mix else None)
+    # consistent teaching: the teacher's probabilities of K views of each unknown image, drawn
+    # with the budget's augmentation (cached: read, or computed once for every later run)
+    bank = (view_bank(recipe, data, known, run.seed, ctx, augment=budget.augment)
+            if recipe.views_bank else None)
     rounds = recipe.rounds if teacher.infers_labels else 1
     truth = data.y_train[unknown]
     for round_ in range(rounds):
@@ -286,6 +291,8 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
             index, targets, weights, keep = training_set(data.y_train, known, unknown, proba,
                                                          recipe, known_proba=known_proba)
             extra = recipe.train_kwargs(index, unknown)
+            if bank is not None:
+                extra["bank"] = bank.for_training(index, recipe.temperature)
             label_acc = float((proba.argmax(1) == truth).mean())
             kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
             n_used = int(keep.sum())
@@ -306,6 +313,9 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         "label_acc": None if label_acc is None else round(label_acc, 5),
         "kept_label_acc": None if kept_acc is None else round(kept_acc, 5),
         "n_inferred": n_used, "total_steps": budget.steps_for(len(index)) * rounds,
+        # the teacher's accuracy on the bank's views (every image, every view)
+        **({"bank_label_acc": round(bank.label_accuracy(data.y_train), 5)}
+           if bank is not None else {}),
         "wall_s": round(time.perf_counter() - start, 2),
         "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()}
                     for h in thin_history(history)],

@@ -25,6 +25,54 @@ def _to_device_images(images: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).contiguous()
 
 
+def _uniform(generator: torch.Generator, device, *shape) -> torch.Tensor:
+    """Uniform draws in [-1, 1)."""
+    return torch.rand(*shape, generator=generator, device=device) * 2 - 1
+
+
+def draw_report(n: int, generator: torch.Generator, device=None, size=(32, 32), *,
+                flip: bool = True, brightness: float = 0.1, contrast: float = 0.1,
+                rotate_degrees: float = 2.0) -> dict[str, torch.Tensor]:
+    """The parameters of :func:`augment_batch` for ``n`` images, one per image, drawn from
+    ``generator`` in its order: ``flip`` (bool), ``angle`` (radians), brightness ``shift`` and
+    contrast ``factor``; an option switched off draws nothing and has no entry. ``size`` is
+    unused (the same signature as :func:`draw_crop_cutout`)."""
+    params = {}
+    if flip:
+        params["flip"] = torch.rand(n, generator=generator, device=device) < 0.5
+    if rotate_degrees:
+        params["angle"] = _uniform(generator, device, n) * math.radians(rotate_degrees)
+    if brightness:
+        params["shift"] = _uniform(generator, device, n) * brightness
+    if contrast:
+        params["factor"] = 1 + _uniform(generator, device, n) * contrast
+    return params
+
+
+def render_report(x: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The report's augmentation of a float batch in [0, 1] under given parameters
+    (:func:`draw_report`'s): mirrored where ``flip``, rotated by ``angle`` (reflect padding,
+    as Keras' RandomRotation), brightness shifted and contrast scaled about each image's mean,
+    clamped to [0, 1]."""
+    n = x.shape[0]
+    if "flip" in params:
+        x = torch.where(params["flip"].view(n, 1, 1, 1), x.flip(3), x)
+    if "angle" in params:
+        angle = params["angle"]
+        cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+        theta = torch.stack([torch.stack([cos, -sin, zero], 1),
+                             torch.stack([sin, cos, zero], 1)], 1).to(x.dtype)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
+                          align_corners=False)
+    if "shift" in params:
+        x = x + params["shift"].view(n, 1, 1, 1)
+    if "factor" in params:
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        x = (x - mean) * params["factor"].view(n, 1, 1, 1) + mean
+    return x.clamp_(0, 1)
+
+
 def augment_batch(x: torch.Tensor, generator: torch.Generator, flip: bool = True,
                   brightness: float = 0.1, contrast: float = 0.1,
                   rotate_degrees: float = 2.0) -> torch.Tensor:
@@ -33,29 +81,52 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, flip: bool = True
     Horizontal flip with p=0.5; rotation up to ``rotate_degrees`` (reflect padding, as Keras'
     RandomRotation); brightness shift and contrast factor up to +-0.1 (Keras' RandomBrightness
     and RandomContrast). The report's 1% translation is under half a pixel and is left out.
+    Parameters drawn (:func:`draw_report`), then rendered (:func:`render_report`), so that a
+    view bank renders the very same views from stored parameters.
     """
-    n, device = x.shape[0], x.device
+    params = draw_report(x.shape[0], generator, x.device, flip=flip, brightness=brightness,
+                         contrast=contrast, rotate_degrees=rotate_degrees)
+    return render_report(x, params)
 
-    def uniform(*shape):
-        return torch.rand(*shape, generator=generator, device=device) * 2 - 1
 
-    if flip:
-        mask = torch.rand(n, 1, 1, 1, generator=generator, device=device) < 0.5
-        x = torch.where(mask, x.flip(3), x)
-    if rotate_degrees:
-        angle = uniform(n) * math.radians(rotate_degrees)
-        cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
-        theta = torch.stack([torch.stack([cos, -sin, zero], 1),
-                             torch.stack([sin, cos, zero], 1)], 1).to(x.dtype)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
-                          align_corners=False)
-    if brightness:
-        x = x + uniform(n, 1, 1, 1) * brightness
-    if contrast:
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        x = (x - mean) * (1 + uniform(n, 1, 1, 1) * contrast) + mean
-    return x.clamp_(0, 1)
+def draw_crop_cutout(n: int, generator: torch.Generator, device=None, size=(32, 32), *,
+                     pad: int = 4, cutout: int = 8) -> dict[str, torch.Tensor]:
+    """The parameters of :func:`crop_cutout` for ``n`` images of ``size`` (height, width),
+    drawn from ``generator`` in its order: ``flip`` (bool), crop offsets ``dy``, ``dx`` in
+    0..2 ``pad`` and cutout centre ``cy``, ``cx``; a step switched off has no entry."""
+    h, w = size
+    params = {"flip": torch.rand(n, generator=generator, device=device) < 0.5}
+    if pad:
+        params["dy"] = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
+        params["dx"] = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
+    if cutout:
+        params["cy"] = torch.randint(0, h, (n,), generator=generator, device=device)
+        params["cx"] = torch.randint(0, w, (n,), generator=generator, device=device)
+    return params
+
+
+def render_crop_cutout(x: torch.Tensor, params: dict[str, torch.Tensor], pad: int = 4,
+                       cutout: int = 8, fill: float = 0.5) -> torch.Tensor:
+    """Crop and cutout of a float batch under given parameters (:func:`draw_crop_cutout`'s):
+    mirrored where ``flip``, the ``side x side`` window at (``dy``, ``dx``) of the image padded
+    by ``pad`` pixels of reflection, a ``cutout``-pixel square of ``fill`` centred at
+    (``cy``, ``cx``), clipped at the border."""
+    n, _, h, w = x.shape
+    device = x.device
+    x = torch.where(params["flip"].view(n, 1, 1, 1), x.flip(3), x)
+    if "dy" in params:
+        padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+        rows = params["dy"].view(n, 1, 1) + torch.arange(h, device=device).view(1, h, 1)
+        cols = params["dx"].view(n, 1, 1) + torch.arange(w, device=device).view(1, 1, w)
+        batch = torch.arange(n, device=device).view(n, 1, 1)
+        x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    if "cy" in params:
+        rows = torch.arange(h, device=device).view(1, h, 1) - params["cy"].view(n, 1, 1)
+        cols = torch.arange(w, device=device).view(1, 1, w) - params["cx"].view(n, 1, 1)
+        half = cutout // 2
+        hole = (rows >= -half) & (rows < cutout - half) & (cols >= -half) & (cols < cutout - half)
+        x = x.masked_fill(hole.unsqueeze(1), fill)
+    return x.contiguous()
 
 
 def crop_cutout(x: torch.Tensor, generator: torch.Generator, pad: int = 4,
@@ -64,34 +135,20 @@ def crop_cutout(x: torch.Tensor, generator: torch.Generator, pad: int = 4,
     way): horizontal flip with p=0.5, a random ``side x side`` crop of the image padded by
     ``pad`` pixels of reflection, and a ``cutout``-pixel square set to ``fill`` at a random
     centre (clipped at the border, as DeVries & Taylor's Cutout). Drawn per image from
-    ``generator``."""
-    n, _, h, w = x.shape
-    device = x.device
-    flip = torch.rand(n, 1, 1, 1, generator=generator, device=device) < 0.5
-    x = torch.where(flip, x.flip(3), x)
-    if pad:
-        padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
-        dy = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator, device=device)
-        dx = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator, device=device)
-        rows = dy + torch.arange(h, device=device).view(1, h, 1)
-        cols = dx + torch.arange(w, device=device).view(1, 1, w)
-        batch = torch.arange(n, device=device).view(n, 1, 1)
-        x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
-    if cutout:
-        cy = torch.randint(0, h, (n, 1, 1), generator=generator, device=device)
-        cx = torch.randint(0, w, (n, 1, 1), generator=generator, device=device)
-        rows = torch.arange(h, device=device).view(1, h, 1) - cy
-        cols = torch.arange(w, device=device).view(1, 1, w) - cx
-        half = cutout // 2
-        hole = (rows >= -half) & (rows < cutout - half) & (cols >= -half) & (cols < cutout - half)
-        x = x.masked_fill(hole.unsqueeze(1), fill)
-    return x.contiguous()
+    ``generator`` (:func:`draw_crop_cutout`), then rendered (:func:`render_crop_cutout`)."""
+    params = draw_crop_cutout(x.shape[0], generator, x.device, tuple(x.shape[-2:]), pad=pad,
+                              cutout=cutout)
+    return render_crop_cutout(x, params, pad=pad, cutout=cutout, fill=fill)
 
 
 # train(augment=...): what every training batch goes through; "report" is what every stored
 # run used (True means it, False means none). Names of this module's functions, looked up
 # when a run starts (so a patched or instrumented augment_batch is the one that runs)
 AUGMENTATIONS = {"report": "augment_batch", "crop-cutout": "crop_cutout"}
+# each augmentation as (draw its parameters, render under given parameters), with its
+# defaults: what a view bank (semisup_utils.bank) draws and renders its views with
+VIEW_AUGMENTATIONS = {"report": (draw_report, render_report),
+                      "crop-cutout": (draw_crop_cutout, render_crop_cutout)}
 
 
 def augmentation(augment) -> object:
@@ -235,7 +292,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
           progress: bool | None = None, desc: str = "training", max_evals: int = 50,
           precision: str = "auto", schedule: str = "constant", label_smoothing: float = 0.0,
           objective=None, n_classes: int | None = None, channels_last: bool = False,
-          temperature: float | np.ndarray = 1.0, ema: float = 0.0):
+          temperature: float | np.ndarray = 1.0, ema: float = 0.0, bank=None):
     """Train a fresh CNN; returns ``(model, history)``.
 
     ``labels`` are ints (N,) or soft targets (N, 10); ``weights`` scale each sample's
@@ -262,6 +319,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     if not 0 <= ema < 1:
         raise ValueError(f"ema={ema!r}: the decay must lie in [0, 1) (0: no averaging)")
     augment_fn = augmentation(augment)
+    _check_bank(bank, n, np.ndim(labels) == 2)
     device = pick_device(device)
     amp = autocast_enabled(precision, device)
     torch.manual_seed(seed)
@@ -288,6 +346,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
     w_all = torch.from_numpy(np.ones(n, np.float32) if weights is None
                              else np.asarray(weights, np.float32)).to(device)
     t_all = None if t_all is None else torch.from_numpy(t_all).to(device)
+    bank = None if bank is None else bank.to(device)
 
     if objective is not None:
         objective.start(device, seed, fmt)
@@ -321,9 +380,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
             if step >= total_steps:
                 break
             idx = order[begin:begin + batch_size]
-            x = x_all[idx].float().div_(255)
-            if augment_fn is not None:
-                x = augment_fn(x, generator)
+            x, y = _batch(x_all, y_all, idx, generator, augment_fn, bank)
             x = x.contiguous(memory_format=fmt)
             if objective is not None:  # e.g. FixMatch's strong views, in the same pass
                 x = torch.cat([x, objective.extra_inputs(model, len(idx), generator, amp)])
@@ -333,7 +390,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
             if objective is not None:
                 logits, extra_logits = logits[:len(idx)], logits[len(idx):]
             if soft:
-                target = y_all[idx]
+                target = y
                 if label_smoothing:
                     target = target * (1 - label_smoothing) + label_smoothing / target.shape[1]
                 if t_all is None:
@@ -342,7 +399,7 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
                     t = t_all[idx]
                     per_sample = -(target * (logits / t[:, None]).log_softmax(1)).sum(1) * t**2
             else:
-                per_sample = F.cross_entropy(logits, y_all[idx], reduction="none",
+                per_sample = F.cross_entropy(logits, y, reduction="none",
                                              label_smoothing=label_smoothing)
             loss = (per_sample * w_all[idx]).mean()
             if objective is not None:
@@ -373,6 +430,37 @@ def _train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = 
                         **({"test": f"{record['test_acc']:.3f}"} if "test_acc" in record else {}))
     bar.close()
     return evaluated.eval(), history
+
+
+def _batch(x_all: torch.Tensor, y_all: torch.Tensor, idx: torch.Tensor,
+           generator: torch.Generator, augment_fn, bank) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch's images in [0, 1], augmented, and its targets. With a ``bank``, each image
+    draws one of K views; the bank's images are seen as that view, rendered, with that view's
+    targets (consistent teaching); the others as usual."""
+    x = x_all[idx].float().div_(255)
+    if bank is not None:
+        v = torch.randint(0, bank.k, (len(idx),), generator=generator, device=x.device)
+        in_bank = bank.member[idx]
+        views = bank.render(x, idx, v)
+    if augment_fn is not None:
+        x = augment_fn(x, generator)
+    if bank is None:
+        return x, y_all[idx]
+    return (torch.where(in_bank.view(-1, 1, 1, 1), views, x),
+            torch.where(in_bank.view(-1, 1), bank.targets(idx, v), y_all[idx]))
+
+
+def _check_bank(bank, n: int, soft: bool) -> None:
+    """train(bank=): one entry per training image, and soft targets (a view's are
+    probabilities)."""
+    if bank is None:
+        return
+    if len(bank) != n:
+        raise ValueError(f"bank: {len(bank)} positions for {n} training images; build it for "
+                         "this training set (ViewBank.for_training(index))")
+    if not soft:
+        raise ValueError("bank: its targets are probabilities; give labels as (N, classes) "
+                         "soft targets")
 
 
 def _temperatures(temperature, n: int, soft: bool) -> np.ndarray | None:
@@ -416,7 +504,10 @@ def train(images: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
     ``temperature`` (default 1; one number or one per sample): Hinton's distillation loss,
     the sample's logits / T and its loss times T^2 (at T = 1 the plain loss, unchanged);
     ``ema`` (default 0: off): decay of a moving average of the weights updated every step
-    (AveragedModel, buffers copied), the network evaluated and returned.
+    (AveragedModel, buffers copied), the network evaluated and returned;
+    ``bank`` (default None): consistent teaching, a view bank's
+    :class:`~semisup_utils.bank.StudentBank`: its images see one of their K stored views,
+    drawn per step, with that view's teacher probabilities as target (the others as usual).
     Same seed and device, same result. ``history`` holds one dict per epoch (loss, train
     accuracy on the augmented batches, test accuracy when ``test`` is given, seconds so far);
     the last also ``test_acc_flip``, the softmax averaged over each test image and its mirror.
