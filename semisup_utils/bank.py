@@ -10,9 +10,11 @@ cheaply. Here view ``v`` of image ``i`` is drawn by the student's own augmentati
 seeded by (bank seed, v), so the views are the same whatever K (a bank of 16 reuses the 8 of a
 bank of 8); the teacher embeds each rendered 32x32 view with its own backbone views (same
 preprocessing; a ``"flip"`` view averages the rendered view's features with its mirror's) and
-applies its classifier, fitted on the known images' features as for its fixed targets. Each
-view's probabilities (float16) and parameters are cached on their own (``ArrayCache``, kind
-``banks``), so an interrupted bank resumes and later runs read it without recomputing.
+applies its classifier, fitted on the known images' features as for its fixed targets. Two
+caches (``ArrayCache``), each view on its own, so an interrupted bank resumes: the views'
+embeddings of every training image (kind ``bank-views``, the costly part, shared by every M,
+seed and fit, since the views are seeded by the bank seed alone) and each fit's probabilities
+(kind ``banks``, float16, about 1 MB per view), which later runs read without recomputing.
 
 The trainer, given the bank (its ``bank`` argument), draws a view per unknown image at every
 step, renders it and uses that view's probabilities as the target; the known images keep the
@@ -193,16 +195,16 @@ class StudentBank:
 
 
 def view_bank(recipe, data, known: np.ndarray, seed: int, ctx, k: int | None = None,
-              augment: str = "report", bank_seed: int | None = None,
-              chunk: int = 256) -> ViewBank:
+              augment: str = "report", bank_seed: int = 0, chunk: int = 256) -> ViewBank:
     """The recipe's teacher's probabilities of K views (``k``, default ``recipe.views_bank``)
     of every unknown image (those not in ``known``), each view read from the cache or computed
-    and cached (resumable view by view). ``bank_seed`` (default: ``seed``) seeds the views."""
+    and cached (resumable view by view). ``bank_seed`` seeds the views: by default the same
+    for every run, so the views' embeddings (:func:`view_embeddings`, the bank's whole cost)
+    are computed once and every M, seed and teacher fit only applies its classifier."""
     k = recipe.views_bank if k is None else k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k={k!r}: a view bank needs K >= 1 views")
     check_augment(augment)
-    bank_seed = seed if bank_seed is None else bank_seed
     known = np.sort(np.asarray(known))
     rows = np.setdiff1d(np.arange(data.n_train), known)
     cache = ArrayCache(ctx.cache_dir)
@@ -211,17 +213,12 @@ def view_bank(recipe, data, known: np.ndarray, seed: int, ctx, k: int | None = N
     missing = [v for v, entry in entries.items() if entry is None]
     if missing:
         predict = teacher_predictor(recipe, data, known, seed, ctx)
-        features = teacher_features(recipe.views, ctx)
-        chunks = range(0, len(rows), chunk)
-        progress = bar(total=len(missing) * len(chunks), show=ctx.progress, unit="chunk",
-                       desc=f"view bank {recipe.teacher}, {len(missing)} of {k} views")
         for v in missing:
-            entries[v] = _compute_view(augment, data, rows, bank_seed, v, predict, features,
-                                       chunk, progress)
+            entries[v] = _compute_view(augment, data, rows, bank_seed, v, predict,
+                                       recipe.views, ctx, chunk)
             entries[v]["engine"] = np.array(ctx.embed_engine)
             cache.save("banks", bank_key(recipe, data, known, seed, augment, bank_seed, v),
                        entries[v])
-        progress.close()
     names = [name[len("param_"):] for name in entries[0] if name.startswith("param_")]
     return ViewBank(augment, rows,
                     {name: np.stack([entries[v][f"param_{name}"] for v in range(k)], 1)
@@ -229,22 +226,44 @@ def view_bank(recipe, data, known: np.ndarray, seed: int, ctx, k: int | None = N
                     np.stack([entries[v]["proba"] for v in range(k)], 1))
 
 
+def view_embeddings(views, data, augment: str, bank_seed: int, v: int, ctx,
+                    chunk: int = 256) -> dict[str, np.ndarray]:
+    """View ``v`` of every training image: its parameters and the teacher backbones' features
+    of it (float16, ``features``), cached once whatever M, seed or classifier reads them (key:
+    data, views, augmentation, bank seed, v): 50,000 images at 224x224 are hours on a CPU,
+    the classifier on their features seconds."""
+    cache = ArrayCache(ctx.cache_dir)
+    key = {"data": data.fingerprint, "n": int(data.n_train),
+           "views": [list(view) for view in views], "augment": augment,
+           "bank_seed": int(bank_seed), "view": int(v), "version": BANK_VERSION}
+    entry = cache.load("bank-views", key)
+    if entry is not None:
+        return entry
+    start, n = time.perf_counter(), data.n_train
+    features = teacher_features(views, ctx)
+    params = view_params(augment, n, bank_seed, v, data.x_train.shape[1:3])
+    out = []
+    for begin in bar(range(0, n, chunk), show=ctx.progress, unit="chunk",
+                     desc=f"view {v} of the bank, embedded"):
+        batch = {name: p[begin:begin + chunk] for name, p in params.items()}
+        out.append(features(render(augment, data.x_train[begin:begin + chunk], batch))
+                   .astype(np.float16))
+    entry = {"features": np.concatenate(out),
+             **{f"param_{name}": _compact(p) for name, p in params.items()},
+             "seconds": np.array(time.perf_counter() - start)}
+    cache.save("bank-views", key, entry)
+    return entry
+
+
 def _compute_view(augment: str, data, rows: np.ndarray, bank_seed: int, v: int, predict,
-                  features, chunk: int, progress) -> dict[str, np.ndarray]:
-    """View ``v`` of the images ``rows``: its parameters, the teacher's probabilities (float16)
-    chunk by chunk, and the seconds it took."""
-    start = time.perf_counter()
-    params = {name: p[rows] for name, p in view_params(augment, data.n_train, bank_seed, v,
-                                                        data.x_train.shape[1:3]).items()}
-    proba = []
-    for begin in range(0, len(rows), chunk):
-        views = render(augment, data.x_train[rows[begin:begin + chunk]],
-                       {name: p[begin:begin + chunk] for name, p in params.items()})
-        proba.append(predict(features(views)))
-        progress.update()
-    return {"proba": np.concatenate(proba).astype(np.float16),
-            **{f"param_{name}": _compact(p) for name, p in params.items()},
-            "seconds": np.array(time.perf_counter() - start)}
+                  views, ctx, chunk: int) -> dict[str, np.ndarray]:
+    """View ``v`` of the images ``rows``: its parameters and the teacher's probabilities
+    (float16) of its embeddings (:func:`view_embeddings`, computed once)."""
+    embedded = view_embeddings(views, data, augment, bank_seed, v, ctx, chunk)
+    proba = predict(embedded["features"][rows].astype(np.float32))
+    return {"proba": proba.astype(np.float16),
+            **{name: p[rows] for name, p in embedded.items() if name.startswith("param_")},
+            "seconds": embedded["seconds"]}
 
 
 def _compact(p: np.ndarray) -> np.ndarray:
@@ -253,4 +272,4 @@ def _compact(p: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["BANK_VERSION", "StudentBank", "ViewBank", "bank_key", "render", "teacher_features",
-           "teacher_predictor", "view_bank", "view_params", "view_seed"]
+           "teacher_predictor", "view_bank", "view_embeddings", "view_params", "view_seed"]

@@ -214,8 +214,8 @@ def test_a_bank_probability_is_render_embed_classify_by_hand(data64, ctx, tiny_b
     fit = infer_labels("logreg", view_features(data64, recipe.views, 1, ctx), known,
                        data64.y_train[known], seed=1, n_classes=10)
     expected = fit.predict(feats)[0]
-    np.testing.assert_allclose(bank.proba[row, v].astype(np.float32), expected, rtol=1e-3,
-                               atol=1e-4)  # float16
+    np.testing.assert_allclose(bank.proba[row, v].astype(np.float32), expected, rtol=1e-2,
+                               atol=1e-3)  # features and probabilities stored in float16
     with torch.no_grad():  # what the test tells apart: the mirror counts, and views differ
         assert not np.allclose(fit.predict(net(view).numpy())[0], expected, atol=1e-2)
     assert not np.allclose(bank.proba[row, 0], bank.proba[row, v], atol=1e-2)
@@ -243,6 +243,13 @@ def test_a_bank_is_cached_view_by_view_and_prefix_stable(data64, ctx, tiny_backb
     np.testing.assert_array_equal(four.proba[:, :2], two.proba)
     for name in two.params:
         np.testing.assert_array_equal(four.params[name][:, :2], two.params[name])
+    # another known set (another M or seed): its own fit's probabilities, of the same
+    # views' embeddings, which are not computed again (no backbone built)
+    other, _ = split_known(data64.y_train, 40, seed=1)
+    builds = len(tiny_backbone)
+    view_bank(recipe, data64, other, 1, ctx, k=2, augment="crop-cutout")
+    assert computed == [0, 1, 2, 3, 0, 1] and len(tiny_backbone) == builds
+    computed[:] = [0, 1, 2, 3]
     # another augmentation, bank seed, known set or teacher: another bank
     view_bank(recipe, data64, known, 0, ctx, k=1, augment="report")
     view_bank(recipe, data64, known, 0, ctx, k=1, augment="crop-cutout", bank_seed=9)
