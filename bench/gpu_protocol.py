@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,21 +21,9 @@ from pathlib import Path
 
 from _common import ROOT, print_machine  # sets SEMISUP_DATA like the Makefile
 
+from semisup_utils.device import cuda_mps
+
 M_VALUES = [500, 1000, 2000, 5000, 10000, 20000, 40000]
-
-
-def start_mps() -> bool:
-    """Start the MPS control daemon when the machine has it; False when it could not."""
-    control = shutil.which("nvidia-cuda-mps-control")
-    if not control:
-        return False
-    return subprocess.run([control, "-d"], capture_output=True).returncode == 0
-
-
-def stop_mps() -> None:
-    control = shutil.which("nvidia-cuda-mps-control")
-    if control:
-        subprocess.run([control], input=b"quit\n", capture_output=True)
 
 
 def prepare(profile: str) -> None:
@@ -107,21 +94,19 @@ def main() -> int:
     start = time.perf_counter()
     prepare(args.profile)
     prepared = time.perf_counter() - start
-    mps = False if args.no_mps else start_mps()
     procs = []
     start = time.perf_counter()
-    try:
-        for i, command in enumerate(jobs(args.profile, args.seed)):
-            log = open(store / f"job-{i:02d}.log", "w")
-            procs.append((subprocess.Popen(command, env=env, stdout=log,
-                                           stderr=subprocess.STDOUT, cwd=ROOT), command))
-        codes = [p.wait() for p, _ in procs]
-    finally:
-        for p, _ in procs:
-            if p.poll() is None:
-                p.terminate()
-        if mps:
-            stop_mps()
+    with cuda_mps(not args.no_mps) as mps:
+        try:
+            for i, command in enumerate(jobs(args.profile, args.seed)):
+                log = open(store / f"job-{i:02d}.log", "w")
+                procs.append((subprocess.Popen(command, env=env, stdout=log,
+                                               stderr=subprocess.STDOUT, cwd=ROOT), command))
+            codes = [p.wait() for p, _ in procs]
+        finally:
+            for p, _ in procs:
+                if p.poll() is None:
+                    p.terminate()
     wall = time.perf_counter() - start
     failed = [" ".join(c[-6:]) for (p, c), code in zip(procs, codes) if code]
     new = rows(store / "runs.jsonl")

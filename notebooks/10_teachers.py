@@ -187,7 +187,7 @@ prose.glue("cost_story", findings.cost_story(costs))
 missing = study.attrs["missing"]
 if missing:
     print(f"{len(missing)} candidate fits are not stored; the choice "
-          "reads the seeds stored (python bench/teachers.py computes "
+          "reads the seeds stored (`semisup teachers` computes "
           "the others).")
 analysis.undefined_as_dash(
     findings.candidates_table(choice, chosen_only=True), "not stored.")

@@ -1,4 +1,6 @@
-"""The ``semisup`` command: execute chapters, run Models A/B/C, list what is known."""
+"""The ``semisup`` command: execute chapters, run Models A/B/C, compute the chapters' grids
+(``sweep``, ``compare``, ``teachers``, ``distill``: built by the chapters' own builders), check
+the store, list what is known."""
 from __future__ import annotations
 
 import argparse
@@ -128,24 +130,49 @@ def _check_file(store, repair_it: bool) -> int:
     return 1
 
 
-def _grid(args, runs_of) -> int:
-    """Run a grid built from the profile by ``runs_of(params, data)``; print its rows."""
-    from .executors import SweepError, run_grid
-    from .notebook import context, load_data
-    from .profiles import resolve
+def _parameters(args, declared=()):
+    """The profile's parameters with the command's ``-p`` overrides (and ``--executor``),
+    validated before any data is loaded. ``declared``: the parameters that cut the command's
+    grid (only its values of M are checked against n_train; a missing run's refusal names
+    this command first where its grid holds the run)."""
+    from .notebook import Parameters
+    from .profiles import M_PARAMETERS, resolve
     from .runner import parse_value
-    from .store import rows_frame
 
     overrides = {name: parse_value(value) for name, value in args.parameter}
     if getattr(args, "executor", None):
         overrides["executor"] = args.executor
-    params = resolve(args.profile, reads=("M_list",), **overrides)  # the grid's values of M
+    params = resolve(args.profile, reads=[n for n in declared if n in M_PARAMETERS],
+                     **overrides)
+    return Parameters(params, declared=declared)
+
+
+def _grid(args, runs_of, declared) -> int:
+    """Run a grid built from the profile by ``runs_of(params, data)``; print its rows."""
+    from .notebook import context, load_data
+
+    params = _parameters(args, declared)
     _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
-    runs = runs_of(params, data)
+    return _run_and_print(args, params, data, runs_of(params, data),
+                          context(params, progress=not args.quiet))
+
+
+def _run_and_print(args, params, data, runs, ctx, by=("m", "recipe")) -> int:
+    """Train the grid's missing runs with the command's executor, workers and threads (the
+    local executor: this process, with ``--threads`` torch threads); print test accuracy
+    per ``by``; 1 when runs failed (the others are stored)."""
+    from .executors import SweepError, run_grid
+    from .store import rows_frame
+
+    threads = getattr(args, "threads", None)
+    if threads and params["executor"] == "local":
+        import torch
+
+        torch.set_num_threads(threads)  # the runs train in this process
     try:
-        frame = run_grid(data, runs, context(params, progress=not args.quiet),
-                         executor=params["executor"], workers=getattr(args, "workers", None),
+        frame = run_grid(data, runs, ctx, executor=params["executor"],
+                         workers=getattr(args, "workers", None), threads=threads or 1,
                          address=getattr(args, "address", None))
         failed = None
     except SweepError as error:
@@ -154,7 +181,10 @@ def _grid(args, runs_of) -> int:
         print(f"budget: {runs[0].budget.describe()}")
         frame["test accuracy (%)"] = 100 * frame["test_acc"]
         frame["m"] = frame["m"].map(lambda m: "all" if m == 0 else m)  # the ceiling: every M
-        summary = frame.groupby(["m", "recipe"], sort=False)["test accuracy (%)"].agg(
+        if "augment" in by:  # stored only where it is not the report's
+            frame["augment"] = frame.get("augment", "report")
+            frame["augment"] = frame["augment"].fillna("report")
+        summary = frame.groupby(list(by), sort=False)["test accuracy (%)"].agg(
             ["mean", "std", "count"]).rename(columns={"count": "seeds"})
         print(summary.to_string(float_format=lambda v: f"{v:.1f}"))
     if failed:
@@ -167,7 +197,7 @@ def _cmd_sweep(args) -> int:
     """The report's grid (M_list x seeds x models, the report's protocol) into the store."""
     from .notebook import report_runs
 
-    return _grid(args, lambda params, data: report_runs(params))
+    return _grid(args, lambda params, data: report_runs(params), ("M_list", "seeds", "models"))
 
 
 def _cmd_compare(args) -> int:
@@ -177,7 +207,121 @@ def _cmd_compare(args) -> int:
 
     return _grid(args, lambda params, data: plan(
         params["M_list"], params["sweep_seeds"], sweep_recipes(params),
-        sweep_budget(params, data.n_train)))
+        sweep_budget(params, data.n_train)), ("M_list", "sweep_seeds", "sweep_recipes"))
+
+
+# what a teacher study or the teachers chapter's grid is cut by
+TEACHER_GRID = ("distill_M_list", "teacher_seeds", "teacher_sizes", "teacher_methods",
+                "teacher_concat_methods", "teacher_backbones", "distill_size",
+                "teacher_validation")
+DISTILL_GRID = ("distill_M_list", "distill_seeds", "distill_recipes", "distill_augments")
+
+
+def _cmd_teachers(args) -> int:
+    """Chapter 10's held-out teacher study into the label store (``findings.teacher_choice``,
+    what the chapter calls): every candidate of the profile fitted at each M and teacher seed
+    on the known images less a held-out share, stored as it lands (a rerun resumes); per M,
+    every candidate's scores and the choice."""
+    from . import findings, notebook
+    from .teacher_eval import teacher_choices
+
+    params = _parameters(args, TEACHER_GRID)
+    _check_store(params)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    data = notebook.load_data(params)
+    ctx = notebook.context(params, progress=not args.quiet)
+    studies = []
+    for m in params["distill_M_list"]:  # one M at a time: each table printed as it is done
+        at_m = {**params, "distill_M_list": [m]}
+        candidates, study, choice = findings.teacher_choice(data, at_m, ctx, read_only=False)
+        studies.append(study)
+        print(f"\nM={m}, teacher seeds {params['teacher_seeds']}, "
+              f"{params['teacher_validation']:g} of the known images held out: {len(candidates)} "
+              "candidates; accuracy and ECE in %, seconds (mean over the seeds)")
+        if len(choice):
+            print(findings.candidates_table(choice).to_string(
+                float_format=lambda v: f"{v:.1f}"))
+        for among, other in teacher_choices(study).items():
+            picked = other.loc[other["chosen"], "teacher"]
+            print(f"chosen among {among}: {picked.iloc[0] if len(picked) else 'none'}")
+        if study.attrs["missing"]:
+            print(f"{len(study.attrs['missing'])} fits are not stored and this profile "
+                  f"computes nothing; `{notebook.teachers_command(params)}` computes them")
+    if args.csv and studies:
+        import pandas as pd
+
+        pd.concat(studies, ignore_index=True).to_csv(args.csv, index=False)
+    return 0
+
+
+def _cmd_distill(args) -> int:
+    """Chapter 10's students into the store: its grid (``notebook.distill_runs``: the
+    profile's distill recipes x augmentations x M x seeds at its budget) and the students
+    of the teachers chosen on held-out images (``--among``; the choice read from the label
+    store, which `semisup teachers` fills), their teachers fitted and cached first
+    (``label_runs.fit_teachers``; ``--teachers-only``: nothing else)."""
+    from . import notebook
+    from .device import cuda_mps
+    from .label_runs import fit_teachers
+    from .runs import run_key
+    from .store import run_id
+
+    params = _parameters(args, DISTILL_GRID)
+    _check_store(params)
+    if args.teachers_only and not params["train_missing"]:
+        raise ValueError(f"--teachers-only fits teachers, and profile {params['profile']!r} "
+                         "computes nothing (train_missing=False): add -p train_missing true")
+    if args.threads:  # the teacher fits here, and the local executor's training
+        import torch
+
+        torch.set_num_threads(args.threads)
+    data = notebook.load_data(params)
+    ctx = notebook.context(params, progress=not args.quiet)
+    runs = notebook.distill_runs(params, data.n_train)
+    among = [name for name in args.among if name != "none"]
+    if among:
+        runs += _chosen_runs(data, params, ctx, among)
+    runs = list({run_id(run_key(data, run)): run for run in runs}.values())
+    if ctx.train_missing:
+        teachers = fit_teachers(data, runs, ctx, workers=args.teacher_workers,
+                                threads=args.threads or 1)
+        if len(teachers):
+            print(teachers.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.teachers_only:
+        return 0
+    with cuda_mps(args.mps) as mps:
+        if args.mps:
+            print("CUDA MPS " + ("started for the training processes" if mps else
+                                 "not started (no nvidia-cuda-mps-control, or it failed)"))
+        return _run_and_print(args, params, data, runs, ctx, by=("augment", "m", "recipe"))
+
+
+def _chosen_runs(data, params, ctx, among) -> list:
+    """The students of the teachers chosen on held-out images, ``among`` every fit and/or
+    the C=1 fits (``teacher_eval.teacher_choices``), from the teacher study as stored."""
+    from . import findings, notebook
+    from .teacher_eval import teacher_choices
+
+    candidates, study, _ = findings.teacher_choice(data, params, ctx)  # read, never fitted
+    if study.attrs["missing"]:
+        print(f"note: {len(study.attrs['missing'])} teacher fits are not stored; the choice "
+              f"reads those stored (`{notebook.teachers_command(params)}` computes them)")
+    choices, runs = teacher_choices(study), []
+    for name in among:
+        if name not in choices:
+            print(f"no choice among {name} (the study stored lacks such fits, or others)")
+            continue
+        choice = choices[name]
+        per_m = findings.chosen_student_runs(params, data.n_train, choice, candidates)
+        for m in params["distill_M_list"]:
+            pick = choice.loc[choice["chosen"] & (choice["M"] == m), "teacher"]
+            print(f"chosen among {name}, M={m}: "
+                  f"{pick.iloc[0] if len(pick) else 'no teacher stored'}")
+            runs += per_m.get(m, [])
+    return runs
 
 
 def _cmd_list(args) -> int:
@@ -265,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "per core; the laptop profile's) or ray (one Ray task per missing run)")
     swp.add_argument("--workers", type=int, default=None,
                      help="processes: how many runs side by side (default: one per core)")
+    swp.add_argument("--threads", type=int, default=None,
+                     help="torch threads per run (default 1)")
     swp.add_argument("--address", default=None,
                      help="Ray cluster address (else $RAY_ADDRESS, else a local Ray)")
     swp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
@@ -281,9 +427,56 @@ def build_parser() -> argparse.ArgumentParser:
                      "e.g. -p M_list '[500]' -p sweep_seeds '[0]'")
     cmp.add_argument("--executor", choices=["local", "processes", "ray"], default=None)
     cmp.add_argument("--workers", type=int, default=None)
+    cmp.add_argument("--threads", type=int, default=None, help="torch threads per run")
     cmp.add_argument("--address", default=None)
     cmp.add_argument("--quiet", action="store_true")
     cmp.set_defaults(func=_cmd_compare)
+
+    tch = sub.add_parser("teachers", help="chapter 10's held-out teacher study (the "
+                         "profile's candidates x M x seeds) into the label store; prints "
+                         "each candidate's scores and the choice")
+    tch.add_argument("--profile", default="default",
+                     help="laptop (the default), smoke, reduced, paper or published")
+    tch.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
+                     "e.g. -p distill_M_list '[500]' -p teacher_seeds '[0]' -p embed_engine "
+                     "onnxruntime")
+    tch.add_argument("--threads", type=int, default=None,
+                     help="torch threads (beside other jobs: 1, with OMP_NUM_THREADS=1)")
+    tch.add_argument("--csv", default=None, help="also write the study's rows to this file")
+    tch.add_argument("--quiet", action="store_true")
+    tch.set_defaults(func=_cmd_teachers)
+
+    dst = sub.add_parser("distill", help="chapter 10's students (distill recipes x "
+                         "augmentations x M x seeds at its budget, and the chosen teachers' "
+                         "students) into the store, their teachers fitted first")
+    dst.add_argument("--profile", default="default",
+                     help="laptop (the default), smoke, reduced, paper or published")
+    dst.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
+                     "e.g. -p distill_M_list '[500]' -p distill_seeds '[0]'")
+    dst.add_argument("--among", nargs="+", default=["every fit"],
+                     choices=["every fit", "C=1 fits", "none"],
+                     help="whose chosen teachers' students: the choice among every fit (the "
+                     "chapter's), among the C=1 fits, or none (the fixed grid alone)")
+    dst.add_argument("--teachers-only", action="store_true",
+                     help="fit and cache the planned students' teachers (each stored as a "
+                     "label run with its test accuracy) and train nothing: fit here, carry "
+                     "the label cache to the machine that trains")
+    dst.add_argument("--teacher-workers", type=int, default=1,
+                     help="processes fitting teachers side by side (one (M, seed) each)")
+    dst.add_argument("--executor", choices=["local", "processes", "ray"], default=None,
+                     help="how the students train (default: the profile's)")
+    dst.add_argument("--workers", type=int, default=None,
+                     help="processes: how many runs side by side (default: one per core)")
+    dst.add_argument("--threads", type=int, default=None,
+                     help="torch threads per training process (and per teacher fit)")
+    dst.add_argument("--address", default=None, help="Ray cluster address")
+    dst.add_argument("--mps", action="store_true",
+                     help="one GPU shared by the training processes: start the CUDA MPS "
+                     "daemon for them (stopped after)")
+    dst.add_argument("--quiet", action="store_true")
+    dst.set_defaults(func=_cmd_distill)
 
     sto = sub.add_parser("store", help="check (and repair) the results store")
     sto_sub = sto.add_subparsers(dest="store_command", required=True)
@@ -346,7 +539,8 @@ def main(argv=None) -> int:
         print(f"semisup: error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except Exception as error:
-        if type(error).__name__ == "MissingRunError":  # a profile that trains nothing
+        # a profile that trains nothing; a backbone whose weights are not installed
+        if type(error).__name__ in ("MissingRunError", "BackboneUnavailableError"):
             print(f"semisup: error: {error}", file=sys.stderr)
             return 2
         if type(error).__name__ != "PapermillExecutionError":

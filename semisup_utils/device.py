@@ -1,7 +1,9 @@
-"""Which torch device to run on: CUDA when present, else the CPU."""
+"""Which torch device to run on: CUDA when present, else the CPU; CUDA MPS for processes
+that share one GPU."""
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import torch
 
@@ -36,3 +38,23 @@ def pick_device(requested=None) -> torch.device:
             _WARNED.add("cuda")
         return torch.device("cpu")
     return device
+
+
+@contextmanager
+def cuda_mps(wanted: bool = True):
+    """Around training processes that share one GPU: the CUDA MPS control daemon started
+    (their kernels then run side by side instead of taking turns) and stopped after. Yields
+    whether it runs; False where it was not wanted or the machine has no
+    ``nvidia-cuda-mps-control`` (or it did not start), and the processes share the GPU
+    without it."""
+    import shutil
+    import subprocess
+
+    control = shutil.which("nvidia-cuda-mps-control") if wanted else None
+    started = bool(control) and subprocess.run(
+        [control, "-d"], stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+    try:
+        yield started
+    finally:
+        if started:
+            subprocess.run([control], input=b"quit\n", capture_output=True)

@@ -70,25 +70,33 @@ def chosen_students(data, params, ctx, choice=None, candidates=None) -> pd.DataF
     """Per M and seed, the test accuracy (0..1) of the student taught by the held-out choice,
     at the teachers chapter's budget and first augmentation, with its teacher's name and test
     accuracy (%, fitted without the held-out share). Stored runs only."""
-    from .teacher_eval import chosen_recipes
-
     if choice is None:
         candidates, _, choice = teacher_choice(data, params, ctx)
-    fixed = fixed_teacher_recipe(params)
-    if fixed is None or choice.empty:
-        return pd.DataFrame(columns=["m", "seed", "test_acc", "teacher", "teacher_test"])
-    budget = next(iter(notebook.distill_budgets(params, data.n_train).values()))
     frames = []
-    for m, recipe in chosen_recipes(choice, candidates, fixed).items():
+    for m, runs in chosen_student_runs(params, data.n_train, choice, candidates).items():
         pick = choice[choice["chosen"] & (choice["M"] == m)].iloc[0]
-        rows = stored_rows(data, plan([m], params["distill_seeds"], [recipe], budget),
-                           ctx.store)
+        rows = stored_rows(data, runs, ctx.store)
         if len(rows):
             frames.append(rows[["m", "seed", "test_acc"]].assign(
                 teacher=pick["teacher"], teacher_test=100 * pick["test_acc"]))
     if not frames:
         return pd.DataFrame(columns=["m", "seed", "test_acc", "teacher", "teacher_test"])
     return pd.concat(frames, ignore_index=True)
+
+
+def chosen_student_runs(params, n_train: int, choice, candidates) -> dict:
+    """{M: the runs of the student taught by the teacher ``choice`` picked at M}: the
+    teachers chapter's first teacher recipe with the chosen fit and views, at its first
+    augmentation's budget, over ``distill_seeds`` (what :func:`chosen_students` reads and
+    ``semisup distill`` trains)."""
+    from .teacher_eval import chosen_recipes
+
+    fixed = fixed_teacher_recipe(params)
+    if fixed is None or choice.empty:
+        return {}
+    budget = next(iter(notebook.distill_budgets(params, n_train).values()))
+    return {m: plan([m], params["distill_seeds"], [recipe], budget)
+            for m, recipe in chosen_recipes(choice, candidates, fixed).items()}
 
 
 def same_compute(data, params, ctx) -> pd.DataFrame:

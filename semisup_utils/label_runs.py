@@ -101,5 +101,85 @@ def label_study(data, methods, views_list, ms, seed: int, ctx) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["LABELS_FILE", "label_key", "label_run", "label_store", "label_study",
-           "test_metrics"]
+def fit_teachers(data, runs, ctx, workers: int = 1, threads: int = 1) -> pd.DataFrame:
+    """The label run of every embedding teacher of ``runs`` (per teacher, views, M and seed)
+    with its test accuracy, fitted now or read from the label store: what the teachers
+    chapter shows beside its students (``findings.teacher_scores``); and every fit in the
+    label cache, also where its row is stored, so that no training process fits one (two
+    runs of one teacher side by side would each fit it) and the cache alone can travel to
+    the machine that trains. A ``known_mix`` recipe's out-of-fold fits are cached too.
+
+    ``workers``: processes fitting side by side (one (M, seed) each, ``threads`` torch
+    threads), after each view is embedded here, once."""
+    from .teachers import view_features
+
+    jobs: dict[tuple, dict] = {}  # (M, seed): {(teacher, views, known_mix): recipe}
+    for run in runs:
+        recipe = run.recipe
+        if recipe.uses_embeddings:
+            jobs.setdefault((int(run.m), int(run.seed)), {})[
+                (recipe.teacher, tuple(recipe.views), recipe.known_mix)] = recipe
+    for views in {key[1] for recipes in jobs.values() for key in recipes}:
+        if all(view[0] != "pca" for view in views):  # PCA is fitted per seed, in the fit
+            for split in ("train", "test"):
+                view_features(data, views, 0, ctx, split=split)
+    work = [(m, seed, list(recipes.values())) for (m, seed), recipes in jobs.items()]
+    if workers <= 1 or len(work) <= 1:
+        rows = [row for job in work for row in _fit_job(data, ctx, *job)]
+    else:
+        rows = _fit_in_pool(data, ctx, work, workers, threads)
+    return pd.DataFrame(rows, columns=["teacher", "views", "M", "seed", "label_acc",
+                                       "test_acc", "seconds"])
+
+
+def _fit_job(data, ctx, m: int, seed: int, recipes) -> list[dict]:
+    """One (M, seed): each recipe's teacher fitted (or read) into the label cache and its
+    label run stored, with its test accuracy; a ``known_mix`` recipe's out-of-fold fits."""
+    from .teachers import inferred_labels, known_probabilities
+
+    known, _ = split_known(data.y_train, m, seed)
+    rows, seen = [], set()
+    for recipe in recipes:
+        if recipe.known_mix:
+            known_probabilities(recipe, data, known, seed, ctx)
+        if (recipe.teacher, recipe.views) in seen:
+            continue
+        seen.add((recipe.teacher, recipe.views))
+        inferred_labels(recipe.teacher, data, recipe.views, known, seed, ctx)
+        row = label_run(data, recipe.teacher, recipe.views, m, seed, ctx, test=True)
+        rows.append({"teacher": recipe.teacher,
+                     "views": " + ".join(f"{b}@{s}" + (" flip" if rest else "")
+                                         for b, s, *rest in recipe.views),
+                     "M": m, "seed": seed, "label_acc": row["label_acc"],
+                     "test_acc": row.get("test_acc"), "seconds": row["seconds"]})
+    return rows
+
+
+_FIT_WORKER = {}
+
+
+def _init_fit_worker(data, where) -> None:
+    _FIT_WORKER["data"], _FIT_WORKER["ctx"] = data, where.context()
+
+
+def _fit_in_worker(job) -> list[dict]:
+    return _fit_job(_FIT_WORKER["data"], _FIT_WORKER["ctx"], *job)
+
+
+def _fit_in_pool(data, ctx, work, workers: int, threads: int) -> list[dict]:
+    """:func:`_fit_job` of each (M, seed) in a pool of spawned processes on the CPU (the
+    data sent once per process; the embeddings read from the cache)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .executors import Where
+
+    where = Where.of(ctx, "cpu", threads)
+    with ProcessPoolExecutor(min(workers, len(work)), initializer=_init_fit_worker,
+                             initargs=(data, where),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [row for rows in pool.map(_fit_in_worker, work) for row in rows]
+
+
+__all__ = ["LABELS_FILE", "fit_teachers", "label_key", "label_run", "label_store",
+           "label_study", "test_metrics"]

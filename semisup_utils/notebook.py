@@ -4,6 +4,7 @@ Set once here (as fastbook's small utils do) so the chapters stay narrative.
 """
 from __future__ import annotations
 
+import functools
 import random
 import textwrap
 import warnings
@@ -132,18 +133,26 @@ def report_runs(params: dict, ms=None, seeds=None, models=None) -> list[Run]:
 def context(params: dict, progress: bool | None = None) -> Context:
     """Where the runs of these parameters are stored and how they execute; ``given``: the
     parameters that differ from the profile's, which a missing run's refusal repeats in the
-    command that computes it."""
-    from .profiles import PROFILES
-
-    profile = PROFILES.get(params["profile"], {})
-    given = {name: value for name, value in params.items()
-             if name in profile and value != profile[name]}
+    command that computes it (:func:`grid_command`: ``sweep``, ``compare`` or ``distill``,
+    whichever grid holds the run)."""
+    given = given_parameters(params)
     return Context(store=ResultsStore(), device=params.get("device"),
                    profile=params["profile"], progress=progress,
                    train_missing=params.get("train_missing", True),
                    executor=params.get("executor", "local"),
                    max_evals=params.get("max_evals", 50),
-                   embed_engine=params.get("embed_engine", "torch"), given=given)
+                   embed_engine=params.get("embed_engine", "torch"), given=given,
+                   command_for=functools.partial(grid_command, params, given))
+
+
+def given_parameters(params: dict) -> dict:
+    """The parameters whose values differ from their profile's (what a command that computes
+    the same runs repeats beside ``--profile``)."""
+    from .profiles import PROFILES
+
+    profile = PROFILES.get(params["profile"], {})
+    return {name: value for name, value in params.items()
+            if name in profile and value != profile[name]}
 
 
 def screening_budget(params: dict, n_train: int) -> Budget:
@@ -191,6 +200,92 @@ def distill_budgets(params: dict, n_train: int) -> dict:
     steps, schedule and precision, every model of a column augmented alike."""
     return {augment: sweep_budget({**params, "augment": augment}, n_train)
             for augment in params["distill_augments"]}
+
+
+def distill_runs(params: dict, n_train: int) -> list[Run]:
+    """The teachers chapter's students: ``distill_recipes`` x ``distill_M_list`` x
+    ``distill_seeds`` at each budget of :func:`distill_budgets` (what its students table
+    shows, one :func:`executors.compare` per augmentation)."""
+    return [run for budget in distill_budgets(params, n_train).values()
+            for run in plan(params["distill_M_list"], params["distill_seeds"],
+                            distill_recipes(params), budget)]
+
+
+def _command_grids(params: dict, runs: list[Run]):
+    """(command, its recipes' parameter, the parameters that cut its grid down to ``runs``'
+    M, seeds, recipes and augmentations, the builder of that grid) for each command that
+    computes a chapter's grid: the builders the chapters call, so a command named for a
+    missing run computes the same keys."""
+    n_train = params.get("n_train") or 50000  # the budgets' steps are not compared
+    ms = sorted({run.m for run in runs})
+    seeds = sorted({run.seed for run in runs})
+    names = list(dict.fromkeys(run.recipe.name for run in runs))
+    augments = list(dict.fromkeys(run.budget.augment for run in runs))
+    return [
+        ("semisup sweep", "models", {"M_list": ms, "seeds": seeds, "models": names},
+         report_runs),
+        ("semisup compare", "sweep_recipes",
+         {"M_list": ms, "sweep_seeds": seeds, "sweep_recipes": names},
+         lambda p: plan(p["M_list"], p["sweep_seeds"], sweep_recipes(p),
+                        sweep_budget(p, n_train))),
+        ("semisup distill --among none", "distill_recipes",
+         {"distill_M_list": ms, "distill_seeds": seeds, "distill_recipes": names,
+          "distill_augments": augments}, lambda p: distill_runs(p, n_train)),
+    ]
+
+
+def _identity(run: Run) -> tuple:
+    """What makes two runs the same but the budget's steps (which follow n_train)."""
+    import json
+
+    budget = {k: v for k, v in run.budget.key().items() if k != "amount"}
+    return (0 if run.recipe.teacher == "truth" else run.m, run.seed,
+            json.dumps(run.recipe.key(), sort_keys=True), json.dumps(budget, sort_keys=True))
+
+
+def grid_command(params: dict, given: dict, runs: list[Run]) -> str | None:
+    """The ``semisup`` command that computes ``runs`` from these parameters: the first
+    command whose grid, cut down to the runs' M, seeds and recipes, holds every one of them
+    (a chapter's own command first: the one whose recipes it declares), with the profile,
+    the parameters ``given`` beside it (the same data subset and budget, hence the same
+    keys) and training allowed. None when no command's grid holds them."""
+    from .profiles import ParameterError, validate
+
+    wanted = {_identity(run) for run in runs}
+    declared = set(getattr(params, "declared", ()))
+    grids = sorted(_command_grids(params, runs),
+                   key=lambda grid: grid[1] not in declared)  # stable: own command first
+    for command, _, cut, build in grids:
+        try:
+            cut = {name: validate(name, value) for name, value in cut.items()}
+            held = {_identity(run) for run in build({**params, **cut})}
+        except (ParameterError, KeyError, ValueError):  # a recipe this grid cannot hold
+            continue
+        if wanted <= held:
+            options = {"train_missing": True,
+                       **{name: value for name, value in given.items()
+                          if name not in (*cut, "train_missing", "M", "seed")}, **cut}
+            return command_line(command, params["profile"], options)
+    return None
+
+
+def command_line(command: str, profile: str, options: dict) -> str:
+    """``command --profile P -p NAME VALUE ...``, each value as YAML reads it back."""
+    import json
+    import shlex
+
+    return f"{command} --profile {profile} " + " ".join(
+        f"-p {name} {shlex.quote(v if isinstance(v, str) else json.dumps(v))}"
+        for name, v in options.items())
+
+
+def teachers_command(params: dict) -> str:
+    """The ``semisup teachers`` command that computes the teacher study of these
+    parameters (the profile, the parameters given beside it, training allowed)."""
+    options = {name: value for name, value in given_parameters(params).items()
+               if name != "train_missing"}
+    return command_line("semisup teachers", params["profile"],
+                        {"train_missing": True, **options})
 
 
 # names every IPython kernel defines, which are no parameters

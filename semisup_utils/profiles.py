@@ -91,7 +91,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         # of a 5-fold cross-validation (plain logreg has the calibrated fit's accuracy and a
         # worse ECE: never chosen), Lite1 and two concatenations at distill_size (C=1
         # calibrated, or cross-validated), averaged over the splits of three seeds (100 held-out
-        # images at M=500 alone judge to +-4.6 points; bench/teachers.py computes them)
+        # images at M=500 alone judge to +-4.6 points; `semisup teachers` computes them)
         "distill": {"distill_recipes": _DISTILL_RECIPES, "distill_size": 224,
                     "distill_M_list": [500, 5000, 40000], "distill_seeds": [0, 1, 2],
                     "distill_augments": ["report", "crop-cutout"],
@@ -99,7 +99,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
                     "teacher_methods": ["logreg-cal", "logreg-self", "logreg-cv",
                                         "logreg-cv-self"],
                     "teacher_concat_methods": ["logreg-cal", "logreg-cv"],
-                    # Lite2's fits land by M (bench/teachers.py --backbones effnet-lite2);
+                    # Lite2's fits land by M (`semisup teachers -p distill_M_list ...`);
                     # a fit not yet stored is left out of the choice and named
                     "teacher_backbones": ["effnet-lite1", "effnet-lite2"],
                     "teacher_seeds": [0, 1, 2], "teacher_validation": 0.2},

@@ -15,6 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -82,6 +83,10 @@ class Context:
     # the parameters given beside the profile (name: value), which the command that computes
     # a run this context may not train repeats (refuse_missing)
     given: dict = field(default_factory=dict)
+    # runs -> the command that computes them (refuse_missing), or None; notebook.context
+    # gives the command whose grid, built by the chapters' builders, holds them. None (or a
+    # None answer): `semisup sweep` or `compare` by the budget's policy
+    command_for: Callable[[list], str | None] | None = None
 
 
 class MissingRunError(LookupError):
@@ -138,11 +143,17 @@ def refuse_missing_runs(ctx: Context, runs: list[Run]) -> MissingRunError:
 
 
 def missing_command(ctx: Context, runs: list[Run]) -> str:
-    """The ``semisup sweep`` (epochs) or ``semisup compare`` (steps) command that trains
-    ``runs`` as this context would have: its profile and the parameters given beside it
-    (``ctx.given``: the same data subset and budget, hence the same keys), training allowed."""
+    """The command that trains ``runs`` as this context would have: ``ctx.command_for``'s
+    (the chapters' contexts: ``semisup sweep``, ``compare`` or ``distill``, whichever grid
+    holds them), else ``semisup sweep`` (epochs) or ``semisup compare`` (steps) with its
+    profile and the parameters given beside it (``ctx.given``: the same data subset and
+    budget, hence the same keys), training allowed."""
     import json
     import shlex
+
+    named = ctx.command_for(runs) if ctx.command_for else None
+    if named:
+        return named
 
     names = list(dict.fromkeys(run.recipe.name for run in runs))
     grid = {"M_list": sorted({run.m for run in runs}),

@@ -238,7 +238,7 @@ def teacher_choices(study: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """{"every fit": :func:`choose_teacher` over every candidate, "C=1 fits": over the fits at
     C=1 alone} (the second only where the study holds both kinds). Why both: the second is
     the study as it stood before the cross-validated fits joined it, and
-    ``bench/chosen_students.py --among`` trains either's students; :func:`c_twins` pairs the
+    ``semisup distill --among`` trains either's students; :func:`c_twins` pairs the
     students that differ in the teacher's C alone."""
     out = {"every fit": choose_teacher(study)}
     default_c = study[study["method"].isin(DEFAULT_C_METHODS)] if len(study) else study
