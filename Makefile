@@ -112,6 +112,7 @@ report-runs: setup
 # e.g. LAB_ARGS='--allow-root --ip=0.0.0.0 --no-browser'). Outputs are never saved to the .py.
 LAB_ARGS ?=
 LAB_SETTINGS ?= $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+LAB_SERVER_CONFIG ?= $(VENV)/etc/jupyter/jupyter_server_config.d
 
 lab: $(VENV)/.lab-installed lab-config
 	$(BIN)/jupyter lab $(LAB_ARGS)
@@ -123,10 +124,14 @@ $(VENV)/.lab-installed: $(VENV)/.installed
 	@touch $@
 
 # A double click opens a .py chapter as a notebook (jupytext's documented default viewer for
-# the "python" document type), written to the environment's own Jupyter config, not ~/.jupyter.
+# the "python" document type), and the server's pre-save hook drops the empty cell tags Lab's
+# property inspector adds (semisup_utils/lab.py): both written to the environment's own Jupyter
+# config, not ~/.jupyter.
 lab-config:
 	@$(BIN)/jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer python
 	@echo "$(LAB_SETTINGS): .py files open as notebooks (Jupytext Notebook)"
+	@$(BIN)/python -m semisup_utils.lab $(LAB_SERVER_CONFIG) > /dev/null
+	@echo "$(LAB_SERVER_CONFIG)/semisup.json: empty cell tags are not saved"
 
 # Publish the built book to the gh-pages branch (Jupyter Book's documented ghp-import route):
 # `make book` first. GitHub Actions does the same on every push to main
