@@ -82,13 +82,25 @@ nbval: setup
 
 # The nbval references again under other CPU kernel settings than they were made with (another
 # thread count, AVX2 kernels only, no vectorised ATen kernels): what another machine does.
-# KERNEL_SETTINGS holds one setting per word, its variables joined by commas.
+# KERNEL_SETTINGS holds one setting per word, its variables joined by commas. Before them, the
+# unit tests that compare numbers computed two ways (Ray workers and a pool of processes against
+# the local run, bf16 against fp32, ONNX Runtime against torch): KERNEL_TESTS, a few minutes.
 KERNEL_SETTINGS ?= OMP_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2,ONEDNN_MAX_CPU_ISA=AVX2 \
 	ATEN_CPU_CAPABILITY=default
+KERNEL_TESTS ?= tests/test_ray_executor.py::test_ray_gives_the_local_rows \
+	tests/test_ray_executor.py::test_the_comparison_allows_kernels_not_other_runs \
+	tests/test_ray_executor.py::test_killed_worker_is_retried \
+	tests/test_runs.py::test_the_pool_of_processes_gives_the_rows_of_the_local_executor \
+	tests/test_cnn_train.py::test_bf16_on_cpu_trains_and_predicts_close_to_fp32 \
+	tests/test_cnn_train.py::test_channels_last_trains_in_that_format_deterministically \
+	tests/test_features.py::test_onnxruntime_engine_matches_torch_and_is_cached_apart
 test-kernels: setup
 	@set -e; for setting in $(KERNEL_SETTINGS); do \
+		run="env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest -q"; \
+		$(if $(strip $(KERNEL_TESTS)),echo "== unit tests comparing numbers computed two ways \
+			under $$setting"; $$run $(KERNEL_TESTS);) \
 		echo "== nbval references under $$setting"; \
-		env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest tests/nbval $(NBVAL) -q; \
+		$$run tests/nbval $(NBVAL); \
 	done
 
 # Re-execute the nbval reference notebooks at the smoke profile (on purpose, after a change
