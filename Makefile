@@ -26,7 +26,7 @@ setup: $(VENV)/.installed $(VENV)/.fonts
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing semisup[$(EXTRAS)] into $(VENV) (log: $(VENV)/install.log)"
+	@echo "installing semisup[$(EXTRAS)] into $(VENV), once: a few minutes (log: $(VENV)/install.log)"
 	@$(BIN)/python -m pip install -e ".[$(EXTRAS)]" > $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; exit 1; }
 	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
@@ -119,7 +119,8 @@ report-runs: setup
 	OMP_NUM_THREADS=1 nohup nice -n 19 $(BIN)/semisup sweep --profile paper -p seeds '$(SEEDS)' \
 		-p M_list '[20000, 10000, 2000]' > logs/report-b.log 2>&1 &
 
-# JupyterLab on the chapters, installed into .venv (the `lab` extra) and configured there only:
+# JupyterLab on the chapters, installed into .venv (the `lab` extra, after the `dev` extra that
+# every target's setup installs) and configured there only:
 # `make lab`; as root in a container, `make lab LAB_ARGS=--allow-root` (any `jupyter lab` option,
 # e.g. LAB_ARGS='--allow-root --ip=0.0.0.0 --no-browser'). Outputs are never saved to the .py.
 LAB_ARGS ?=
@@ -130,7 +131,7 @@ lab: $(VENV)/.lab-installed lab-config
 	$(BIN)/jupyter lab $(LAB_ARGS)
 
 $(VENV)/.lab-installed: $(VENV)/.installed
-	@echo "installing semisup[lab] into $(VENV) (log: $(VENV)/install-lab.log)"
+	@echo "installing semisup[lab] into $(VENV), once: a few minutes (log: $(VENV)/install-lab.log)"
 	@$(BIN)/python -m pip install -e ".[lab]" > $(VENV)/install-lab.log 2>&1 \
 		|| { tail -40 $(VENV)/install-lab.log; exit 1; }
 	@touch $@

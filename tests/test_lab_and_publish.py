@@ -56,7 +56,9 @@ def test_make_lab_installs_into_the_venv_configures_it_and_passes_lab_args(tmp_p
     plan = subprocess.run(["make", "-n", "--no-print-directory", "lab", f"VENV={venv}",
                            "LAB_ARGS=--allow-root"], cwd=ROOT, check=True, capture_output=True,
                           text=True, env=CLEAN_ENV).stdout
-    assert f'{venv}/bin/python -m pip install -e ".[lab]"' in plan
+    # the dev extra first (every target's setup), then the lab extra, as the README says
+    assert plan.index(f'{venv}/bin/python -m pip install -e ".[dev]"') < \
+        plan.index(f'{venv}/bin/python -m pip install -e ".[lab]"')
     assert f"--settings-file {venv}/etc/jupyter/labconfig/default_setting_overrides.json " \
            "set-default-viewer python" in plan
     assert f"{venv}/bin/python -m semisup_utils.lab {venv}/etc/jupyter/jupyter_server_config.d" \
