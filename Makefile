@@ -26,7 +26,7 @@ setup: $(VENV)/.installed $(VENV)/.fonts
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing semisup[$(EXTRAS)] into $(VENV) (log: $(VENV)/install.log)"
+	@echo "installing semisup[$(EXTRAS)] into $(VENV), once: a few minutes (log: $(VENV)/install.log)"
 	@$(BIN)/python -m pip install -e ".[$(EXTRAS)]" > $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; exit 1; }
 	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
@@ -82,13 +82,25 @@ nbval: setup
 
 # The nbval references again under other CPU kernel settings than they were made with (another
 # thread count, AVX2 kernels only, no vectorised ATen kernels): what another machine does.
-# KERNEL_SETTINGS holds one setting per word, its variables joined by commas.
+# KERNEL_SETTINGS holds one setting per word, its variables joined by commas. Before them, the
+# unit tests that compare numbers computed two ways (Ray workers and a pool of processes against
+# the local run, bf16 against fp32, ONNX Runtime against torch): KERNEL_TESTS, a few minutes.
 KERNEL_SETTINGS ?= OMP_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2,ONEDNN_MAX_CPU_ISA=AVX2 \
 	ATEN_CPU_CAPABILITY=default
+KERNEL_TESTS ?= tests/test_ray_executor.py::test_ray_gives_the_local_rows \
+	tests/test_ray_executor.py::test_the_comparison_allows_kernels_not_other_runs \
+	tests/test_ray_executor.py::test_killed_worker_is_retried \
+	tests/test_runs.py::test_the_pool_of_processes_gives_the_rows_of_the_local_executor \
+	tests/test_cnn_train.py::test_bf16_on_cpu_trains_and_predicts_close_to_fp32 \
+	tests/test_cnn_train.py::test_channels_last_trains_in_that_format_deterministically \
+	tests/test_features.py::test_onnxruntime_engine_matches_torch_and_is_cached_apart
 test-kernels: setup
 	@set -e; for setting in $(KERNEL_SETTINGS); do \
+		run="env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest -q"; \
+		$(if $(strip $(KERNEL_TESTS)),echo "== unit tests comparing numbers computed two ways \
+			under $$setting"; $$run $(KERNEL_TESTS);) \
 		echo "== nbval references under $$setting"; \
-		env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest tests/nbval $(NBVAL) -q; \
+		$$run tests/nbval $(NBVAL); \
 	done
 
 # Re-execute the nbval reference notebooks at the smoke profile (on purpose, after a change
@@ -107,26 +119,32 @@ report-runs: setup
 	OMP_NUM_THREADS=1 nohup nice -n 19 $(BIN)/semisup sweep --profile paper -p seeds '$(SEEDS)' \
 		-p M_list '[20000, 10000, 2000]' > logs/report-b.log 2>&1 &
 
-# JupyterLab on the chapters, installed into .venv (the `lab` extra) and configured there only:
+# JupyterLab on the chapters, installed into .venv (the `lab` extra, after the `dev` extra that
+# every target's setup installs) and configured there only:
 # `make lab`; as root in a container, `make lab LAB_ARGS=--allow-root` (any `jupyter lab` option,
 # e.g. LAB_ARGS='--allow-root --ip=0.0.0.0 --no-browser'). Outputs are never saved to the .py.
 LAB_ARGS ?=
 LAB_SETTINGS ?= $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+LAB_SERVER_CONFIG ?= $(VENV)/etc/jupyter/jupyter_server_config.d
 
 lab: $(VENV)/.lab-installed lab-config
 	$(BIN)/jupyter lab $(LAB_ARGS)
 
 $(VENV)/.lab-installed: $(VENV)/.installed
-	@echo "installing semisup[lab] into $(VENV) (log: $(VENV)/install-lab.log)"
+	@echo "installing semisup[lab] into $(VENV), once: a few minutes (log: $(VENV)/install-lab.log)"
 	@$(BIN)/python -m pip install -e ".[lab]" > $(VENV)/install-lab.log 2>&1 \
 		|| { tail -40 $(VENV)/install-lab.log; exit 1; }
 	@touch $@
 
 # A double click opens a .py chapter as a notebook (jupytext's documented default viewer for
-# the "python" document type), written to the environment's own Jupyter config, not ~/.jupyter.
+# the "python" document type), and the server's pre-save hook drops the empty cell tags Lab's
+# property inspector adds (semisup_utils/lab.py): both written to the environment's own Jupyter
+# config, not ~/.jupyter.
 lab-config:
 	@$(BIN)/jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer python
 	@echo "$(LAB_SETTINGS): .py files open as notebooks (Jupytext Notebook)"
+	@$(BIN)/python -m semisup_utils.lab $(LAB_SERVER_CONFIG) > /dev/null
+	@echo "$(LAB_SERVER_CONFIG)/semisup.json: empty cell tags are not saved"
 
 # Publish the built book to the gh-pages branch (Jupyter Book's documented ghp-import route):
 # `make book` first. GitHub Actions does the same on every push to main

@@ -127,36 +127,69 @@ def _torchvision(name: str, trunk_attr: str):
     return build
 
 
-def _keras(name: str):
-    def build(input_size: int) -> nn.Module:
-        import os
+# The Keras backends the report's backbones run on here: torch (the default where KERAS_BACKEND
+# is unset; tensors stay torch tensors) and tensorflow (through numpy, on the CPU).
+KERAS_BACKENDS = ("torch", "tensorflow")
 
-        os.environ.setdefault("KERAS_BACKEND", "torch")
-        try:
-            import keras
-        except ImportError as error:
-            raise BackboneUnavailableError(
-                f"keras-{name} needs Keras 3 (pip install 'semisup[keras]', "
-                "KERAS_BACKEND=torch)") from error
-        if keras.backend.backend() != "torch":
-            raise BackboneUnavailableError(
-                f"keras-{name} needs KERAS_BACKEND=torch, Keras runs on {keras.backend.backend()}")
+
+def _import_keras(name: str):
+    """Keras 3, on torch unless ``KERAS_BACKEND`` names another backend, which must be one of
+    ``KERAS_BACKENDS``."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError as error:
+        raise BackboneUnavailableError(
+            f"keras-{name} needs Keras 3 (pip install 'semisup[keras]'; KERAS_BACKEND=torch, "
+            "the default, or tensorflow where it is installed)") from error
+    backend = keras.backend.backend()
+    if backend not in KERAS_BACKENDS:
+        raise BackboneUnavailableError(
+            f"keras-{name} runs on the Keras backends {' or '.join(KERAS_BACKENDS)}, and Keras "
+            f"runs on {backend}: set KERAS_BACKEND=torch (or tensorflow) before Keras is imported")
+    return keras
+
+
+class _KerasPooled(nn.Module):
+    """A Keras application as a torch module: NCHW pixels in 0-255 in, its pooled features out,
+    the application's own ``preprocess_input`` applied (the report's preprocessing)."""
+
+    def __init__(self, model, preprocess_input, backend: str):
+        super().__init__()
+        # in a tuple, not a submodule: Keras keeps its variables where it put them
+        self._keras = (model, preprocess_input)
+        self.backend = backend
+
+    def forward(self, x):
+        model, preprocess_input = self._keras
+        nhwc = x.permute(0, 2, 3, 1)
+        if self.backend == "torch":
+            return model(preprocess_input(nhwc), training=False)
+        import keras
+
+        pixels = nhwc.detach().cpu().numpy().astype(np.float32)  # a copy: preprocessed in place
+        out = model(preprocess_input(pixels), training=False)
+        return torch.from_numpy(np.asarray(keras.ops.convert_to_numpy(out))).to(x.device)
+
+
+def _keras(name: str, weights: str | None = "imagenet"):
+    """The report's Keras backbone ``name``; ``weights=None``: randomly initialised, built
+    offline (the tests')."""
+    def build(input_size: int) -> nn.Module:
+        keras = _import_keras(name)
         application = getattr(keras.applications, name)
         module = {"VGG16": keras.applications.vgg16, "VGG19": keras.applications.vgg19,
                   "EfficientNetV2B2": keras.applications.efficientnet_v2}[name]
         try:
-            model = application(include_top=False, weights="imagenet", pooling="avg",
+            model = application(include_top=False, weights=weights, pooling="avg",
                                 input_shape=(input_size, input_size, 3))
         except Exception as error:
             raise BackboneUnavailableError(
                 f"the ImageNet weights of Keras {name} could not be downloaded ({error}); "
                 "offline, use backbone='effnet-lite0'.") from error
-
-        class KerasPooled(nn.Module):
-            def forward(self, x):
-                nhwc = x.permute(0, 2, 3, 1)
-                return model(module.preprocess_input(nhwc), training=False)
-        return KerasPooled()
+        return _KerasPooled(model, module.preprocess_input, keras.backend.backend())
     return build
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from semisup_utils import lab
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
 
@@ -36,11 +38,13 @@ def test_lab_config_makes_py_files_open_as_notebooks(tmp_path):
     `jupytext-config set-default-viewer python` documents) where it is told: by default the
     environment's own Jupyter config, never ~/.jupyter."""
     settings = tmp_path / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
-    make("lab-config", f"LAB_SETTINGS={settings}")
+    server = tmp_path / "etc" / "jupyter" / "jupyter_server_config.d"
+    make("lab-config", f"LAB_SETTINGS={settings}", f"LAB_SERVER_CONFIG={server}")
     written = json.loads(settings.read_text())
     assert written["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"] == \
         "Jupytext Notebook"
-    make("lab-config", f"LAB_SETTINGS={settings}")  # a second run keeps it as it is
+    assert json.loads((server / "semisup.json").read_text()) == lab.SERVER_CONFIG
+    make("lab-config", f"LAB_SETTINGS={settings}", f"LAB_SERVER_CONFIG={server}")  # again: same
     assert json.loads(settings.read_text()) == written
 
 
@@ -52,9 +56,13 @@ def test_make_lab_installs_into_the_venv_configures_it_and_passes_lab_args(tmp_p
     plan = subprocess.run(["make", "-n", "--no-print-directory", "lab", f"VENV={venv}",
                            "LAB_ARGS=--allow-root"], cwd=ROOT, check=True, capture_output=True,
                           text=True, env=CLEAN_ENV).stdout
-    assert f'{venv}/bin/python -m pip install -e ".[lab]"' in plan
+    # the dev extra first (every target's setup), then the lab extra, as the README says
+    assert plan.index(f'{venv}/bin/python -m pip install -e ".[dev]"') < \
+        plan.index(f'{venv}/bin/python -m pip install -e ".[lab]"')
     assert f"--settings-file {venv}/etc/jupyter/labconfig/default_setting_overrides.json " \
            "set-default-viewer python" in plan
+    assert f"{venv}/bin/python -m semisup_utils.lab {venv}/etc/jupyter/jupyter_server_config.d" \
+        in plan
     assert plan.strip().splitlines()[-1] == f"{venv}/bin/jupyter lab --allow-root"
     assert not venv.exists()  # a dry run
 
