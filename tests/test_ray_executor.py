@@ -95,8 +95,17 @@ def lines(store):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    # a local node's start waits a fixed 30 s, which a busy 2-core machine can overrun ("node
+    # timed out during startup"): try again, as a user would, before calling the test failed
+    for attempt in range(3):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+            break
+        except Exception:  # Ray raises its own start-up errors (RuntimeError, TimeoutError)
+            ray.shutdown()
+            if attempt == 2:
+                raise
     yield ray
     ray.shutdown()
 
