@@ -366,17 +366,24 @@ def _cmd_findings(args) -> int:
     return 0
 
 
+def _profile_options(parser, example: str = "", default: str | None = "default",
+                     more: str = "") -> None:
+    """``--profile`` and ``-p NAME VALUE``, the same on every command that runs a study."""
+    parser.add_argument("--profile", default=default,
+                        help="laptop (the default), smoke, reduced, paper or published" + more)
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="override one parameter (YAML value)" + (f", e.g. {example}"
+                                                                      if example else ""))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semisup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="execute chapters with papermill into book/")
     run.add_argument("chapters", nargs="*", help="e.g. 05_models_abc or 05; all when omitted")
-    run.add_argument("--profile", default=None,
-                     help="laptop (the default), smoke, reduced, paper or published; or -p "
-                     "profile X")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
+    _profile_options(run, default=None, more="; or -p profile X")
     run.add_argument("--output-dir", default=None, help="where executed notebooks go (book/)")
     run.add_argument("--data", default=None, help="CIFAR-10 copy (else $SEMISUP_DATA)")
     run.add_argument("--quiet", action="store_true")
@@ -402,8 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     abc.set_defaults(func=_cmd_abc)
 
     swp = sub.add_parser("sweep", help="the profile's sweep over M and seeds, into the store")
-    swp.add_argument("--profile", default="default",
-                     help="laptop (the default), smoke, reduced or paper")
+    _profile_options(swp)
     swp.add_argument("--executor", choices=["local", "processes", "ray"], default=None,
                      help="local, processes (a pool on this machine, one one-thread run "
                      "per core; the laptop profile's) or ray (one Ray task per missing run)")
@@ -413,18 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="torch threads per run (default 1)")
     swp.add_argument("--address", default=None,
                      help="Ray cluster address (else $RAY_ADDRESS, else a local Ray)")
-    swp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value)")
     swp.add_argument("--quiet", action="store_true")
     swp.set_defaults(func=_cmd_sweep)
 
     cmp = sub.add_parser("compare", help="chapter 9's sweep of recipes over M and seeds at "
                          "one budget, into the store")
-    cmp.add_argument("--profile", default="default",
-                     help="laptop (the default), smoke, reduced or paper")
-    cmp.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
-                     "e.g. -p M_list '[500]' -p sweep_seeds '[0]'")
+    _profile_options(cmp, "-p M_list '[500]' -p sweep_seeds '[0]'")
     cmp.add_argument("--executor", choices=["local", "processes", "ray"], default=None)
     cmp.add_argument("--workers", type=int, default=None)
     cmp.add_argument("--threads", type=int, default=None, help="torch threads per run")
@@ -435,12 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     tch = sub.add_parser("teachers", help="chapter 10's held-out teacher study (the "
                          "profile's candidates x M x seeds) into the label store; prints "
                          "each candidate's scores and the choice")
-    tch.add_argument("--profile", default="default",
-                     help="laptop (the default), smoke, reduced, paper or published")
-    tch.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
-                     "e.g. -p distill_M_list '[500]' -p teacher_seeds '[0]' -p embed_engine "
-                     "onnxruntime")
+    _profile_options(tch, "-p distill_M_list '[500]' -p teacher_seeds '[0]' "
+                     "-p embed_engine onnxruntime")
     tch.add_argument("--threads", type=int, default=None,
                      help="torch threads (beside other jobs: 1, with OMP_NUM_THREADS=1)")
     tch.add_argument("--csv", default=None, help="also write the study's rows to this file")
@@ -450,11 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     dst = sub.add_parser("distill", help="chapter 10's students (distill recipes x "
                          "augmentations x M x seeds at its budget, and the chosen teachers' "
                          "students) into the store, their teachers fitted first")
-    dst.add_argument("--profile", default="default",
-                     help="laptop (the default), smoke, reduced, paper or published")
-    dst.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="override one parameter (YAML value), "
-                     "e.g. -p distill_M_list '[500]' -p distill_seeds '[0]'")
+    _profile_options(dst, "-p distill_M_list '[500]' -p distill_seeds '[0]'")
     dst.add_argument("--among", nargs="+", default=["every fit"],
                      choices=["every fit", "C=1 fits", "none"],
                      help="whose chosen teachers' students: the choice among every fit (the "

@@ -229,6 +229,16 @@ def write_tar(path: Path, files: dict[str, bytes], prefix: str = "") -> Path:
 
 
 @pytest.fixture
+def ctx(tmp_path):
+    """A run context on the CPU with its own empty store and cache, quiet."""
+    from semisup_utils.runs import Context
+    from semisup_utils.store import ResultsStore
+
+    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
+                   device="cpu", profile="test", progress=False)
+
+
+@pytest.fixture
 def fake():
     """The :class:`FakeCIFAR` writers."""
     return FakeCIFAR

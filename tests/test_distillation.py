@@ -15,17 +15,10 @@ from semisup_utils import teachers
 from semisup_utils.budget import Budget
 from semisup_utils.labels import infer_labels, probabilities
 from semisup_utils.recipes import RECIPES, Recipe, at_input_size, soften, training_set
-from semisup_utils.runs import Context, Run, execute
-from semisup_utils.store import ResultsStore
+from semisup_utils.runs import Run, execute
 from semisup_utils.train import augmentation, crop_cutout, train
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "keys-before-issue15.json").read_text())
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
 
 
 @pytest.fixture

@@ -8,17 +8,9 @@ import pytest
 from semisup_utils import label_runs, teachers
 from semisup_utils.data import split_known
 from semisup_utils.labels import expected_calibration_error, infer_labels, probabilities
-from semisup_utils.runs import Context
-from semisup_utils.store import ResultsStore
 from semisup_utils.features import fit_pca
 
 PCA_VIEW = [("pca", 32)]
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
 
 
 def test_a_label_run_is_stored_with_the_numbers_of_a_direct_fit(synthetic, ctx):

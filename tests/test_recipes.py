@@ -10,17 +10,10 @@ from semisup_utils import teachers
 from semisup_utils.budget import Budget
 from semisup_utils.labels import infer_labels, label_report
 from semisup_utils.recipes import RECIPES, Recipe, get_recipe, select, training_set
-from semisup_utils.runs import Context, Run, execute, plan
-from semisup_utils.store import ResultsStore
+from semisup_utils.runs import Run, execute, plan
 from semisup_utils.teachers import TEACHERS, probabilities_of
 
 BUDGET = Budget.steps(4, batch_size=64)
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
 
 
 def run(data, m, seed, recipe, ctx, budget=BUDGET):

@@ -29,12 +29,6 @@ B = RECIPES["B"]                                                   # K-means on 
 B_PCA = with_views(replace(RECIPES["B"], teacher="logreg"), [("pca", 32)])
 
 
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
-
-
 class TrainSpy:
     """Wraps runs.train, recording each call's description."""
 

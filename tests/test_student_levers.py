@@ -17,18 +17,12 @@ from semisup_utils import train as train_mod
 from semisup_utils.budget import Budget
 from semisup_utils.cnn import ReportCNN
 from semisup_utils.recipes import RECIPES, Recipe, at_input_size
-from semisup_utils.runs import Context, Run, execute
+from semisup_utils.runs import Run, execute
 from semisup_utils.store import ResultsStore, rows_frame
 from semisup_utils.train import evaluate, predict_proba, train
 
 ROOT = Path(__file__).absolute().parents[1]
 BEFORE = json.loads((ROOT / "tests" / "data" / "keys-before-issue34.json").read_text())
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
 
 
 @pytest.fixture

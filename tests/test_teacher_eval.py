@@ -10,15 +10,7 @@ from semisup_utils.data import split_known
 from semisup_utils.features import Backbone, BACKBONES, _PooledFeatures
 from semisup_utils.labels import infer_labels
 from semisup_utils.recipes import Recipe
-from semisup_utils.runs import Context
-from semisup_utils.store import ResultsStore
 from semisup_utils.teacher_eval import evaluate_teacher
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from semisup_utils.budget import Budget
 from semisup_utils.data import CIFAR10, fingerprint_arrays, split_known
 from semisup_utils.labels import infer_labels
 from semisup_utils.recipes import RECIPES, Recipe, soften
-from semisup_utils.runs import Context, Run, execute
-from semisup_utils.store import ResultsStore
+from semisup_utils.runs import Run, execute
 from semisup_utils.teachers import view_features
 from semisup_utils.train import (augment_batch, crop_cutout, draw_crop_cutout, draw_report,
                                  render_crop_cutout, render_report, train)
@@ -170,12 +169,6 @@ def tiny_backbone(monkeypatch):
     monkeypatch.setitem(features.BACKBONES, "tiny",
                         features.Backbone("tiny", build, "raw", "a test backbone"))
     return builds
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
-                   device="cpu", profile="test", progress=False)
 
 
 @pytest.fixture(scope="module")
