@@ -19,7 +19,11 @@ from __future__ import annotations
 import re
 
 TAG_PREFIX = "nbval-tolerance-"
-DECIMAL = re.compile(r"(?<![\w.])[-+]?\d+\.\d+(?![\w.])")
+# a sign is part of its number, whichever glyph the page writes it with (prose.signed: "+",
+# the minus sign "−", "±" for a difference that rounds to zero), so a difference that crosses
+# zero under other kernels is a number within tolerance, not changed text
+DECIMAL = re.compile(r"(?<![\w.])[-+\u2212\u00b1]?\d+\.\d+(?![\w.])")
+SIGNS = str.maketrans({"\u2212": "-", "\u00b1": ""})
 SPACE = re.compile(r"\s+")
 
 
@@ -43,7 +47,7 @@ def tolerance_of(tags) -> float | None:
 
 def split_numbers(text: str) -> tuple[str, list[float]]:
     """(the text with every decimal number replaced by '#', whitespace collapsed; the numbers)."""
-    numbers = [float(m.group()) for m in DECIMAL.finditer(text)]
+    numbers = [float(m.group().translate(SIGNS)) for m in DECIMAL.finditer(text)]
     return SPACE.sub(" ", DECIMAL.sub("#", text)).strip(), numbers
 
 

@@ -35,6 +35,15 @@ def test_decimals_are_set_aside_whole_numbers_stay_in_the_text():
     assert numbers == [35.1, -2.5]
 
 
+def test_a_difference_that_crosses_zero_is_a_number_whatever_its_sign_glyph():
+    """prose.signed writes "+0.4", "−0.2" (the minus sign) and "±0.0": a gain that crosses
+    zero under other CPU kernels is a number within tolerance, not changed text."""
+    assert split_numbers("gain +0.4 ± 4.9, −0.2 and ±0.0") == (
+        "gain # ± #, # and #", [0.4, 4.9, -0.2, 0.0])
+    assert difference("B − A: +0.4\u00a0±\u00a04.9", "B − A: \u22120.3\u00a0±\u00a05.1", 8) is None
+    assert "differs by more" in difference("+0.4", "\u22129.0", 8)
+
+
 def test_numbers_within_the_tolerance_agree():
     assert difference("A 35.1% B 26.3%", "A 30.2% B 29.0%", 8) is None
     assert difference("loss 0.712", "loss 0.790", 0.1) is None
