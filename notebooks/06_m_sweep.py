@@ -105,7 +105,7 @@ tables.report_sweep_table(runs, TEST_ACCURACY, column="model")
 #   sign, **gain** or **loss** when it is clear where the report has no run, and **within seed
 #   noise** when it is not clear.
 
-# %% tags=["nbval-tolerance-8"]
+# %% tags=["nbval-ignore-output"]
 gains = analysis.paired_gains(runs, reference=TEST_ACCURACY,
                               column="model")
 tables.paired_gains_table(gains)
