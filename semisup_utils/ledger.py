@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import UNDEFINED
+from .prose import UNDEFINED
 from .budget import Budget
 
 # the run fields a reader audits a result by, in the order shown

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import PM, UNDEFINED, undefined_as_dash  # noqa: F401  (one set of glyphs)
+from .analysis import undefined_as_dash
+from .prose import PM, UNDEFINED  # noqa: F401  (the glyphs' one home)
 
 
 # ----------------------------------------------------------------- the report's models (05, 06)
