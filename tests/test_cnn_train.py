@@ -88,6 +88,7 @@ def without_time(history):
     return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss(real_small):
     model, history = train(real_small.x_train, real_small.y_train, epochs=8, batch_size=32,
                            lr=3e-3, augment=False, seed=0, device="cpu", progress=False,
@@ -336,6 +337,7 @@ def test_channels_last_trains_in_that_format_deterministically():
     assert np.allclose(p_cl.sum(1), 1, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_channels_last_learns_like_the_default(real_small, precision):
     kwargs = dict(epochs=8, batch_size=32, lr=3e-3, augment=False, seed=0, device="cpu",
@@ -363,6 +365,7 @@ def test_test_accuracy_equals_evaluate_with_the_test_set_on_the_device():
 
 
 # ----------------------------------------------------------------------------- precision "fast"
+@pytest.mark.slow
 @pytest.mark.parametrize("native", [True, False])
 def test_fast_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, native):
     from semisup_utils import train as train_mod
@@ -387,6 +390,7 @@ def test_fast_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, 
     assert not m_fast[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.slow
 def test_native_bf16_follows_what_onednn_may_use():
     """The check reads the CPU and oneDNN's limit (ONEDNN_MAX_CPU_ISA), in a fresh process."""
     import os

@@ -84,6 +84,7 @@ def test_a_label_run_with_test_stores_the_teachers_test_accuracy(synthetic, ctx)
     assert "test_acc" not in plain
 
 
+@pytest.mark.slow
 def test_test_accuracy_refits_when_the_labels_come_from_the_cache(synthetic, ctx):
     # the labels are cached first (as a training run's teacher would), without a classifier
     known, _ = split_known(synthetic.y_train, 60, 4)

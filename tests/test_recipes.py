@@ -85,6 +85,7 @@ def test_teachers_registry_covers_every_label_method():
         assert recipe.key()["teacher"] == recipe.teacher
 
 
+@pytest.mark.slow
 def test_recipes_run_store_and_resume(synthetic, ctx, monkeypatch):
     rows = {name: run(synthetic, 100, 0, name, ctx)
             for name in ["A", "ceiling", "C", "logreg-top50"]}
@@ -107,6 +108,7 @@ def test_plan_is_seed_major_with_one_ceiling_per_seed():
         (1, 100, "A")]
 
 
+@pytest.mark.slow
 def test_self_training_spends_the_budget_per_round(synthetic, ctx):
     recipe = Recipe("st", teacher="cnn", soft=True, rounds=2)
     row = execute(synthetic, Run(100, 0, recipe, BUDGET), ctx)
@@ -139,6 +141,7 @@ def test_views_concatenate_embeddings(synthetic, ctx, monkeypatch):
     assert proba.shape == (200, 10)
 
 
+@pytest.mark.slow
 def test_model_a_is_trained_once_for_a_c_and_the_plus_a_recipes(synthetic, ctx, monkeypatch):
     calls = []
     real_train = runs_module.train

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
 REFERENCES = REPO_ROOT / "tests" / "nbval"
 

@@ -58,6 +58,7 @@ def spy(monkeypatch, module, name, calls):
     monkeypatch.setattr(module, name, wrapped)
 
 
+@pytest.mark.slow
 def test_teachers_computes_the_chapters_study_into_the_label_store(capsys, monkeypatch, tiny):
     """The profile's candidates at each M and teacher seed, through the chapter's own
     ``findings.teacher_choice``, stored; a rerun reads them and fits nothing."""
@@ -82,6 +83,7 @@ def test_teachers_computes_the_chapters_study_into_the_label_store(capsys, monke
     assert status == 0 and again == out
 
 
+@pytest.mark.slow
 def test_distill_trains_the_chapters_grid_and_the_chosen_students(capsys, monkeypatch, tiny):
     """`semisup distill` plans what chapter 10 shows, with the chapter's builders: its grid
     (``notebook.distill_runs``) and the students of the held-out choice
