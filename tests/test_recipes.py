@@ -9,7 +9,8 @@ from semisup_utils import runs as runs_module
 from semisup_utils import teachers
 from semisup_utils.budget import Budget
 from semisup_utils.labels import infer_labels, label_report
-from semisup_utils.recipes import RECIPES, Recipe, get_recipe, select, training_set
+from semisup_utils.recipes import RECIPES, Recipe, get_recipe
+from semisup_utils.targets import select, training_set
 from semisup_utils.runs import Run, execute, plan
 from semisup_utils.teachers import TEACHERS, probabilities_of
 
