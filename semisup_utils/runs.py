@@ -53,6 +53,12 @@ class Run:
         """Model A of the same (M, seed, budget): the network Model C's labels come from."""
         return replace(self, recipe=RECIPES["A"])
 
+    @property
+    def key_m(self) -> int:
+        """M as the run's key holds it: 0 for a teacher whose run M does not change (the
+        ceiling knows every label: one run for every M)."""
+        return int(self.m) if get_teacher(self.recipe.teacher).reads_m else 0
+
     def describe(self) -> str:
         return f"{self.recipe.name}, M={self.m}, seed {self.seed}"
 
@@ -100,7 +106,7 @@ def run_key(data: CIFAR10, run: Run) -> dict:
     """The fields that define a run; rows with equal keys are the same run (schema
     :data:`~semisup_utils.store.SCHEMA`). The ceiling knows every label: one run for every M."""
     return {"schema": SCHEMA, "data": data.fingerprint, "n_train": int(data.n_train),
-            "m": 0 if run.recipe.teacher == "truth" else int(run.m), "seed": int(run.seed),
+            "m": run.key_m, "seed": int(run.seed),
             "recipe": run.recipe.key(), "budget": run.budget.key()}
 
 
@@ -112,7 +118,7 @@ def plan(ms, seeds, recipes, budget: Budget) -> list[Run]:
         for m in ms:
             for recipe in recipes:
                 run = Run(m, seed, get_recipe(recipe), budget)
-                ident = (seed, repr(run.recipe.key()), 0 if run.recipe.teacher == "truth" else m)
+                ident = (seed, repr(run.recipe.key()), run.key_m)
                 if ident not in seen:
                     seen.add(ident)
                     runs.append(run)

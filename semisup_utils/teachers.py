@@ -53,6 +53,7 @@ class Teacher:
     is fitted on nothing and needs no Model A; each kind overrides what it does."""
     uses_embeddings = False  # fitted on view features (label runs, known_mix, view banks)
     needs_model_a = False    # its labels are Model A's predictions
+    reads_m = True           # its run depends on which M images are known (the key's m)
 
     def __init__(self, name: str, description: str):
         self.name, self.description = name, description
@@ -102,7 +103,8 @@ class KnownOnly(Teacher):
 
 
 class Truth(Teacher):
-    """Every true label: the ceiling."""
+    """Every true label: the ceiling, one run for every M."""
+    reads_m = False
 
     def lesson(self, data, known, unknown, recipe, proba=None, known_proba=None) -> Lesson:
         return Lesson(np.arange(data.n_train), data.y_train)
