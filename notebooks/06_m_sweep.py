@@ -147,7 +147,8 @@ best_line = "; ".join(
     for top in dict.fromkeys(best.values())) + "."
 a_parts = []
 for m in [m for m in means.index if m in TEST_ACCURACY]:
-    ours, theirs = means.loc[m, "A"], TEST_ACCURACY[m]["A"]
+    # the difference of the rounded values, as the table shows them
+    ours, theirs = round(means.loc[m, "A"], 1), TEST_ACCURACY[m]["A"]
     sd = sds.loc[m, "A"]
     a_parts.append(
         f"at M = {m:,}, {pct(ours)} against the report's {pct(theirs)} "

@@ -121,10 +121,13 @@ emb_acc = {size: kmeans_acc([(P["backbone"], size)])
            for size in all_sizes}
 sizes = ", ".join(f"{acc:.1f}% at {size}x{size}"
                   for size, acc in emb_acc.items())
-cifar = data.is_cifar10  # the report's numbers apply
-pca_report = " (report: 22%)" if cifar else ""
-emb_report = (" (report, three backbones at 32x32: 29-31%)" if cifar
-              else "")
+# the report's label accuracies (CIFAR-10 only): PCA, three backbones
+reported = report.label_accuracy(data)
+pca_report = ("" if "PCA" not in reported
+              else f" (report: {prose.percent(reported['PCA'], 0)})")
+low, high = reported.get("VGG16 / VGG19 / EfficientNetV2B2", (None, None))
+emb_report = ("" if low is None else " (report, three backbones at "
+              f"32x32: {low:.0f}-{prose.percent(high, 0)})")
 # prose.md escapes every value it fills in: no string becomes markup
 prose.show(prose.md(
     "At M={} (seed {}), K-means labels the unknown images {:.1f}% "
