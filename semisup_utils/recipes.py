@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .schema import RENAMED  # names used before Models A, B and C became recipes
+from .labels import soften
 from .teachers import check_teacher, get_teacher
 
 SELECTIONS = ("all", "threshold", "topk")
@@ -230,15 +231,6 @@ def select(proba: np.ndarray, selection: str, threshold: float) -> np.ndarray:
         count = int(np.ceil(threshold * len(members)))
         keep[members[np.argsort(-confidence[members], kind="stable")[:count]]] = True
     return keep
-
-
-def soften(proba: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities p**(1/T), renormalised: the teacher's distribution at temperature T
-    (T > 1 softer, T < 1 sharper, T = 1 unchanged but renormalised)."""
-    if temperature != 1:  # in float64: p**(1/T) of a small p underflows float32
-        proba = np.power(np.clip(np.asarray(proba, np.float64), 1e-12, None), 1.0 / temperature)
-    # at T = 1 the very operation the stored soft runs trained with, in the input's precision
-    return (proba / proba.sum(1, keepdims=True).clip(1e-12)).astype(np.float32)
 
 
 def training_set(y_train: np.ndarray, known: np.ndarray, unknown: np.ndarray,
