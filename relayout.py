@@ -181,9 +181,8 @@ def rewrite_whole_module_imports(text: str, here: str | None, inside: bool) -> s
             groups.setdefault(layer, []).append(f"{new} as {shown}" if shown and shown != new
                                                 else new)
         absolute = mod == PKG
-        order = [None, *LAYERS]
-        out = []
-        for i, layer in enumerate(sorted(groups, key=order.index)):
+        out = []  # in the order isort keeps: by the module imported from
+        for i, layer in enumerate(sorted(groups, key=lambda l: _from(here, l, absolute))):
             tail = (match["tail"] or "") if i == 0 else ""
             out.append(_statement(match["indent"], _from(here, layer, absolute),
                                   sorted(groups[layer]), tail))
@@ -241,7 +240,28 @@ def rewrite_python(text: str, here_module: str | None = None, inside: bool = Fal
     text = rewrite_whole_module_imports(text, here, inside)
     if inside and here is not None:
         text = rewrite_file_levels(text)
-    return rewrite_names(text)
+    return rewrite_names(sort_import_runs(text))
+
+
+ONE_LINE_IMPORT = re.compile(rf"^([ \t]*)from[ \t]+(\.+[\w.]*|{PKG}[\w.]*)[ \t]+import[ \t]+"
+                             r"[^()\n]*$")
+
+
+def sort_import_runs(text: str) -> str:
+    """Consecutive one-line imports from the package, at one indentation, in the order of the
+    modules they import from (the new names no longer sort as the old ones did)."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        match = ONE_LINE_IMPORT.match(lines[i])
+        j = i + 1
+        while match and j < len(lines) and (m := ONE_LINE_IMPORT.match(lines[j])) \
+                and m[1] == match[1]:
+            j += 1
+        if j - i > 1:
+            lines[i:j] = sorted(lines[i:j], key=lambda l: ONE_LINE_IMPORT.match(l)[2])
+        i = j
+    return "\n".join(lines)
 
 
 def rewrite_file_levels(text: str) -> str:
@@ -305,8 +325,8 @@ def rewrite_notebook(text: str) -> str:
 # ----------------------------------------------------------------------------- pyproject
 def rewrite_pyproject(text: str) -> str:
     packages = [PKG, *(f"{PKG}.{layer}" for layer in LAYERS)]
-    listed = ", ".join(f'"{p}"' for p in packages)
-    return re.sub(rf'^packages\s*=\s*\["{PKG}"\]\s*$', f"packages = [{listed}]", text,
+    listed = "".join(f'\n            "{p}",' for p in packages)
+    return re.sub(rf'^packages[ \t]*=[ \t]*\["{PKG}"\][ \t]*$', f"packages = [{listed}]", text,
                   flags=re.M)
 
 
