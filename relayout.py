@@ -213,8 +213,12 @@ def rewrite_names(text: str) -> str:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return text
     lines = text.splitlines(keepends=True)
+    quoted = {q + old + q: q + new + q for old, new in NAME_RENAMES.items() for q in "\"'"}
     edits = [(t.start, t.end, NAME_RENAMES[t.string]) for t in tokens
              if t.type == tokenize.NAME and t.string in NAME_RENAMES]
+    edits += [(t.start, t.end, quoted[t.string]) for t in tokens  # annotations: -> "Where"
+              if t.type == tokenize.STRING and t.string in quoted]
+    edits.sort()
     for (row, col), (_, end), new in reversed(edits):
         line = lines[row - 1]
         lines[row - 1] = line[:col] + new + line[end:]
@@ -325,7 +329,7 @@ def rewrite_notebook(text: str) -> str:
 # ----------------------------------------------------------------------------- pyproject
 def rewrite_pyproject(text: str) -> str:
     packages = [PKG, *(f"{PKG}.{layer}" for layer in LAYERS)]
-    listed = "".join(f'\n            "{p}",' for p in packages)
+    listed = "".join(f'\n    "{p}",' for p in packages) + "\n"
     return re.sub(rf'^packages[ \t]*=[ \t]*\["{PKG}"\][ \t]*$', f"packages = [{listed}]", text,
                   flags=re.M)
 
