@@ -159,7 +159,8 @@ def _statement(indent: str, source: str, names: list[str], tail: str, width: int
     return "\n".join(lines)
 
 
-def rewrite_whole_module_imports(text: str, here: str | None, inside: bool) -> str:
+def rewrite_whole_module_imports(text: str, here: str | None, inside: bool,
+                                 width: int = 72) -> str:
     """``from semisup_utils import a, b`` (and, inside the package, ``from . import a, b``):
     one statement per layer, renamed modules aliased to their old name."""
 
@@ -185,7 +186,7 @@ def rewrite_whole_module_imports(text: str, here: str | None, inside: bool) -> s
         for i, layer in enumerate(sorted(groups, key=lambda l: _from(here, l, absolute))):
             tail = (match["tail"] or "") if i == 0 else ""
             out.append(_statement(match["indent"], _from(here, layer, absolute),
-                                  sorted(groups[layer]), tail))
+                                  sorted(groups[layer]), tail, width))
         return "\n".join(out)
 
     return WHOLE.sub(sub, text)
@@ -232,19 +233,34 @@ def rewrite_dotted(text: str) -> str:
     return GLOB_CALL.sub(lambda m: f'{m[1]}.rglob("*.py")', text)
 
 
-def rewrite_python(text: str, here_module: str | None = None, inside: bool = False) -> str:
+def rewrite_python(text: str, here_module: str | None = None, inside: bool = False,
+                   width: int = 100) -> str:
     """A Python source (a module of the package when ``inside``: ``here_module`` its old
-    name)."""
+    name); an import line longer than ``width`` is wrapped (72: a chapter's code column)."""
     here = layer_of(here_module) if here_module else None
     # order matters: "data" and "teachers" are both old modules and new layers, so no step
     # may read what an earlier one wrote (dotted names, then relative, then whole modules)
     text = rewrite_dotted(text)
     if inside:
         text = rewrite_relative_imports(text, here)
-    text = rewrite_whole_module_imports(text, here, inside)
+    text = rewrite_whole_module_imports(text, here, inside, width)
     if inside and here is not None:
         text = rewrite_file_levels(text)
-    return rewrite_names(sort_import_runs(text))
+    return rewrite_names(wrap_imports(sort_import_runs(text), width))
+
+
+def wrap_imports(text: str, width: int) -> str:
+    """One-line imports from the package longer than ``width``, wrapped in parentheses."""
+    out = []
+    for line in text.split("\n"):
+        match = ONE_LINE_IMPORT.match(line)
+        if match and len(line) > width:
+            body, hash_, comment = line.partition("#")
+            names = [n.strip() for n in body.split(" import ", 1)[1].split(",") if n.strip()]
+            tail = f"  #{comment}" if hash_ else ""
+            line = _statement(match[1], match[2], names, tail, width)
+        out.append(line)
+    return "\n".join(out)
 
 
 ONE_LINE_IMPORT = re.compile(rf"^([ \t]*)from[ \t]+(\.+[\w.]*|{PKG}[\w.]*)[ \t]+import[ \t]+"
@@ -318,7 +334,7 @@ def rewrite_notebook(text: str) -> str:
         if cell.get("cell_type") != "code":
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        new = rewrite_python(source)
+        new = rewrite_python(source, width=72)
         if new != source:
             cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) \
                 else new
@@ -421,7 +437,7 @@ def main(argv=None) -> int:
         if rel.startswith(f"{PKG}/") and rel.count("/") == 1 and path.suffix == ".py":
             new = rewrite_python(text, path.stem, inside=True)
         elif path.suffix == ".py":
-            new = rewrite_python(text)
+            new = rewrite_python(text, width=72 if rel.startswith("notebooks/") else 100)
         elif path.suffix == ".ipynb":
             new = rewrite_notebook(text)
         elif rel == "docs/ARCHITECTURE.md":
