@@ -249,8 +249,20 @@ def rewrite_python(text: str, here_module: str | None = None, inside: bool = Fal
     return rewrite_names(wrap_imports(sort_import_runs(text), width))
 
 
+PAREN_IMPORT = re.compile(rf"^(?P<indent>[ \t]*)from[ \t]+(?P<src>\.+[\w.]*|{PKG}[\w.]*)[ \t]+"
+                          r"import[ \t]+\((?P<names>[^)#]*)\)(?P<tail>[ \t]*#[^\n]*)?$", re.M)
+
+
 def wrap_imports(text: str, width: int) -> str:
-    """One-line imports from the package longer than ``width``, wrapped in parentheses."""
+    """Imports from the package with a line longer than ``width``, wrapped in parentheses."""
+
+    def reflow(match: re.Match) -> str:
+        if max(map(len, match[0].split("\n"))) <= width:
+            return match[0]
+        names = [n.strip() for n in match["names"].replace("\n", " ").split(",") if n.strip()]
+        return _statement(match["indent"], match["src"], names, match["tail"] or "", width)
+
+    text = PAREN_IMPORT.sub(reflow, text)
     out = []
     for line in text.split("\n"):
         match = ONE_LINE_IMPORT.match(line)
