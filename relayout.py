@@ -343,10 +343,12 @@ def rewrite_notebook(text: str) -> str:
     nb = json.loads(text)
     changed = False
     for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") not in ("code", "markdown"):
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        new = rewrite_python(source, width=72)
+        # a markdown cell is a comment in the chapter's .py: only its dotted names change
+        new = rewrite_python(source, width=72) if cell["cell_type"] == "code" \
+            else rewrite_dotted(source)
         if new != source:
             cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) \
                 else new
@@ -375,8 +377,10 @@ imports it back):
 | (top) | the `semisup` command | `cli` |
 
 So a teacher knows nothing of runs, a run nothing of chapters, and the book reads the study
-through the same functions the command does. Three modules were renamed to say what they
-hold: `chapters` (was `runner`: executes the chapters into `book/`), `nbval_references` (was
+through the same functions the command does. `text` sits low because `analysis` writes its
+verdicts as Markdown; `soften` (a teacher's probabilities at a temperature) lives in
+`label_inference`, so that a view bank needs no recipe. Five modules were renamed to say what
+they hold: `chapters` (was `runner`: executes the chapters into `book/`), `nbval_references` (was
 `references`: re-makes the nbval references), `original_report` (was `report`: the original
 report's numbers), `dataset` (was `data`) and `label_inference` (was `labels`: the
 label-inference methods, beside `label_runs`, the stored runs of them). `WorkerContext` (was
