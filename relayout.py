@@ -18,8 +18,10 @@ but results/:
   renamed module keeps its old name as an alias, so the code using it is unchanged);
 - in Markdown, ``OLD.name`` inside backticks for the renamed modules (``runner.run`` ->
   ``chapters.run``), where ``name`` is defined in the module;
-- the code cells' import lines of tests/nbval/*.ipynb and book/*.ipynb (outputs untouched,
-  JSON written as nbformat writes it);
+- the code cells' import lines of tests/nbval/*.ipynb and book/*.ipynb, and the dotted names
+  in their markdown cells, as in the chapters (outputs untouched, JSON written as nbformat
+  writes it; ``--keep-book`` leaves book/ as executed). The screenshots' manifest hashes
+  book/'s sources: after this, or the next ``make book``, the screenshots are retaken;
 - ``Path(__file__)`` levels in the moved modules, globs of the package's ``*.py``, the
   package list in pyproject.toml, ``Where`` -> ``WorkerContext`` (code tokens only);
 - docs/ARCHITECTURE.md: the section "The package's layers" inserted before "## One run".
@@ -417,6 +419,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--check", action="store_true", help="say what would move; change nothing")
+    parser.add_argument("--keep-book", action="store_true",
+                        help="leave book/*.ipynb as executed (make book rewrites them)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     package = root / PKG
@@ -443,6 +447,8 @@ def main(argv=None) -> int:
     tracked = git(root, "ls-files", "-z").split("\0")
     for rel in filter(None, tracked):
         path = root / rel
+        if args.keep_book and rel.startswith("book/") and path.suffix == ".ipynb":
+            continue
         if rel.startswith(SKIP_DIRS) or not path.is_file() or rel == "relayout.py" \
                 or path.suffix not in TEXT_SUFFIXES:
             continue
