@@ -81,6 +81,7 @@ MAPPING = {
     "teacher_eval": ("study", "teacher_eval"),
     "analysis": ("study", "analysis"),
     "profiles": ("study", "profiles"),
+    "parameters": ("study", "parameters"),  # the parameter registry (issue 33 item 2)
     "notebook": ("book", "notebook"),
     "tables": ("book", "tables"),
     "plots": ("book", "plots"),
@@ -391,10 +392,11 @@ label-inference methods, beside `label_runs`, the stored runs of them). `WorkerC
 """
 
 
-def architecture_section() -> str:
+def architecture_section(present: set[str]) -> str:
     rows = []
     for layer, job in LAYERS.items():
-        mods = ", ".join(f"`{new}`" for old, (lay, new) in MAPPING.items() if lay == layer)
+        mods = ", ".join(f"`{new}`" for old, (lay, new) in MAPPING.items()
+                         if lay == layer and old in present)
         rows.append(f"| `{layer}` | {job} | {mods} |")
     return ARCHITECTURE_SECTION.format(rows="\n".join(rows))
 
@@ -403,10 +405,10 @@ def rewrite_architecture(text: str, defined: dict[str, set[str]]) -> str:
     text = rewrite_markdown(text, defined)
     if "## The package's layers" in text:
         return text
-    marker = "## One run"
+    section, marker = architecture_section(set(defined)), "## One run"
     if marker not in text:
-        return text.rstrip("\n") + "\n\n" + architecture_section().rstrip("\n") + "\n"
-    return text.replace(marker, architecture_section() + marker, 1)
+        return text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    return text.replace(marker, section + marker, 1)
 
 
 # ----------------------------------------------------------------------------- main
