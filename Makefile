@@ -19,7 +19,7 @@ ifeq ($(origin MPLCONFIGDIR), undefined)
 export MPLCONFIGDIR := $(abspath $(VENV))/mplconfig
 endif
 
-.PHONY: book test nbval test-kernels execute html setup clean-book references bench report-runs \
+.PHONY: book test test-fast nbval test-kernels execute html setup clean-book references bench report-runs \
 	lab lab-config publish
 
 setup: $(VENV)/.installed $(VENV)/.fonts
@@ -67,6 +67,12 @@ test: setup
 		echo "== unit tests: exit $$units; reference notebooks: exit $$references"; \
 		[ $$units -eq 0 ] && [ $$references -eq 0 ]; \
 	fi
+
+# The fast lane, while editing the package: the unit tests not marked slow (`@pytest.mark.slow`:
+# real data, long training, Ray, processes, chapters run), about a minute; every module of the
+# package is imported and tested (tests/test_fast_lane.py). `make test` stays the full check.
+test-fast: setup
+	$(BIN)/python -m pytest tests --ignore=tests/nbval -m "not slow" --durations=10
 
 # The nbval reference notebooks of some chapters with the project's flags, in the order named:
 # `make nbval CHAPTERS="01_data 05_models_abc"` (names or numbers: 02 is 02_pca); all of them

@@ -26,6 +26,7 @@ import torch
 
 from semisup_utils.bank import render, teacher_features, view_params
 from semisup_utils.features import BACKBONES
+from semisup_utils.teachers import view_name
 
 
 def time_views(args, device: torch.device) -> dict:
@@ -70,7 +71,7 @@ def main():
     _common.print_machine("view bank cost")
     measured = time_views(args, device)
     per = measured["seconds"] / args.images
-    label = f"{args.backbone}@{args.size}{' flip' if args.flip else ''}"
+    label = view_name([(args.backbone, args.size, *(["flip"] if args.flip else []))])
     print(f"{label}, engine {args.engine}, {_common.device_name(device)}, "
           f"{torch.get_num_threads()} threads, augmentation {args.augment}: "
           f"{args.images} view embeddings in {measured['seconds']:.2f} s = "

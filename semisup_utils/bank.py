@@ -32,8 +32,9 @@ import torch
 from .cache import ArrayCache
 from .device import pick_device
 from .features import embedder, get_backbone
-from .labels import infer_labels, soften
+from .labels import infer_labels
 from .progress import bar
+from .targets import soften
 from .teachers import parse_view, view_features
 from .train import VIEW_AUGMENTATIONS
 
@@ -138,7 +139,7 @@ class ViewBank:
     def for_training(self, index: np.ndarray, temperature: float = 1.0) -> "StudentBank":
         """What the trainer takes for the training set ``index`` (dataset indices): the bank's
         images among them, their view parameters and their targets (each view's probabilities
-        at ``temperature``, as :func:`labels.soften` does for fixed targets)."""
+        at ``temperature``, as :func:`targets.soften` does for fixed targets)."""
         index = np.asarray(index)
         position = np.searchsorted(self.rows, index)
         member = (position < len(self.rows)) & (

@@ -232,7 +232,7 @@ def teacher_scores(data, params, ctx) -> pd.DataFrame:
     with its label accuracy only). Read from the label store."""
     from .label_runs import label_run
     from .recipes import at_input_size
-    from .teacher_eval import view_name
+    from .teachers import view_name
 
     recipes = {r.views: r for r in notebook.distill_recipes(params) if r.uses_embeddings}
     earlier = at_input_size(get_recipe("logreg-cal-soft"), params["beyond_size"])
@@ -322,7 +322,8 @@ def c_twin_students(data, params, ctx, candidates, fixed, budget) -> pd.DataFram
     students the store holds for both: the teachers' label accuracy on the unknown images
     and the students' accuracy (%), and the paired difference. Nothing is trained."""
     from . import prose
-    from .teacher_eval import c_twins, view_name
+    from .teacher_eval import c_twins
+    from .teachers import view_name
 
     rows = []
     for m in params["distill_M_list"]:

@@ -38,63 +38,129 @@ def label_key(data, method: str, views, m: int, seed: int,
 
 
 def label_run(data, method: str, views, m: int, seed: int, ctx, store=None,
-              test: bool = False) -> dict:
-    """The stored row of ``method`` on ``views`` at (M, seed), computed and stored when
-    missing: label accuracy on the unknown images, ECE of the confidences, fit seconds.
+              test: bool = False, validation: float | int | None = None) -> dict:
+    """The stored row of ``method`` on ``views`` at (M, seed), computed by
+    :func:`score_teacher` and stored when missing: the one writer of ``labels.jsonl``.
     ``test``: a row computed now also holds the fitted classifier's accuracy and ECE on the
     test images (``test_acc``, ``test_ece``: what a student taught by it is compared with),
     for methods that can label new images; a row stored without them is returned as it is.
-    (A fit that holds some known images out is ``teacher_eval.held_out_run``'s, stored here
-    under the key plus ``validation``.)"""
+    ``validation``: a share (or number) of the known images held out of the fit and scored
+    (``val_acc``, ``val_ece``: what a teacher is chosen by; ``teacher_eval.held_out_run``),
+    stored under the key plus ``validation``, so the two fits never mix."""
     from .runs import provenance
-    from .teachers import inferred_labels
 
     store = store or label_store(ctx)
-    key = label_key(data, method, views, m, seed)
+    key = label_key(data, method, views, m, seed, validation=validation)
     row = store.find(key)
     if row is not None:
         return row
-    known, unknown = split_known(data.y_train, m, seed)
-    guess, seconds = inferred_labels(method, data, views, known, seed, ctx)
-    proba = probabilities(guess)
-    right = guess.labels == data.y_train[unknown]
-    result = {"label_acc": float(right.mean()),
-              "ece": float(expected_calibration_error(proba.max(1), right)),
-              "seconds": float(seconds), "n_unknown": int(len(unknown)),
-              "provenance": provenance(data, ctx)}
-    if test:
-        result.update(test_metrics(data, method, views, known, seed, ctx, guess))
-    return store.add(key, result)
+    scores = score_teacher(data, method, views, m, seed, ctx, validation=validation,
+                           test=test or bool(validation))
+    return store.add(key, {**label_row(scores), "provenance": provenance(data, ctx)})
 
 
-def test_metrics(data, method: str, views, known: np.ndarray, seed: int, ctx,
-                 guess=None) -> dict:
-    """``test_acc`` and ``test_ece`` of ``method`` fitted on the known images' features,
-    applied to the test images' features ({} for a method that cannot label new images).
-    ``guess``: the fit, when it still holds its classifier (a cached one does not: refit)."""
+# the fields of a row of labels.jsonl, in order, from score_teacher's names (the unknown
+# images' ECE is stored as "ece", its name since the first rows)
+_ROW_FIELDS = {"label_acc": "label_acc", "label_ece": "ece", "val_acc": "val_acc",
+               "val_ece": "val_ece", "test_acc": "test_acc", "test_ece": "test_ece",
+               "fit_s": "seconds", "embed_s": "embed_s", "n_unknown": "n_unknown"}
+
+
+def label_row(scores: dict) -> dict:
+    """The row layout of ``labels.jsonl`` (provenance aside): :func:`score_teacher`'s scores
+    under their stored names, the ones it did not compute left out."""
+    return {stored: scores[name] for name, stored in _ROW_FIELDS.items() if name in scores}
+
+
+def score_teacher(data, method: str, views, m: int, seed: int, ctx, *,
+                  validation: float | int | None = None, test: bool = True, model_a=None,
+                  engine: str | None = None) -> dict:
+    """The one fit-and-score path of a teacher: ``method`` fitted on the known images' features
+    of ``views`` at (M, seed) (less a ``validation`` share, held out and scored), through the
+    label cache the training runs' teachers share (:meth:`teachers.Teacher.fit`), scored on
+    the unknown images (``label_acc``, ``label_ece``), the held-out ones (``val_acc``,
+    ``val_ece``) and, with ``test``, on the test images (``test_acc``, ``test_ece``; left out
+    for a method that cannot label new images). The test images are labelled by the fitted
+    model, refitted when the fit came from the cache (which keeps no classifier).
+    ``model_a``: Model A's network, averaged with the teacher (teachers.average_with_model_a).
+    ``fit_s``: the fit's seconds (as cached); ``embed_s``: the embeddings' seconds, train and
+    test images (as cached; None when unknown)."""
+    from .data import validation_split
     from .labels import infer_labels
-    from .teachers import view_features
+    from .teachers import average_with_model_a, get_teacher, lazy_features, view_features
 
-    if guess is None or guess.predict is None:
-        guess = infer_labels(method, view_features(data, views, seed, ctx), known,
-                             data.y_train[known], seed=seed, n_classes=data.n_classes)
-    if guess.predict is None:
-        return {}
-    proba = guess.predict(view_features(data, views, seed, ctx, split="test"))
-    right = proba.argmax(1) == data.y_test
-    return {"test_acc": float(right.mean()),
-            "test_ece": float(expected_calibration_error(proba.max(1), right))}
+    teacher = get_teacher(method)
+    engine = engine or ctx.embed_engine
+    known, unknown = split_known(data.y_train, m, seed)
+    fit, held = (validation_split(data.y_train, known, validation, seed) if validation
+                 else (known, known[:0]))
+    features = lazy_features(data, views, seed, ctx, engine)
+    guess, seconds = teacher.fit(data, views, fit, seed, ctx, features)
+    proba = probabilities(guess)  # over every image not fit on: unknown and held out
+    if model_a is not None:
+        proba = average_with_model_a(proba, model_a, data.x_train[guess.indices], ctx.device)
+    rows = {name: np.searchsorted(guess.indices, idx) for name, idx in
+            (("label", unknown), ("val", held))}
+    out = {**_scores(proba[rows["label"]], data.y_train[unknown], "label")}
+    if len(held):
+        out.update(_scores(proba[rows["val"]], data.y_train[held], "val"))
+    if test:
+        if guess.predict is None:  # read from the cache: the classifier is refitted
+            guess = infer_labels(method, features(), fit, data.y_train[fit], seed=seed,
+                                 n_classes=data.n_classes)
+        if guess.predict is not None:
+            test_proba = guess.predict(view_features(data, views, seed, ctx, split="test",
+                                                     engine=engine))
+            if model_a is not None:
+                test_proba = average_with_model_a(test_proba, model_a, data.x_test,
+                                                  ctx.device)
+            out.update(_scores(test_proba, data.y_test, "test"))
+    embed = [views_embed_seconds(data, views, ctx, split, engine) for split in ("train", "test")]
+    return {**out, "fit_s": round(float(seconds), 3),
+            "embed_s": None if None in embed else round(sum(embed), 2),
+            "n_unknown": int(len(unknown))}
+
+
+def _scores(proba: np.ndarray, truth: np.ndarray, prefix: str) -> dict:
+    """Accuracy and ECE of probabilities against true labels, under ``prefix``."""
+    correct = proba.argmax(1) == truth
+    return {f"{prefix}_acc": float(correct.mean()),
+            f"{prefix}_ece": float(expected_calibration_error(proba.max(1), correct))}
+
+
+def views_embed_seconds(data, views, ctx, split: str = "train",
+                        engine: str = "torch") -> float | None:
+    """Seconds the views' embeddings took when they were computed (cached record), summed;
+    None when one is not cached. PCA views count 0 (seconds, not minutes)."""
+    from .features import embed_seconds
+    from .teachers import parse_view
+
+    images = data.x_train if split == "train" else data.x_test
+    fingerprint = data.fingerprint if split == "train" else f"{data.fingerprint}:test"
+    total = 0.0
+    for view in views:
+        backbone, size, flip = parse_view(view)
+        if backbone == "pca":
+            continue
+        seconds = embed_seconds(images, backbone, size, cache_dir=ctx.cache_dir,
+                                fingerprint=fingerprint, engine=engine, flip=flip)
+        if seconds is None:
+            return None
+        total += seconds
+    return total
 
 
 def label_study(data, methods, views_list, ms, seed: int, ctx) -> pd.DataFrame:
     """One row per (views, M, method): what :func:`label_run` stores, as a table."""
+    from .teachers import view_name
+
     store = label_store(ctx)
     rows = []
     for views in views_list:
         for m in ms:
             for method in methods:
                 row = label_run(data, method, views, m, seed, ctx, store)
-                rows.append({"views": " + ".join(f"{b}@{s}" for b, s, *_ in views),
+                rows.append({"views": view_name(views),
                              "input_size": int(views[0][1]) if len(views) == 1 else None,
                              "M": int(m), "method": method, "label_acc": row["label_acc"],
                              "ece": row["ece"], "seconds": row["seconds"]})
@@ -135,7 +201,7 @@ def fit_teachers(data, runs, ctx, workers: int = 1, threads: int = 1) -> pd.Data
 def _fit_job(data, ctx, m: int, seed: int, recipes) -> list[dict]:
     """One (M, seed): each recipe's teacher fitted (or read) into the label cache and its
     label run stored, with its test accuracy; a ``known_mix`` recipe's out-of-fold fits."""
-    from .teachers import inferred_labels, known_probabilities
+    from .teachers import inferred_labels, known_probabilities, view_name
 
     known, _ = split_known(data.y_train, m, seed)
     rows, seen = [], set()
@@ -148,8 +214,7 @@ def _fit_job(data, ctx, m: int, seed: int, recipes) -> list[dict]:
         inferred_labels(recipe.teacher, data, recipe.views, known, seed, ctx)
         row = label_run(data, recipe.teacher, recipe.views, m, seed, ctx, test=True)
         rows.append({"teacher": recipe.teacher,
-                     "views": " + ".join(f"{b}@{s}" + (" flip" if rest else "")
-                                         for b, s, *rest in recipe.views),
+                     "views": view_name(recipe.views),
                      "M": m, "seed": seed, "label_acc": row["label_acc"],
                      "test_acc": row.get("test_acc"), "seconds": row["seconds"]})
     return rows
@@ -181,5 +246,5 @@ def _fit_in_pool(data, ctx, work, workers: int, threads: int) -> list[dict]:
         return [row for rows in pool.map(_fit_in_worker, work) for row in rows]
 
 
-__all__ = ["LABELS_FILE", "fit_teachers", "label_key", "label_run", "label_store",
-           "label_study", "test_metrics"]
+__all__ = ["LABELS_FILE", "fit_teachers", "label_key", "label_row", "label_run", "label_store",
+           "label_study", "score_teacher", "views_embed_seconds"]

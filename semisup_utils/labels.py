@@ -467,7 +467,8 @@ def cnn(features, known_idx, known_labels, seed: int = 0, model=None,
     return InferredLabels(unknown, proba.argmax(1), proba.max(1), "cnn", proba, proba.shape[1])
 
 
-METHODS = {
+# the methods fitted on feature vectors (the embedding teachers of teachers.TEACHERS)
+FEATURE_METHODS = {
     "kmeans": kmeans_known,
     "kmeans-greedy": lambda *a, **k: kmeans_known(*a, mapping="greedy", **k),
     "kmeans-all": kmeans_all,
@@ -478,8 +479,9 @@ METHODS = {
     "logreg-cv": logistic_cv,
     "logreg-cv-self": logistic_cv_self_training,
     "spread": label_spreading,
-    "cnn": cnn,
 }
+# every method by name; ``cnn`` labels with a trained network (Model C's teacher), not features
+METHODS = {**FEATURE_METHODS, "cnn": cnn}
 
 
 def check_method(name: str) -> str:

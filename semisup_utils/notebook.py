@@ -239,7 +239,7 @@ def _identity(run: Run) -> tuple:
     import json
 
     budget = {k: v for k, v in run.budget.key().items() if k != "amount"}
-    return (0 if run.recipe.teacher == "truth" else run.m, run.seed,
+    return (run.key_m, run.seed,
             json.dumps(run.recipe.key(), sort_keys=True), json.dumps(budget, sort_keys=True))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from .cnn import ARCHITECTURES
 from .executors import EXECUTORS
 from .features import BACKBONES, ENGINES
-from .labels import METHODS
+from .labels import FEATURE_METHODS
 from .train import AUGMENTATIONS, PRECISIONS, SCHEDULES
 
 # the fits a teacher study compares (chapter 10): logistic regression on embeddings, at C=1
@@ -279,12 +279,12 @@ VALIDATORS = {
     "backbones": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(BACKBONES))),
     "input_size": _input_size,
     "input_sizes": lambda n, v: _list_of(n, v, _input_size),
-    "method": lambda n, v: _choice(n, v, [k for k in METHODS if k != "cnn"]),
+    "method": lambda n, v: _choice(n, v, list(FEATURE_METHODS)),
     "models": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, ["A", "B", "C"])),
     "arch": lambda n, v: _choice(n, v, list(ARCHITECTURES)),
     "device": _device,
     "methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, [k for k in METHODS if k != "cnn"])),
+        n2, v2, list(FEATURE_METHODS))),
     "label_sizes": lambda n, v: _list_of(n, v, _input_size),
     "recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(_recipes()))),
     "budget_epochs": lambda n, v: _positive_int(n, v, 1000),

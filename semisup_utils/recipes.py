@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .schema import RENAMED  # names used before Models A, B and C became recipes
-from .labels import soften
 from .teachers import check_teacher, get_teacher
 
 SELECTIONS = ("all", "threshold", "topk")
@@ -55,8 +54,7 @@ class Recipe:
             raise ValueError(f"weight={self.weight!r}: must lie in (0, 1]")
         if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
             raise ValueError(f"rounds={self.rounds!r}: must be a whole number >= 1")
-        object.__setattr__(self, "views", tuple(tuple(v) for v in self.views)
-                           if teacher.uses_embeddings else ())
+        object.__setattr__(self, "views", teacher.recipe_views(self.views))
         teacher.check(self)
         self._check_distillation(teacher)
         self._check_bank(teacher)
@@ -111,7 +109,7 @@ class Recipe:
     @property
     def needs_model_a(self) -> bool:
         """Whether the run needs Model A's network (trained first, under the same budget)."""
-        return self.teacher == "cnn" or self.with_model_a
+        return get_teacher(self.teacher).needs_model_a or self.with_model_a
 
     def key(self) -> dict:
         """The fields that make two recipes the same training (not the name). Fields added
@@ -188,7 +186,6 @@ RECIPES = {r.name: r for r in [
 ]}
 
 
-
 def get_recipe(name: str | Recipe) -> Recipe:
     if isinstance(name, Recipe):
         return name
@@ -211,64 +208,3 @@ def with_views(recipe: Recipe, views) -> Recipe:
     """The recipe with the teacher's features taken from ``views`` (e.g. Model B's backbone and
     input size from a profile)."""
     return replace(recipe, views=tuple(tuple(v) for v in views))
-
-
-# ----------------------------------------------------------------------------- training set
-def select(proba: np.ndarray, selection: str, threshold: float) -> np.ndarray:
-    """Boolean mask of the inferred labels to keep.
-
-    ``threshold``: confidence >= threshold. ``topk``: in every predicted class, the most
-    confident ``threshold`` share (class-balanced, so no class is crowded out).
-    """
-    confidence, labels = proba.max(1), proba.argmax(1)
-    if selection == "all":
-        return np.ones(len(proba), dtype=bool)
-    if selection == "threshold":
-        return confidence >= threshold
-    keep = np.zeros(len(proba), dtype=bool)
-    for label in range(proba.shape[1]):
-        members = np.flatnonzero(labels == label)
-        count = int(np.ceil(threshold * len(members)))
-        keep[members[np.argsort(-confidence[members], kind="stable")[:count]]] = True
-    return keep
-
-
-def training_set(y_train: np.ndarray, known: np.ndarray, unknown: np.ndarray,
-                 proba: np.ndarray, recipe: Recipe, known_proba: np.ndarray | None = None):
-    """Indices (in dataset order), targets (ints, or (n, classes) probabilities when the recipe
-    is soft) and weights the CNN trains on, and the mask of the inferred labels kept.
-
-    Known images keep their true label (one-hot when soft) and weight 1; a kept unknown image
-    gets the teacher's label, or its probabilities at the recipe's temperature, and the
-    recipe's weight. With ``recipe.known_mix`` = a > 0, a known image's target is
-    (1 - a) one-hot + a ``known_proba`` (the teacher's out-of-fold probabilities of the known
-    images, in the order of ``known``, at the same temperature).
-    """
-    n, n_classes = len(y_train), proba.shape[1]
-    keep = select(proba, recipe.selection, recipe.threshold)
-    used = np.zeros(n, dtype=bool)
-    used[known] = True
-    used[unknown[keep]] = True
-    weights = np.ones(n, dtype=np.float32)
-    weights[unknown] = recipe.weight * (proba.max(1) if recipe.confidence_weight else 1)
-    if recipe.soft:
-        targets = np.zeros((n, n_classes), dtype=np.float32)
-        targets[known, y_train[known]] = 1.0
-        targets[unknown] = soften(proba, recipe.temperature)
-        if recipe.known_mix:
-            targets[known] = _mix_known(targets[known], known_proba, recipe, len(known))
-    else:
-        targets = np.asarray(y_train).copy()
-        targets[unknown] = proba.argmax(1)
-    index = np.flatnonzero(used)
-    return index, targets[index], weights[index], keep
-
-
-def _mix_known(one_hot: np.ndarray, known_proba, recipe: Recipe, n_known: int) -> np.ndarray:
-    """(1 - a) one-hot + a softened teacher probabilities of the known images."""
-    if known_proba is None or np.shape(known_proba) != one_hot.shape:
-        raise ValueError(f"recipe {recipe.name!r} mixes the known images' labels with the "
-                         f"teacher's (known_mix={recipe.known_mix}): give known_proba= of shape "
-                         f"({n_known}, {one_hot.shape[1]}), out-of-fold")
-    return (1 - recipe.known_mix) * one_hot + recipe.known_mix * soften(known_proba,
-                                                                        recipe.temperature)

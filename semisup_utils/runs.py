@@ -26,11 +26,10 @@ from .cache import ArrayCache
 from .cnn import build_cnn
 from .data import CIFAR10, check_m, split_known
 from .device import pick_device
-from .objectives import FixMatch
-from .recipes import RECIPES, Recipe, get_recipe, training_set
+from .recipes import RECIPES, Recipe, get_recipe
 from .schema import SCHEMA, thin_history
 from .store import ResultsStore
-from .teachers import get_teacher, known_probabilities, probabilities_of
+from .teachers import get_teacher, known_probabilities
 from .train import numerics, predict_proba, train
 
 PACKAGE = Path(__file__).resolve().parent
@@ -53,6 +52,12 @@ class Run:
     def model_a(self) -> "Run":
         """Model A of the same (M, seed, budget): the network Model C's labels come from."""
         return replace(self, recipe=RECIPES["A"])
+
+    @property
+    def key_m(self) -> int:
+        """M as the run's key holds it: 0 for a teacher whose run M does not change (the
+        ceiling knows every label: one run for every M)."""
+        return int(self.m) if get_teacher(self.recipe.teacher).reads_m else 0
 
     def describe(self) -> str:
         return f"{self.recipe.name}, M={self.m}, seed {self.seed}"
@@ -101,7 +106,7 @@ def run_key(data: CIFAR10, run: Run) -> dict:
     """The fields that define a run; rows with equal keys are the same run (schema
     :data:`~semisup_utils.store.SCHEMA`). The ceiling knows every label: one run for every M."""
     return {"schema": SCHEMA, "data": data.fingerprint, "n_train": int(data.n_train),
-            "m": 0 if run.recipe.teacher == "truth" else int(run.m), "seed": int(run.seed),
+            "m": run.key_m, "seed": int(run.seed),
             "recipe": run.recipe.key(), "budget": run.budget.key()}
 
 
@@ -113,7 +118,7 @@ def plan(ms, seeds, recipes, budget: Budget) -> list[Run]:
         for m in ms:
             for recipe in recipes:
                 run = Run(m, seed, get_recipe(recipe), budget)
-                ident = (seed, repr(run.recipe.key()), 0 if run.recipe.teacher == "truth" else m)
+                ident = (seed, repr(run.recipe.key()), run.key_m)
                 if ident not in seen:
                     seen.add(ident)
                     runs.append(run)
@@ -276,18 +281,8 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
     start = time.perf_counter()
     model_a = model_a_network(data, run, ctx) if recipe.needs_model_a else None
     label_acc = kept_acc = None
-    n_used = 0
-    extra = {}  # what the recipe adds to train(): FixMatch's objective, Hinton's temperatures
-    if teacher.kind == "none":
-        index, targets, weights = known, data.y_train[known], None
-    elif teacher.kind == "truth":
-        index, targets, weights = np.arange(data.n_train), data.y_train, None
-    elif teacher.kind == "consistency":
-        index, targets, weights = known, data.y_train[known], None
-        extra = {"objective": FixMatch(data.x_train[unknown], recipe.threshold, recipe.weight)}
-        n_used = len(unknown)
-    else:
-        proba = probabilities_of(recipe, data, known, unknown, run.seed, ctx, model_a)
+    # what the teacher gives before training: the unknown images' probabilities, or None
+    proba = teacher.probabilities(recipe, data, known, unknown, run.seed, ctx, model_a)
     # the teacher's out-of-fold view of the known images, where their targets mix it in
     known_proba = (known_probabilities(recipe, data, known, run.seed, ctx)
                    if recipe.known_mix else None)
@@ -295,18 +290,18 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
     # with the budget's augmentation (cached: read, or computed once for every later run)
     bank = (view_bank(recipe, data, known, run.seed, ctx, augment=budget.augment)
             if recipe.views_bank else None)
-    rounds = recipe.rounds if teacher.infers_labels else 1
+    rounds = recipe.rounds if proba is not None else 1
     truth = data.y_train[unknown]
     for round_ in range(rounds):
-        if teacher.infers_labels:
-            index, targets, weights, keep = training_set(data.y_train, known, unknown, proba,
-                                                         recipe, known_proba=known_proba)
-            extra = recipe.train_kwargs(index, unknown)
-            if bank is not None:
-                extra["bank"] = bank.for_training(index, recipe.temperature)
+        lesson = teacher.lesson(data, known, unknown, recipe, proba, known_proba)
+        index, targets, weights = lesson.index, lesson.targets, lesson.weights
+        extra = dict(lesson.extra)  # FixMatch's objective, Hinton's temperatures
+        if bank is not None:
+            extra["bank"] = bank.for_training(index, recipe.temperature)
+        if lesson.keep is not None:
+            keep = lesson.keep
             label_acc = float((proba.argmax(1) == truth).mean())
             kept_acc = float((proba.argmax(1)[keep] == truth[keep]).mean()) if keep.any() else None
-            n_used = int(keep.sum())
         desc = run.describe() + (f", round {round_ + 1}/{rounds}" if rounds > 1 else "")
         model, history = train(data.x_train[index], targets, weights,
                                seed=run.seed + 1000 * round_, device=ctx.device,
@@ -323,7 +318,7 @@ def _train_run(data: CIFAR10, run: Run, ctx: Context, key: dict, store: bool):
         "test_acc_flip": history[-1]["test_acc_flip"],  # rows stored before issue 34 lack it
         "label_acc": None if label_acc is None else round(label_acc, 5),
         "kept_label_acc": None if kept_acc is None else round(kept_acc, 5),
-        "n_inferred": n_used, "total_steps": budget.steps_for(len(index)) * rounds,
+        "n_inferred": lesson.n_used, "total_steps": budget.steps_for(len(index)) * rounds,
         # the teacher's accuracy on the bank's views (every image, every view)
         **({"bank_label_acc": round(bank.label_accuracy(data.y_train), 5)}
            if bank is not None else {}),

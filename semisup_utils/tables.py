@@ -145,11 +145,12 @@ def report_verdicts(gains: pd.DataFrame, runs: pd.DataFrame, budget, method: str
     (every name from the store or the parameters escaped)."""
     from .analysis import best_model_line, verdict_lines
     from .markup import join, md
+    from .teachers import view_name
 
     devices = ", ".join(sorted(str(d) for d in runs["device"].unique()))
-    return md("{}\n\nProtocol: {}, Model B's labels {} on {}@{}; devices: {}.",
+    return md("{}\n\nProtocol: {}, Model B's labels {} on {}; devices: {}.",
               join([*verdict_lines(gains), best_model_line(runs)]), budget.describe(),
-              method, backbone, input_size, devices)
+              method, view_name([(backbone, input_size)]), devices)
 
 
 def full_compute_lines(runs: pd.DataFrame, n_train: int, steps: str):

@@ -13,107 +13,34 @@ alone (:func:`teacher_choices`: among every fit, and among the fits at C=1 alone
 """
 from __future__ import annotations
 
-import time
-
-import numpy as np
 import pandas as pd
 
-from .data import split_known, validation_split
-from .features import embed_seconds
-from .labels import expected_calibration_error, infer_labels, probabilities
 from .recipes import get_recipe
-from .teachers import get_teacher, parse_view, view_features
+from .teachers import view_name
 
 # the lighter of the extra backbones first: the study's cheapest views come first
 EXTRA_BACKBONES = ("effnet-lite1", "effnet-lite2")
 
 
-def _scores(proba: np.ndarray, truth: np.ndarray, prefix: str) -> dict:
-    """Accuracy and ECE of probabilities against true labels, under ``prefix``."""
-    correct = proba.argmax(1) == truth
-    return {f"{prefix}_acc": float(correct.mean()),
-            f"{prefix}_ece": expected_calibration_error(proba.max(1), correct)}
-
-
-def views_embed_seconds(data, views, ctx, split: str = "train",
-                        engine: str = "torch") -> float | None:
-    """Seconds the views' embeddings took when they were computed (cached record), summed;
-    None when one is not cached. PCA views count 0 (seconds, not minutes)."""
-    images = data.x_train if split == "train" else data.x_test
-    fingerprint = data.fingerprint if split == "train" else f"{data.fingerprint}:test"
-    total = 0.0
-    for view in views:
-        backbone, size, flip = parse_view(view)
-        if backbone == "pca":
-            continue
-        seconds = embed_seconds(images, backbone, size, cache_dir=ctx.cache_dir,
-                                fingerprint=fingerprint, engine=engine, flip=flip)
-        if seconds is None:
-            return None
-        total += seconds
-    return total
-
-
-def _model_a_average(recipe, model_a, device):
-    """None, or (images, the teacher's probabilities) -> their mean with Model A's, for a
-    recipe that averages with Model A."""
-    from .train import predict_proba
-
-    if not recipe.with_model_a:
-        return None
-    if model_a is None:
-        raise ValueError(f"recipe {recipe.name!r} averages with Model A: give model_a= "
-                         "(runs.model_a_network)")
-    return lambda images, proba: (proba + predict_proba(model_a, images, device=device)) / 2
-
-
 def evaluate_teacher(data, recipe, m: int, seed: int, ctx, engine: str | None = None,
                      validation: float | int | None = None, model_a=None) -> dict:
-    """One teacher at one (M, seed): ``label_acc``/``label_ece`` on the unknown images,
+    """One teacher at one (M, seed), scored by :func:`label_runs.score_teacher` (the one
+    fit-and-score path): ``label_acc``/``label_ece`` on the unknown images,
     ``test_acc``/``test_ece`` on the test images, ``val_acc``/``val_ece`` on the held-out known
-    images when ``validation`` is given, ``fit_s`` (the fit, measured now) and ``embed_s``
-    (the train and test embeddings, as cached; None when unknown). ``recipe``: a recipe or its
-    name; only its teacher, views and Model A averaging matter."""
+    images when ``validation`` is given, ``fit_s`` and ``embed_s``. ``recipe``: a recipe or its
+    name; only its teacher, views and Model A averaging matter (``model_a``: Model A's
+    network, for a recipe that averages with it)."""
+    from .label_runs import score_teacher
+
     recipe = get_recipe(recipe)
-    teacher = get_teacher(recipe.teacher)
-    if not teacher.uses_embeddings:
-        raise ValueError(f"teacher {teacher.name!r} is not fit on features; its labels are "
-                         "measured by the run itself (label_acc in the store)")
-    combine = _model_a_average(recipe, model_a, ctx.device)  # refused before any work
-    engine = engine or ctx.embed_engine
-    known, unknown = split_known(data.y_train, m, seed)
-    fit, held = (validation_split(data.y_train, known, validation, seed) if validation
-                 else (known, known[:0]))
-    train_f = view_features(data, recipe.views, seed, ctx, engine=engine)
-    start = time.perf_counter()
-    guess = infer_labels(teacher.name, train_f, fit, data.y_train[fit], seed=seed,
-                         n_classes=data.n_classes)
-    fit_s = time.perf_counter() - start
-    test_proba = guess.predict(view_features(data, recipe.views, seed, ctx, split="test",
-                                             engine=engine))
-    proba = probabilities(guess)  # over every image not fit on: unknown and held-out
-    if combine is not None:
-        proba = combine(data.x_train[guess.indices], proba)
-        test_proba = combine(data.x_test, test_proba)
-    rows = {name: np.searchsorted(guess.indices, idx) for name, idx in
-            (("label", unknown), ("val", held))}
-    seconds = [views_embed_seconds(data, recipe.views, ctx, split, engine)
-               for split in ("train", "test")]
-    out = {"recipe": recipe.name, "teacher": teacher.name,
-           "views": [list(v) for v in recipe.views], "m": int(m), "seed": int(seed),
-           **_scores(proba[rows["label"]], data.y_train[unknown], "label"),
-           **_scores(test_proba, data.y_test, "test"),
-           "fit_s": round(fit_s, 3),
-           "embed_s": None if None in seconds else round(sum(seconds), 2)}
-    if len(held):
-        out.update(_scores(proba[rows["val"]], data.y_train[held], "val"))
-    return out
-
-
-def view_name(views) -> str:
-    """'lite0@224 flip + lite0@96 flip' for a tuple of views."""
-    return " + ".join(f"{b.replace('effnet-', '')}@{s}" + (" flip" if rest else "")
-                      for b, s, *rest in views)
+    if recipe.with_model_a and model_a is None:  # refused before any work
+        raise ValueError(f"recipe {recipe.name!r} averages with Model A: give model_a= "
+                         "(runs.model_a_network)")
+    scores = score_teacher(data, recipe.teacher, recipe.views, m, seed, ctx,
+                           validation=validation, engine=engine,
+                           model_a=model_a if recipe.with_model_a else None)
+    return {"recipe": recipe.name, "teacher": recipe.teacher,
+            "views": [list(v) for v in recipe.views], "m": int(m), "seed": int(seed), **scores}
 
 
 def view_macs(views) -> int:
@@ -182,26 +109,15 @@ def teacher_study(data, candidates, ms, seeds, ctx, validation: float | int = 0.
 def held_out_run(data, method: str, views, m: int, seed: int, ctx, validation: float | int,
                  store=None) -> dict:
     """The label store's row of ``method`` on ``views`` at (M, seed) fitted without a
-    ``validation`` share (or number) of the known images, computed and stored when missing:
-    ``val_acc``/``val_ece`` on that share (what a teacher is chosen by), ``label_acc``/``ece``
-    on the unknown images, ``test_acc``/``test_ece``, fit and embedding seconds. Its key is
-    the full fit's (``label_runs.label_key``) plus ``validation``: the two never mix."""
-    from .label_runs import label_key, label_store
-    from .recipes import Recipe
-    from .runs import provenance
+    ``validation`` share (or number) of the known images, computed and stored when missing
+    (:func:`label_runs.label_run`, the one writer): ``val_acc``/``val_ece`` on that share
+    (what a teacher is chosen by), ``label_acc``/``ece`` on the unknown images,
+    ``test_acc``/``test_ece``, fit and embedding seconds. Its key is the full fit's
+    (``label_runs.label_key``) plus ``validation``: the two never mix."""
+    from .label_runs import label_run
 
-    store = store or label_store(ctx)
-    key = label_key(data, method, views, m, seed, validation=validation)
-    row = store.find(key)
-    if row is not None:
-        return row
-    out = evaluate_teacher(data, Recipe(f"held-out:{method}", teacher=method, views=views),
-                           m, seed, ctx, validation=validation)
-    return store.add(key, {
-        "label_acc": out["label_acc"], "ece": out["label_ece"], "val_acc": out["val_acc"],
-        "val_ece": out["val_ece"], "test_acc": out["test_acc"], "test_ece": out["test_ece"],
-        "seconds": out["fit_s"], "embed_s": out["embed_s"],
-        "n_unknown": int(len(data.y_train) - m), "provenance": provenance(data, ctx)})
+    return label_run(data, method, views, m, seed, ctx, store, test=True,
+                     validation=validation)
 
 
 _STUDY_COLUMNS = ("val_acc", "val_ece", "label_acc", "test_acc", "ece", "test_ece", "seconds",

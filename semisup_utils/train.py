@@ -183,9 +183,10 @@ def autocast_enabled(precision: str, device: torch.device) -> bool:
     (bench/train_throughput.py) and slower on the others; ``fp32`` nowhere. ``fast``: bf16
     wherever the hardware computes it natively (CUDA; a CPU where :func:`native_bf16_cpu`),
     fp32 elsewhere, so a laptop profile is fast on every machine; the run records which
-    (:func:`numerics`). It keeps the default memory layout: bf16 with channels_last trained
-    0.8 points worse than bf16 alone over 4,000 steps on this project's CPU (4 of 4 seeds,
-    bench/README.md), though 1.3x faster.
+    (:func:`numerics`). It keeps the default memory layout: channels_last (1.3x faster with
+    bf16 where bf16 is native) once looked 0.8 points worse, but those runs drew other dropout
+    masks than their twins (fixed in :class:`cnn.ReportCNN`); its paired verdict is open
+    (bench/README.md).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")

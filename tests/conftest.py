@@ -5,9 +5,11 @@ pointed at a fresh temporary folder unless the caller set ``SEMISUP_CACHE`` /
 ``SEMISUP_RESULTS`` already, so a test run never writes to the user's cache or to the
 repository's ``results/``. Kernels started by nbval inherit these variables.
 
-Nothing here collects or alters test items. For ``pytest --nbval`` on ``tests/nbval/*.ipynb``
-it sets nbval's sanitizer file and current-environment kernel where the command line does not
-(:func:`apply_nbval_defaults`), so the plain command compares as ``make nbval`` does.
+Nothing here alters test items; under ``-m "not slow"`` (``make test-fast``) a test file marked
+slow as a whole is not collected (:func:`pytest_ignore_collect`). For ``pytest --nbval`` on
+``tests/nbval/*.ipynb`` it sets nbval's sanitizer file and current-environment kernel where the
+command line does not (:func:`apply_nbval_defaults`), so the plain command compares as ``make
+nbval`` does.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import atexit
 import io
 import os
 import pickle
+import re
 import shutil
 import struct
 import tarfile
@@ -80,6 +83,21 @@ def pytest_configure(config):
 
     install()
     apply_nbval_defaults(config.option)
+
+
+# A test file whose every test is slow says so once, at its top (module-level pytestmark).
+WHOLE_FILE_SLOW = re.compile(r"^pytestmark = pytest\.mark\.slow$", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """``-m "not slow"`` would deselect every test of a file marked slow as a whole: it is not
+    imported either, which saves the fast lane its imports (Ray, Keras: seconds each)."""
+    if config.getoption("markexpr", "").replace("'", '"').strip() != "not slow":
+        return None
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_") and \
+            WHOLE_FILE_SLOW.search(collection_path.read_text()):
+        return True
+    return None
 
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",

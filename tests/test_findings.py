@@ -114,6 +114,7 @@ def test_paired_uses_only_the_seeds_both_have():
     assert findings.paired(own, pd.Series(dtype=float))[2] == 0
 
 
+@pytest.mark.slow
 def test_the_headline_reads_the_committed_store(cifar_real):
     """Page one's numbers are the committed store's: the held-out choice's students and Model
     A at the report's compute, three seeds each, below the ceiling at M = 500."""
@@ -194,6 +195,7 @@ def test_the_committed_headline_png_is_the_books_own():
     assert np.frombuffer(png.read_bytes()[:8], np.uint8).tolist()[:4] == [137, 80, 78, 71]
 
 
+@pytest.mark.slow
 def test_the_readme_findings_are_the_stores(cifar_real):
     """README.md's findings block is what `semisup findings --readme README.md` writes from
     the committed store: no number in it is typed."""

@@ -18,6 +18,8 @@ from semisup_utils import features as feat
 from semisup_utils.features import BACKBONES, Backbone, BackboneUnavailableError, embed
 from semisup_utils.labels import kmeans_known, label_report
 
+pytestmark = pytest.mark.slow
+
 os.environ.setdefault("KERAS_BACKEND", "torch")  # what semisup_utils.features sets, first
 # Keras writes its config where KERAS_HOME points (~/.keras): the tests' own cache folder
 os.environ.setdefault("KERAS_HOME", os.path.join(os.environ["SEMISUP_CACHE"], "keras"))

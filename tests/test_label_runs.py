@@ -84,6 +84,7 @@ def test_a_label_run_with_test_stores_the_teachers_test_accuracy(synthetic, ctx)
     assert "test_acc" not in plain
 
 
+@pytest.mark.slow
 def test_test_accuracy_refits_when_the_labels_come_from_the_cache(synthetic, ctx):
     # the labels are cached first (as a training run's teacher would), without a classifier
     known, _ = split_known(synthetic.y_train, 60, 4)
@@ -103,3 +104,43 @@ def test_a_method_that_cannot_label_new_images_stores_no_test_accuracy(synthetic
                         lambda *a, **k: replace(fit(*a, **k), predict=None))
     row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 0, ctx, test=True)
     assert "test_acc" not in row and row["label_acc"] >= 0
+
+
+def test_full_and_held_out_fits_are_written_by_one_writer_in_one_layout(synthetic, ctx):
+    """label_run is the one writer of labels.jsonl: a held-out fit (teacher_eval.held_out_run)
+    is the full fit's row plus its validation scores, under the key plus ``validation``."""
+    from semisup_utils.teacher_eval import held_out_run
+
+    full = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 0, ctx, test=True)
+    held = held_out_run(synthetic, "logreg", PCA_VIEW, 60, 0, ctx, validation=0.2)
+    assert set(held) - set(full) == {"val_acc", "val_ece"} and set(full) <= set(held)
+    assert held["key"] == {**full["key"], "validation": 0.2}
+    assert set(full) == {"key", "label_acc", "ece", "test_acc", "test_ece", "seconds",
+                         "embed_s", "n_unknown", "provenance"}
+
+
+def test_the_average_with_model_a_is_scored_as_the_student_is_taught_it(synthetic, ctx):
+    """score_teacher averages with Model A through teachers.average_with_model_a, the
+    average the training runs' teachers take: on the unknown images and on the test ones."""
+    import numpy as np
+    import torch
+
+    from semisup_utils.teachers import average_with_model_a
+
+    class Uniform(torch.nn.Module):  # Model A that knows nothing: 1/10 for every class
+        def __init__(self):
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.zeros(10))
+
+        def forward(self, x):
+            return self.bias.expand(len(x), 10)
+
+    alone = label_runs.score_teacher(synthetic, "logreg", PCA_VIEW, 60, 0, ctx)
+    both = label_runs.score_teacher(synthetic, "logreg", PCA_VIEW, 60, 0, ctx,
+                                    model_a=Uniform())
+    # a uniform Model A halves every confidence and keeps every argmax
+    assert both["label_acc"] == alone["label_acc"] and both["test_acc"] == alone["test_acc"]
+    assert both["label_ece"] != alone["label_ece"]
+    proba = np.eye(10, dtype=np.float32)[:3]
+    np.testing.assert_allclose(average_with_model_a(proba, Uniform(), synthetic.x_test[:3]),
+                               proba / 2 + 0.05, rtol=1e-6)

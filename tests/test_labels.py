@@ -246,6 +246,7 @@ def mixed_classes(n_known, strength, dim=200, n=5000, seed=0):
     return x.astype(np.float32), y, np.arange(n_known)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_cross_validated_C_beats_C_1_where_C_1_overfits(seed):
     from semisup_utils.labels import C_GRID, choose_C
@@ -270,6 +271,7 @@ def test_cross_validated_C_keeps_weak_regularisation_where_the_classes_are_clean
         infer_labels("logreg-cv", x, np.arange(10), np.arange(10))
 
 
+@pytest.mark.slow
 def test_cross_validated_self_training_fits_at_the_chosen_C(monkeypatch):
     from semisup_utils import labels
 
@@ -323,6 +325,7 @@ def elongated_clusters(n=3000, k=10, dim=20, seed=1):
     return x.astype(np.float32), y, known
 
 
+@pytest.mark.slow
 def test_self_training_beats_plain_logreg_with_few_labels():
     plain, self_trained = [], []
     for seed in range(4):  # the mean over four draws: one draw can go either way

@@ -10,6 +10,8 @@ from semisup_utils.recipes import get_recipe
 from semisup_utils.runs import Context, Run, execute
 from semisup_utils.store import ResultsStore
 
+pytestmark = pytest.mark.slow
+
 
 def test_model_a_at_the_laptop_profiles_smallest_m_is_well_above_chance(cifar_real, tmp_path):
     params = notebook.parameters({"profile": "laptop"})

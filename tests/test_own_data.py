@@ -153,6 +153,7 @@ def test_downstream_follows_the_number_of_classes(tmp_path):
     assert _model_from_arrays(weights, "report", "cpu")[-1].out_features == 3
 
 
+@pytest.mark.slow
 def test_every_chapter_runs_at_smoke_on_a_dataset_that_is_not_cifar(tmp_path, monkeypatch):
     """The done-when of the own-data issue: the smoke profile runs every chapter on it."""
     from semisup_utils import runner

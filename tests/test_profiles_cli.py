@@ -217,6 +217,7 @@ def test_unknown_command_and_bad_value(capsys):
     assert "invalid int value" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_exit_status(tmp_path, tiny_python_folder):
     script = Path(sys.executable).parent / "semisup"
     if not script.exists():
@@ -276,6 +277,7 @@ def test_a_sweep_of_one_run_per_model_the_store_lacks_is_one_line(capsys, monkey
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp_path):
     from semisup_utils.store import ResultsStore
 

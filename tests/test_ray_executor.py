@@ -22,6 +22,8 @@ from semisup_utils.executors import SweepError, ray_runs, run_grid, run_one  # n
 from semisup_utils.runs import Context, plan, run_key  # noqa: E402
 from semisup_utils.store import ResultsStore, run_id  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 BUDGET = Budget.report(1, batch_size=64)
 MS, SEEDS = [50, 100], [0, 1]
 EXACT = ["m", "seed", "recipe", "n_inferred"]  # what no float kernel changes

@@ -9,7 +9,8 @@ from semisup_utils import runs as runs_module
 from semisup_utils import teachers
 from semisup_utils.budget import Budget
 from semisup_utils.labels import infer_labels, label_report
-from semisup_utils.recipes import RECIPES, Recipe, get_recipe, select, training_set
+from semisup_utils.recipes import RECIPES, Recipe, get_recipe
+from semisup_utils.targets import select, training_set
 from semisup_utils.runs import Run, execute, plan
 from semisup_utils.teachers import TEACHERS, probabilities_of
 
@@ -85,6 +86,50 @@ def test_teachers_registry_covers_every_label_method():
         assert recipe.key()["teacher"] == recipe.teacher
 
 
+def test_no_module_switches_on_a_teacher_outside_the_registry():
+    """What a teacher does is its object's (teachers.TEACHERS): no module of the package
+    compares a teacher's kind or name (the registry itself, the label methods and the frozen
+    schema 1 migration aside)."""
+    import re
+    from pathlib import Path
+
+    import semisup_utils
+
+    switch = re.compile(r"""\.kind\s*[!=]=|teacher\s*(==|!=|in|not in)\s*[("']""")
+    found = [f"{path.name}:{number}: {line.strip()}"
+             for path in Path(semisup_utils.__file__).parent.glob("*.py")
+             if path.name not in ("teachers.py", "labels.py", "schema.py")
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if switch.search(line)]
+    assert found == []
+
+
+def test_each_teacher_gives_its_own_lesson(synthetic, ctx):
+    """Before training: probabilities only from a labelling teacher; each round's training
+    set from the teacher itself (the known images, every image, the known images with
+    FixMatch's objective on the unknown ones, or the kept inferred labels)."""
+    from semisup_utils.objectives import FixMatch
+
+    known, unknown = np.arange(0, 300, 3), np.setdiff1d(np.arange(300), np.arange(0, 300, 3))
+    for name in ("none", "truth", "fixmatch"):
+        recipe = get_recipe({"none": "A", "truth": "ceiling", "fixmatch": "fixmatch"}[name])
+        assert TEACHERS[name].probabilities(recipe, synthetic, known, unknown, 0, ctx) is None
+    lesson = TEACHERS["none"].lesson(synthetic, known, unknown, get_recipe("A"))
+    assert list(lesson.index) == list(known) and lesson.n_used == 0 and lesson.keep is None
+    lesson = TEACHERS["truth"].lesson(synthetic, known, unknown, get_recipe("ceiling"))
+    assert len(lesson.index) == 300 and list(lesson.targets) == list(synthetic.y_train)
+    lesson = TEACHERS["fixmatch"].lesson(synthetic, known, unknown, get_recipe("fixmatch"))
+    assert isinstance(lesson.extra["objective"], FixMatch) and lesson.n_used == len(unknown)
+    proba = np.full((len(unknown), 10), 0.05, np.float32)
+    proba[np.arange(len(unknown)), synthetic.y_train[unknown]] = 0.55
+    recipe = Recipe("top", teacher="logreg", views=(("pca", 32),), selection="topk",
+                    threshold=0.5)
+    lesson = TEACHERS["logreg"].lesson(synthetic, known, unknown, recipe, proba)
+    assert lesson.n_used == lesson.keep.sum() and 0 < lesson.n_used < len(unknown)
+    assert TEACHERS["cnn"].needs_model_a and not TEACHERS["truth"].reads_m
+
+
+@pytest.mark.slow
 def test_recipes_run_store_and_resume(synthetic, ctx, monkeypatch):
     rows = {name: run(synthetic, 100, 0, name, ctx)
             for name in ["A", "ceiling", "C", "logreg-top50"]}
@@ -107,6 +152,7 @@ def test_plan_is_seed_major_with_one_ceiling_per_seed():
         (1, 100, "A")]
 
 
+@pytest.mark.slow
 def test_self_training_spends_the_budget_per_round(synthetic, ctx):
     recipe = Recipe("st", teacher="cnn", soft=True, rounds=2)
     row = execute(synthetic, Run(100, 0, recipe, BUDGET), ctx)
@@ -139,6 +185,7 @@ def test_views_concatenate_embeddings(synthetic, ctx, monkeypatch):
     assert proba.shape == (200, 10)
 
 
+@pytest.mark.slow
 def test_model_a_is_trained_once_for_a_c_and_the_plus_a_recipes(synthetic, ctx, monkeypatch):
     calls = []
     real_train = runs_module.train

@@ -17,15 +17,17 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
 REFERENCES = REPO_ROOT / "tests" / "nbval"
 
 BREAKAGES = {
     "inferred labels weigh 1 instead of 0.1": ("05_models_abc", """
         from dataclasses import replace
-        import semisup_utils.runs as runs
-        original = runs.training_set
-        runs.training_set = lambda y, known, unknown, proba, recipe, **kw: original(
+        import semisup_utils.targets as targets
+        original = targets.training_set
+        targets.training_set = lambda y, known, unknown, proba, recipe, **kw: original(
             y, known, unknown, proba, replace(recipe, weight=1.0), **kw)
         """),
     "augmentation given 0-255 pixels (the division by 255 forgotten)": ("05_models_abc", """

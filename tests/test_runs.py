@@ -92,6 +92,7 @@ def test_models_abc_rows(synthetic, ctx, monkeypatch):
     assert len(ctx.store.rows()) == 3
 
 
+@pytest.mark.slow
 def test_model_c_reuses_model_a(synthetic, ctx, monkeypatch):
     spy = TrainSpy(monkeypatch)
     execute(synthetic, Run(100, 1, A, REPORT), ctx)
@@ -108,6 +109,7 @@ def test_model_c_reuses_model_a(synthetic, ctx, monkeypatch):
     assert len(ctx.store.rows()) == 2
 
 
+@pytest.mark.slow
 def test_model_c_first_trains_and_stores_model_a(synthetic, ctx, monkeypatch):
     spy = TrainSpy(monkeypatch)
     execute(synthetic, Run(100, 3, C, REPORT), ctx)
@@ -117,6 +119,7 @@ def test_model_c_first_trains_and_stores_model_a(synthetic, ctx, monkeypatch):
     assert len(spy.calls) == 2  # not trained twice
 
 
+@pytest.mark.slow
 def test_model_a_retrained_when_its_weights_are_gone(synthetic, ctx, monkeypatch):
     a = execute(synthetic, Run(100, 2, A, REPORT), ctx)
     for path in (ctx.cache_dir / "models").iterdir():
@@ -146,6 +149,7 @@ def test_model_b_from_pca_features(synthetic, ctx, monkeypatch):
     assert b["label_acc"] > 0.5  # class colours are easy for PCA + logistic regression
 
 
+@pytest.mark.slow
 def test_grid_resumes(synthetic, ctx, monkeypatch):
     spy = TrainSpy(monkeypatch)
     frame = grid(synthetic, [50, 120], [0], [A, C], ctx)
@@ -162,6 +166,7 @@ def test_grid_resumes(synthetic, ctx, monkeypatch):
     assert len(ctx.store.rows()) == 4
 
 
+@pytest.mark.slow
 def test_different_budgets_are_different_runs(synthetic, ctx, monkeypatch):
     execute(synthetic, Run(100, 0, A, REPORT), ctx)
     spy = TrainSpy(monkeypatch)
@@ -171,6 +176,7 @@ def test_different_budgets_are_different_runs(synthetic, ctx, monkeypatch):
     assert len(ctx.store.rows()) == 3
 
 
+@pytest.mark.slow
 def test_equal_compute_gives_every_model_the_same_steps(synthetic, ctx):
     budget = Budget.steps(7, batch_size=64)
     rows = [execute(synthetic, Run(100, 0, r, budget), ctx) for r in (A, C)]
@@ -211,6 +217,7 @@ def test_old_recipe_names_still_work():
     assert get_recipe("B-report") is RECIPES["B"] and get_recipe("C-report") is RECIPES["C"]
 
 
+@pytest.mark.slow
 def test_stored_rows_reads_only_what_is_stored(synthetic, ctx, monkeypatch):
     """The conclusions and chapter 6's precision check read the store and never train."""
     grid(synthetic, [50], [0, 1], [A], ctx)
@@ -262,6 +269,7 @@ def test_a_single_run_the_store_lacks_is_refused_naming_the_command(synthetic, c
     assert ctx.store.rows() == []
 
 
+@pytest.mark.slow
 def test_the_pool_of_processes_gives_the_rows_of_the_local_executor(synthetic, tmp_path):
     """Two one-thread runs side by side (a 2-core machine's every core), same numbers."""
     def context(name):
@@ -282,6 +290,7 @@ def test_the_pool_of_processes_gives_the_rows_of_the_local_executor(synthetic, t
     assert curves(pooled) == curves(local)
 
 
+@pytest.mark.slow
 def test_the_contexts_max_evals_thins_the_test_curve_but_not_the_run(synthetic, tmp_path):
     """max_evals is observation: fewer test evaluations, the same key and final accuracy."""
     run = Run(100, 0, A, Budget.report(6, batch_size=64))
@@ -297,6 +306,7 @@ def test_the_contexts_max_evals_thins_the_test_curve_but_not_the_run(synthetic, 
     assert thinned["test_acc"] == every["test_acc"]
 
 
+@pytest.mark.slow
 def test_a_long_step_budget_stores_a_thinned_history(synthetic, ctx):
     """500 steps over M=20 images are 500 one-step epochs: the row keeps its tested epochs,
     its last and about a hundred others, not 500 records."""

@@ -151,6 +151,7 @@ def test_hinton_recipes_are_registered_and_checked():
     assert replace(base, temperature=3.0).train_kwargs(index, unknown) == {}
 
 
+@pytest.mark.slow
 def test_a_hinton_run_trains_its_teacher_labelled_images_at_t(synthetic, ctx, colour_features,
                                                               monkeypatch):
     seen = []
@@ -173,6 +174,7 @@ def test_a_hinton_run_trains_its_teacher_labelled_images_at_t(synthetic, ctx, co
 
 
 # ----------------------------------------------------------------------------- (b) EMA
+@pytest.mark.slow
 def test_ema_weights_are_the_moving_average_and_are_what_is_evaluated(monkeypatch):
     x, y = tiny()
     test = tiny(40, seed=1)

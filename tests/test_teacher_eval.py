@@ -116,7 +116,7 @@ def test_the_teacher_is_chosen_by_validation_accuracy_alone():
 
 def test_teacher_study_stores_its_rows_apart_from_the_full_fits(synthetic, ctx, colour,
                                                                  monkeypatch):
-    from semisup_utils import label_runs, teacher_eval
+    from semisup_utils import label_runs
     from semisup_utils.label_runs import label_run, label_store
     from semisup_utils.teacher_eval import teacher_study
 
@@ -135,7 +135,7 @@ def test_teacher_study_stores_its_rows_apart_from_the_full_fits(synthetic, ctx, 
     # read back from the store: nothing is fitted again
     def refit(*args, **kwargs):
         raise AssertionError("refitted a stored teacher")
-    monkeypatch.setattr(teacher_eval, "evaluate_teacher", refit)
+    monkeypatch.setattr(label_runs, "score_teacher", refit)
     again = teacher_study(synthetic, candidates, [100], [0, 1], ctx, validation=0.2)
     assert again.drop(columns="seconds").equals(study.drop(columns="seconds"))
     # a context that computes nothing leaves the missing rows out and names them

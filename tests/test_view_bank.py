@@ -20,7 +20,8 @@ from semisup_utils.bank import StudentBank, view_bank, view_params, view_seed
 from semisup_utils.budget import Budget
 from semisup_utils.data import CIFAR10, fingerprint_arrays, split_known
 from semisup_utils.labels import infer_labels
-from semisup_utils.recipes import RECIPES, Recipe, soften
+from semisup_utils.recipes import RECIPES, Recipe
+from semisup_utils.targets import soften
 from semisup_utils.runs import Run, execute
 from semisup_utils.teachers import view_features
 from semisup_utils.train import (augment_batch, crop_cutout, draw_crop_cutout, draw_report,
