@@ -506,15 +506,6 @@ def probabilities(inferred: InferredLabels) -> np.ndarray:
     return proba
 
 
-def soften(proba: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities p**(1/T), renormalised: the teacher's distribution at temperature T
-    (T > 1 softer, T < 1 sharper, T = 1 unchanged but renormalised)."""
-    if temperature != 1:  # in float64: p**(1/T) of a small p underflows float32
-        proba = np.power(np.clip(np.asarray(proba, np.float64), 1e-12, None), 1.0 / temperature)
-    # at T = 1 the very operation the stored soft runs trained with, in the input's precision
-    return (proba / proba.sum(1, keepdims=True).clip(1e-12)).astype(np.float32)
-
-
 def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: dict,
                         seed: int = 0, cache_dir=None, n: int | None = None,
                         **options) -> tuple[InferredLabels, float]:
