@@ -49,7 +49,8 @@ LAYERS = {
     "data": "The labelled images as arrays, and the known/unknown split.",
     "training": "The student: the CNNs, the one training loop, its objectives and its budget.",
     "teachers": "Where the unknown images' labels come from: embeddings, label inference, the "
-                "teacher registry and view banks.",
+                "teacher registry, the targets a teacher's probabilities become, and view "
+                "banks.",
     "study": "Runs and their keys, the results store, executing grids, label and teacher "
              "runs, the statistics of stored runs, and the named profiles.",
     "book": "The chapters: their setup, tables, figures, findings, provenance, execution and "
@@ -71,6 +72,7 @@ MAPPING = {
     "features": ("teachers", "features"),
     "labels": ("teachers", "label_inference"),
     "teachers": ("teachers", "teachers"),
+    "targets": ("teachers", "targets"),
     "bank": ("teachers", "bank"),
     "schema": ("study", "schema"),
     "store": ("study", "store"),
@@ -381,8 +383,7 @@ imports it back):
 
 So a teacher knows nothing of runs, a run nothing of chapters, and the book reads the study
 through the same functions the command does. `text` sits low because `analysis` writes its
-verdicts as Markdown; `soften` (a teacher's probabilities at a temperature) lives in
-`label_inference`, so that a view bank needs no recipe. Five modules were renamed to say what
+verdicts as Markdown. Five modules were renamed to say what
 they hold: `chapters` (was `runner`: executes the chapters into `book/`), `nbval_references` (was
 `references`: re-makes the nbval references), `original_report` (was `report`: the original
 report's numbers), `dataset` (was `data`) and `label_inference` (was `labels`: the
