@@ -194,7 +194,25 @@ def rewrite_whole_module_imports(text: str, here: str | None, inside: bool,
                                   sorted(groups[layer]), tail, width))
         return "\n".join(out)
 
-    return WHOLE.sub(sub, text)
+    text = WHOLE.sub(sub, text)
+    return INLINE.sub(inline, text)
+
+
+INLINE = re.compile(rf"\bfrom {PKG} import (\w+(?: as \w+)?(?:, \w+(?: as \w+)?)*)")
+
+
+def inline(match: re.Match) -> str:
+    """``from semisup_utils import x`` inside a string (a test's example source): one layer's
+    modules only, as no line can be added there."""
+    names = _names(match[1])
+    layers = {layer_of(n) for n, _ in names if n in MAPPING}
+    if not layers or len(layers) > 1 or any(n not in MAPPING for n, _ in names):
+        if layers:
+            print(f"warning: left as is: {match[0]!r}", file=sys.stderr)
+        return match[0]
+    shown = [f"{MAPPING[n][1]} as {a or n}" if (a or n) != MAPPING[n][1] else n
+             for n, a in names]
+    return f"from {PKG}.{layers.pop()} import {', '.join(shown)}"
 
 
 def rewrite_relative_imports(text: str, here: str | None) -> str:
