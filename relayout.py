@@ -20,8 +20,9 @@ but results/:
   ``chapters.run``), where ``name`` is defined in the module;
 - the code cells' import lines of tests/nbval/*.ipynb and book/*.ipynb, and the dotted names
   in their markdown cells, as in the chapters (outputs untouched, JSON written as nbformat
-  writes it; ``--keep-book`` leaves book/ as executed). The screenshots' manifest hashes
-  book/'s sources: after this, or the next ``make book``, the screenshots are retaken;
+  writes it; ``--keep-book`` leaves book/ as executed);
+- docs/screenshots/manifest.json: the hash of a page whose screenshot was current and whose
+  notebook changed in hidden code cells alone (the rest are named, to retake);
 - ``Path(__file__)`` levels in the moved modules, globs of the package's ``*.py``, the
   package list in pyproject.toml, ``Where`` -> ``WorkerContext`` (code tokens only);
 - docs/ARCHITECTURE.md: the section "The package's layers" inserted before "## One run".
@@ -379,6 +380,65 @@ def rewrite_notebook(text: str) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n" if changed else text
 
 
+# ----------------------------------------------------------------------------- screenshots
+HIDDEN = {"hide-input", "remove-input", "remove-cell"}
+
+
+def only_hidden_code_changed(before: str, after: str) -> bool:
+    """Whether a page's notebook changed in hidden code cells alone (what its screenshot shows
+    is then unchanged)."""
+    old, new = json.loads(before), json.loads(after)
+    if len(old["cells"]) != len(new["cells"]):
+        return False
+    for a, b in zip(old["cells"], new["cells"]):
+        if a == b:
+            continue
+        rest_a = {k: v for k, v in a.items() if k != "source"}
+        rest_b = {k: v for k, v in b.items() if k != "source"}
+        if rest_a != rest_b or b["cell_type"] != "code" or \
+                not HIDDEN & set(b.get("metadata", {}).get("tags", [])):
+            return False
+    return True
+
+
+def refresh_screenshot_hashes(root: Path, before: dict[str, str]) -> list[str]:
+    """The manifest's hash of each book page whose screenshot was current and whose notebook
+    changed in hidden code cells alone, recomputed (take.source_hash); the pages left to
+    retake are returned."""
+    import importlib.util
+
+    manifest_path = root / "docs" / "screenshots" / "manifest.json"
+    take_path = root / "docs" / "screenshots" / "take.py"
+    if not manifest_path.exists() or not take_path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location("take", take_path)
+    take = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(take)
+    except ImportError as error:
+        print(f"note: screenshot hashes left as they were ({error})", file=sys.stderr)
+        return sorted(before)
+    manifest = json.loads(manifest_path.read_text())
+    retake = []
+    for rel, text in sorted(before.items()):
+        path = root / rel
+        entry = manifest.get("pages", {}).get(rel.removesuffix(".ipynb"))
+        if entry is None:
+            continue
+        tmp = path.with_suffix(".before.ipynb")  # source_hash reads a file
+        tmp.write_text(text)
+        try:
+            was_current = entry.get("sha256") == take.source_hash(tmp)
+        finally:
+            tmp.unlink()
+        if was_current and only_hidden_code_changed(text, path.read_text()):
+            entry["sha256"] = take.source_hash(path)
+        else:
+            retake.append(rel.removesuffix(".ipynb"))
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n")
+    return retake
+
+
 # ----------------------------------------------------------------------------- pyproject
 def rewrite_pyproject(text: str) -> str:
     packages = [PKG, *(f"{PKG}.{layer}" for layer in LAYERS)]
@@ -466,6 +526,7 @@ def main(argv=None) -> int:
 
     defined = {old: defined_names(package / f"{old}.py") for old in moves}
     tracked = git(root, "ls-files", "-z").split("\0")
+    book_before: dict[str, str] = {}
     for rel in filter(None, tracked):
         path = root / rel
         if args.keep_book and rel.startswith("book/") and path.suffix == ".ipynb":
@@ -492,8 +553,11 @@ def main(argv=None) -> int:
         else:
             new = rewrite_dotted(text)
         if new != text:
+            if rel.startswith("book/") and path.suffix == ".ipynb":
+                book_before[rel] = text
             path.write_text(new)
             print(f"rewrote {rel}")
+    retake = refresh_screenshot_hashes(root, book_before)
 
     for layer, job in LAYERS.items():
         (package / layer).mkdir()
@@ -504,6 +568,9 @@ def main(argv=None) -> int:
         git(root, "mv", f"{PKG}/{old}.py", f"{PKG}/{layer}/{new}.py")
     left = [line for line in git(root, "grep", "-n", "__file__", "--", PKG).splitlines()]
     print("check these paths by hand (moved one folder deeper):", *left, sep="\n  ")
+    if retake:
+        print("screenshots to retake (a visible part of the page changed): make html && bash "
+              f"docs/screenshots/take.sh {' '.join(retake)}")
     return 0
 
 
