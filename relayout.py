@@ -461,12 +461,12 @@ imports it back):
 
 So a teacher knows nothing of runs, a run nothing of chapters, and the book reads the study
 through the same functions the command does. `text` sits low because `analysis` writes its
-verdicts as Markdown. Five modules were renamed to say what
-they hold: `chapters` (was `runner`: executes the chapters into `book/`), `nbval_references` (was
-`references`: re-makes the nbval references), `original_report` (was `report`: the original
-report's numbers), `dataset` (was `data`) and `label_inference` (was `labels`: the
-label-inference methods, beside `label_runs`, the stored runs of them). `WorkerContext` (was
-`executors.Where`) is what a worker process rebuilds its `Context` from.
+verdicts as Markdown. Five modules were renamed to say what they hold: `chapters` (was
+`runner`: executes the chapters into `book/`), `nbval_references` (was `references`: re-makes
+the nbval references), `original_report` (was `report`: the original report's numbers),
+`dataset` (was `data`) and `label_inference` (was `labels`: the label-inference methods,
+beside `label_runs`, the stored runs of them). `WorkerContext` (was `executors.Where`) is what
+a worker process rebuilds its `Context` from.
 
 """
 
