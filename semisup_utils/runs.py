@@ -200,8 +200,8 @@ def code_hash() -> str:
     """sha256 of the package's sources (12 hex digits): which code trained a row, whether or
     not the tree was committed, and also where there is no git."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(PACKAGE.rglob("*.py")):  # by path in the package: sub-packages too
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
