@@ -162,13 +162,20 @@ def screening_budget(params: dict, n_train: int) -> Budget:
                             precision=params["screening_precision"])
 
 
+def screening_recipes(params: dict) -> list:
+    """The screening chapter's ``recipes``, their embedding teachers fed ``beyond_size``
+    pixels."""
+    return sweep_recipes(params, params["recipes"])
+
+
 def sweep_budget(params: dict, n_train: int) -> Budget:
     """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images'
-    worth of steps for every model, in the profile's precision, learning-rate schedule and
-    augmentation."""
+    worth of steps for every model, in the profile's precision, learning-rate schedule,
+    augmentation and weight averaging (``ema``; 0, every profile's, keeps the stored keys)."""
     return Budget.epochs_of(params["sweep_epochs"], n_train, batch_size=params["batch_size"],
                             arch=params["arch"], precision=params["precision"],
-                            schedule=params["schedule"], augment=params["augment"])
+                            schedule=params["schedule"], augment=params["augment"],
+                            ema=params["ema"])
 
 
 def sweep_recipes(params: dict, names=None) -> list:
