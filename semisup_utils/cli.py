@@ -130,7 +130,8 @@ def _parameters(args, declared=()):
     grid (only its values of M are checked against n_train; a missing run's refusal names
     this command first where its grid holds the run)."""
     from .notebook import Parameters
-    from .profiles import M_PARAMETERS, resolve
+    from .parameters import M_PARAMETERS
+    from .profiles import resolve
     from .runner import parse_value
 
     overrides = {name: parse_value(value) for name, value in args.parameter}
@@ -343,7 +344,7 @@ def _cmd_params(args) -> int:
     options every chapter takes) with the profile's value, its meaning and what it allows."""
     from .parameters import REGISTRY, RUN_OPTIONS, chapters_reading, declared, table
     from .profiles import resolve
-    from .runner import find_chapters
+    from .runner import chapters, find_chapters
 
     values = resolve(args.profile)
     if args.chapter:
@@ -354,7 +355,7 @@ def _cmd_params(args) -> int:
         print(table([n for n in REGISTRY if n in names], values))
     else:
         print(f"every parameter, profile {values['profile']!r}:")
-        print(table(list(REGISTRY), values, reads=chapters_reading()))
+        print(table(list(REGISTRY), values, reads=chapters_reading(chapters())))
     return 0
 
 

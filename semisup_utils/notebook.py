@@ -309,7 +309,8 @@ def parameters(namespace: dict) -> dict:
     """
     import types
 
-    from .profiles import RUN_OPTIONS, ParameterError, resolve
+    from .parameters import RUN_OPTIONS, ParameterError
+    from .profiles import resolve
 
     given = {name: value for name, value in namespace.items()
              if not name.startswith("_") and name not in _KERNEL_NAMES

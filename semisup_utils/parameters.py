@@ -150,12 +150,6 @@ def _recipes():
     return [*RECIPES, *RENAMED]
 
 
-def _profiles():
-    from .profiles import ALIASES, PROFILES
-
-    return [*PROFILES, *ALIASES]
-
-
 M = Check(_m, "1..49999 known labels (below n_train)")
 SEED = Check(_seed, f"0..{2**31 - 1}")
 SEEDS = _list_of(SEED)
@@ -188,7 +182,8 @@ def _registry(*entries) -> dict[str, Parameter]:
 REGISTRY: dict[str, Parameter] = _registry(
     (None, [
         ("profile", "the named study whose values every parameter left None takes",
-         _choice(_profiles)),
+         Check(lambda name, value: value, "a profile `semisup list` names (profiles.check_profile "
+               "checks it)")),
     ]),
     ("data", [
         ("n_train", "training images used, a class-stratified subset",
@@ -290,19 +285,6 @@ M_PARAMETERS = tuple(name for name, p in REGISTRY.items() if p.check in (M, M_LI
 SECTION_OF: dict[str, str] = {name: p.section for name, p in REGISTRY.items() if p.section}
 
 
-def validate(name: str, value):
-    """The value, checked (and normalised) by its parameter's check; an unknown name is
-    refused, naming the known ones."""
-    if name not in REGISTRY:
-        raise ParameterError(f"unknown parameter {name!r}; known parameters: "
-                             f"{', '.join(REGISTRY)}")
-    if name == "profile":
-        from .profiles import check_profile
-
-        return check_profile(value)
-    return REGISTRY[name].check(name, value)
-
-
 # ----------------------------------------------------------------------------- who reads them
 def parameters_cell(chapter: Path) -> list[str]:
     """The lines of a chapter's parameters cell (``# %% tags=["parameters"]``)."""
@@ -325,12 +307,9 @@ def declared(chapter: Path) -> list[str]:
             if isinstance(target, ast.Name)]
 
 
-def chapters_reading(chapters=None) -> dict[str, list[str]]:
-    """{parameter: the chapters (stems) that read it}: those whose parameters cell declares it,
-    every chapter for a run option."""
-    from .runner import chapters as all_chapters
-
-    chapters = all_chapters() if chapters is None else chapters
+def chapters_reading(chapters) -> dict[str, list[str]]:
+    """{parameter: the ``chapters`` (paths; their stems) that take it}: those whose parameters
+    cell declares it, every chapter for a run option."""
     reads = {name: [] for name in REGISTRY}
     for chapter in chapters:
         names = set(declared(chapter)) | set(RUN_OPTIONS)

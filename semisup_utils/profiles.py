@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .parameters import (M_PARAMETERS, REGISTRY, RUN_OPTIONS, SECTION_OF, SECTIONS,
-                         TEACHER_METHODS, ParameterError, validate)
+# the registry's names, imported here too by the callers that resolve a profile
+from .parameters import M_PARAMETERS, REGISTRY, RUN_OPTIONS, SECTION_OF, ParameterError
 
-__all__ = ["M_PARAMETERS", "RUN_OPTIONS", "SECTION_OF", "SECTIONS", "TEACHER_METHODS",
-           "ParameterError", "validate", "PROFILES", "STUDIES", "resolve", "sections"]
+__all__ = ["M_PARAMETERS", "RUN_OPTIONS", "SECTION_OF", "ParameterError", "validate",
+           "PROFILES", "STUDIES", "check_profile", "resolve", "sections"]
 
 # One section per experiment of the book (parameters.SECTIONS); a chapter reads the sections it
 # needs. What each name means and allows: parameters.REGISTRY (`semisup params`).
@@ -170,7 +170,6 @@ for _name, _study in STUDIES.items():  # the sections hold the registry's names,
     if _held != set(SECTION_OF.items()):
         raise AssertionError(f"profile {_name!r}: parameters not in their registry section: "
                              f"{sorted(_held ^ set(SECTION_OF.items()))}")
-PARAMETERS = list(REGISTRY)
 
 
 def check_profile(name: str) -> str:
@@ -180,6 +179,17 @@ def check_profile(name: str) -> str:
         raise ParameterError(f"parameter profile={name!r} is not allowed: expected one of "
                              f"{', '.join([*PROFILES, *ALIASES])}")
     return name
+
+
+def validate(name: str, value):
+    """The value, checked (and normalised) by its parameter's registered check; an unknown
+    name is refused, naming the known ones."""
+    if name not in REGISTRY:
+        raise ParameterError(f"unknown parameter {name!r}; known parameters: "
+                             f"{', '.join(REGISTRY)}")
+    if name == "profile":
+        return check_profile(value)
+    return REGISTRY[name].check(name, value)
 
 
 def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def test_a_chapters_parameters_are_registered_and_documented_there_only(chapter)
 
 
 def test_chapters_reading_derives_from_the_parameters_cells():
-    reads = parameters.chapters_reading()
+    reads = parameters.chapters_reading(runner.chapters())
     assert reads["sweep_recipes"] == ["09_beyond_sweep", "11_conclusions"]
     assert reads["teacher_validation"] == ["10_teachers"]
     every = [p.stem for p in runner.chapters()]
