@@ -197,12 +197,10 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_compare(args) -> int:
     """Chapter 9's sweep (recipes x M x seeds at one budget of steps) into the store."""
-    from .notebook import sweep_budget, sweep_recipes
-    from .runs import plan
+    from .notebook import sweep_runs
 
-    return _grid(args, lambda params, data: plan(
-        params["M_list"], params["sweep_seeds"], sweep_recipes(params),
-        sweep_budget(params, data.n_train)), ("M_list", "sweep_seeds", "sweep_recipes"))
+    return _grid(args, lambda params, data: sweep_runs(params, data.n_train),
+                 ("M_list", "sweep_seeds", "sweep_recipes"))
 
 
 # what a teacher study or the teachers chapter's grid is cut by

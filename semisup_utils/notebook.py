@@ -185,6 +185,13 @@ def sweep_recipes(params: dict, names=None) -> list:
             for name in names or params["sweep_recipes"]]
 
 
+def sweep_runs(params: dict, n_train: int) -> list[Run]:
+    """Chapter 9's sweep: ``sweep_recipes`` x ``M_list`` x ``sweep_seeds`` at the sweep's
+    budget (what ``semisup compare`` computes)."""
+    return plan(params["M_list"], params["sweep_seeds"], sweep_recipes(params),
+                sweep_budget(params, n_train))
+
+
 def distill_recipes(params: dict, names=None) -> list:
     """The teachers chapter's recipes, their embedding teachers fed ``distill_size`` pixels."""
     return [at_input_size(get_recipe(name), params["distill_size"])
@@ -233,8 +240,7 @@ def _command_grids(params: dict, runs: list[Run]):
          report_runs),
         ("semisup compare", "sweep_recipes",
          {"M_list": ms, "sweep_seeds": seeds, "sweep_recipes": names},
-         lambda p: plan(p["M_list"], p["sweep_seeds"], sweep_recipes(p),
-                        sweep_budget(p, n_train))),
+         lambda p: sweep_runs(p, n_train)),
         ("semisup distill --among none", "distill_recipes",
          {"distill_M_list": ms, "distill_seeds": seeds, "distill_recipes": names,
           "distill_augments": augments}, lambda p: distill_runs(p, n_train)),
