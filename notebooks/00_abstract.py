@@ -24,13 +24,14 @@
 # at the same compute, gets when a stronger {term}`teacher` infers the labels.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 00`
 profile = "default"
-n_train = None         # training images used (None: all)
-n_test = None          # test images used (None: all)
-M_list = None          # values of M of the report's protocol (m-sweep)
-seeds = None           # its seeds
-distill_M_list = None  # values of M of the teachers study
-distill_seeds = None   # its seeds
+n_train = None
+n_test = None
+M_list = None
+seeds = None
+distill_M_list = None
+distill_seeds = None
 
 # %% tags=["hide-input"]
 from semisup_utils import findings, notebook, plots, prose

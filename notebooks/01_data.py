@@ -25,12 +25,12 @@
 # {glue:text}`n_unknown` (the *unknown* set) must be {term}`inferred <inferred labels>`.
 
 # %% tags=["parameters"]
-# every None below takes the profile's value
-profile = "default"  # smoke, default, paper or published
-M = None        # number of known labels
-seed = None     # seed of the known/unknown split
-n_train = None  # training images used (None: all 50,000)
-n_test = None   # test images used (None: all 10,000)
+# None: the profile's value; what each means: `semisup params 01`
+profile = "default"
+M = None
+seed = None
+n_train = None
+n_test = None
 
 # %% tags=["hide-input"]
 from semisup_utils import notebook, plots, prose, tables

@@ -25,6 +25,7 @@
 # equally.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 02`
 profile = "default"
 M = None
 seed = None

@@ -29,6 +29,7 @@
 #   remove both, so every label is used exactly once.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 03`
 profile = "default"
 M = None
 seed = None

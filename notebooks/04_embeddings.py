@@ -29,15 +29,16 @@
 # {term}`known images`, and its {term}`label accuracy` measured on the unknown ones.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 04`
 profile = "default"
 M = None
 seed = None
 n_train = None
 n_test = None
-backbones = None    # backbones compared (those without weights: listed)
-input_sizes = None  # input sizes (pixels) compared for `backbone`
-backbone = None     # the backbone the later chapters use
-input_size = None   # ... and its input size
+backbones = None
+input_sizes = None
+backbone = None
+input_size = None
 
 # %% tags=["hide-input"]
 import pandas as pd

@@ -33,19 +33,20 @@
 # before; otherwise they are trained here and stored.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 05`
 profile = "default"
 M = None
 seed = None
 n_train = None
 n_test = None
-epochs = None      # passes over each model's training set (report: 50)
+epochs = None
 batch_size = None
-weight = None      # loss weight of samples with inferred labels
-method = None      # how Model B's labels are inferred (report: kmeans)
-backbone = None    # whose embeddings Model B's labels come from
-input_size = None  # backbone input size
-arch = None        # the CNN (report: the report's 32k-parameter one)
-device = None      # None: CUDA when present, else the CPU
+weight = None
+method = None
+backbone = None
+input_size = None
+arch = None
+device = None
 
 # %% tags=["hide-input"]
 from semisup_utils import notebook, plots, prose, report, tables

@@ -29,9 +29,10 @@
 # seconds once complete.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 06`
 profile = "default"
-M_list = None      # values of M
-seeds = None       # seeds (each: another known set and initialisation)
+M_list = None
+seeds = None
 n_train = None
 n_test = None
 epochs = None
@@ -42,8 +43,6 @@ backbone = None
 input_size = None
 arch = None
 device = None
-# local (one run after another), processes (a pool of worker processes)
-# or ray (a Ray cluster: $RAY_ADDRESS)
 executor = None
 
 # %% tags=["hide-input"]

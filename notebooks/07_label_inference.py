@@ -28,13 +28,14 @@
 # its {term}`label accuracy`: the share of the unknown images it labels right.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 07`
 profile = "default"
-beyond_M_list = None  # values of M (a screening chapter)
+beyond_M_list = None
 seed = None
 n_train = None
 n_test = None
-methods = None      # label-inference methods compared
-label_sizes = None  # backbone input sizes compared
+methods = None
+label_sizes = None
 backbone = None
 
 # %% tags=["hide-input"]

@@ -50,15 +50,16 @@
 # The profile picks which of these run (the parameters line below names them).
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 08`
 profile = "default"
-beyond_M_list = None  # values of M (a screening chapter)
-beyond_seeds = None   # seeds of this chapter's comparison
+beyond_M_list = None
+beyond_seeds = None
 n_train = None
 n_test = None
-recipes = None        # recipes compared
-budget_epochs = None  # steps per model, in passes over 50,000 images
-screening_precision = None  # auto, fp32, bf16 or fast
-beyond_size = None    # backbone input size of the embedding teachers
+recipes = None
+budget_epochs = None
+screening_precision = None
+beyond_size = None
 batch_size = None
 backbone = None
 device = None
@@ -66,7 +67,6 @@ device = None
 # %% tags=["hide-input"]
 from semisup_utils import analysis, notebook, plots, prose, tables
 from semisup_utils.executors import compare
-from semisup_utils.recipes import at_input_size, get_recipe
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["beyond_seeds"][0])
@@ -79,8 +79,7 @@ print(notebook.data_note(data, P))
 
 # %%
 budget = notebook.screening_budget(P, data.n_train)
-chosen = [at_input_size(get_recipe(name), P["beyond_size"])
-          for name in P["recipes"]]
+chosen = notebook.screening_recipes(P)
 print(f"{budget.describe()}; M in {P['beyond_M_list']}; seeds "
       f"{P['beyond_seeds']}; embedding teachers at "
       f"{P['beyond_size']}x{P['beyond_size']}")

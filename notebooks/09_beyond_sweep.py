@@ -45,20 +45,21 @@
 # weighted 0.1), only trained with the same budget and schedule as everything else here.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 09`
 profile = "default"
-M_list = None           # values of M of the sweep
-beyond_M_list = None    # values of M of the schedule, teacher sections
-schedule_epochs = None  # the schedule section's steps, in passes over
-n_train = None          # ... the 50,000 images
+M_list = None
+beyond_M_list = None
+schedule_epochs = None
+n_train = None
 n_test = None
-sweep_recipes = None    # recipes compared (08_better_training's table)
-sweep_seeds = None      # seeds of every (M, recipe)
-sweep_epochs = None     # steps per model, in passes over 50,000 images
-beyond_size = None      # backbone input size of the embedding teachers
+sweep_recipes = None
+sweep_seeds = None
+sweep_epochs = None
+beyond_size = None
 batch_size = None
 arch = None
-precision = None       # auto | fp32 | bf16 | fast
-schedule = None        # constant (the report) | onecycle
+precision = None
+schedule = None
 device = None
 
 # %% tags=["hide-input"]

@@ -34,26 +34,27 @@
 # {ref}`provenance`.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 10`
 profile = "default"
-distill_recipes = None   # recipes compared (A and ceiling included)
-distill_size = None      # input size of the teachers' backbone
-distill_M_list = None    # values of M
-distill_seeds = None     # seeds of every (M, recipe)
-distill_augments = None  # augmentations, each applied to every model
-beyond_size = None       # beyond-sweep's teacher's input size
-teacher_sizes = None     # Lite0 input sizes of the candidate teachers
-teacher_methods = None   # Lite0's fits: logreg[-cal|-self|-cv|-cv-self]
-teacher_concat_methods = None  # fits of Lite1/2, concatenations
-teacher_backbones = None  # other backbones, at distill_size with flip
-teacher_seeds = None     # seeds of the held-out splits
-teacher_validation = None  # share of the known images held out
-sweep_epochs = None      # steps per model, in passes over the images
+distill_recipes = None
+distill_size = None
+distill_M_list = None
+distill_seeds = None
+distill_augments = None
+beyond_size = None
+teacher_sizes = None
+teacher_methods = None
+teacher_concat_methods = None
+teacher_backbones = None
+teacher_seeds = None
+teacher_validation = None
+sweep_epochs = None
 n_train = None
 n_test = None
 batch_size = None
 arch = None
-precision = None         # auto | fp32 | bf16 | fast
-schedule = None          # constant (the report) | onecycle
+precision = None
+schedule = None
 device = None
 
 # %% tags=["hide-input"]

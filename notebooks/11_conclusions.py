@@ -24,6 +24,7 @@
 # on a figure, the chapter that draws it is named.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 11`
 profile = "default"
 M = None
 M_list = None

@@ -21,10 +21,11 @@
 # this appendix keeps the record.
 
 # %% tags=["parameters"]
+# None: the profile's value; what each means: `semisup params 12`
 profile = "default"
-n_train = None         # training images used (None: all)
-n_test = None          # test images used (None: all)
-distill_M_list = None  # values of M of the teachers study
+n_train = None
+n_test = None
+distill_M_list = None
 
 # %% tags=["hide-input"]
 from semisup_utils import analysis, findings, ledger, notebook

@@ -19,32 +19,26 @@ def _cmd_run(args) -> int:
 
 def _cmd_abc(args) -> int:
     import time
-    from dataclasses import replace
 
-    from .budget import Budget
     from .data import load_cifar10, subsample
     from .executors import run_grid
+    from .notebook import report_budget, report_recipes
     from .profiles import validate
-    from .recipes import get_recipe, with_views
     from .runs import Context, plan
     from .store import ResultsStore
 
     validate("M", args.m)  # refuse bad values before loading anything
     validate("seed", args.seed)
-    validate("device", args.device)
     for name in ("n_train", "n_test"):  # 0 would silently mean "all of them"
         if getattr(args, name) is not None:
             validate(name, getattr(args, name))
-    validate("models", args.models)
-    validate("method", args.method)
-    budget = Budget.report(args.epochs, batch_size=args.batch_size, arch=args.arch)
-    recipes = []
-    for name in args.models:
-        recipe = get_recipe(name)
-        if name == "B":
-            recipe = with_views(replace(recipe, teacher=args.method),
-                                [(args.backbone, args.input_size)])
-        recipes.append(replace(recipe, weight=args.weight) if name in ("B", "C") else recipe)
+    # Models A, B and C built by the chapters' own builders, from these options
+    params = {name: validate(name, value) for name, value in {
+        "device": args.device, "models": args.models, "method": args.method,
+        "backbone": args.backbone, "input_size": args.input_size, "weight": args.weight,
+        "epochs": args.epochs, "batch_size": args.batch_size, "arch": args.arch,
+        "report_precision": "auto"}.items()}
+    budget, recipes = report_budget(params), report_recipes(params)
     store = ResultsStore(args.results)
     store.check_writable()  # before the data and the training, not after
     data = load_cifar10(args.data)
@@ -136,7 +130,8 @@ def _parameters(args, declared=()):
     grid (only its values of M are checked against n_train; a missing run's refusal names
     this command first where its grid holds the run)."""
     from .notebook import Parameters
-    from .profiles import M_PARAMETERS, resolve
+    from .parameters import M_PARAMETERS
+    from .profiles import resolve
     from .runner import parse_value
 
     overrides = {name: parse_value(value) for name, value in args.parameter}
@@ -202,12 +197,10 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_compare(args) -> int:
     """Chapter 9's sweep (recipes x M x seeds at one budget of steps) into the store."""
-    from .notebook import sweep_budget, sweep_recipes
-    from .runs import plan
+    from .notebook import sweep_runs
 
-    return _grid(args, lambda params, data: plan(
-        params["M_list"], params["sweep_seeds"], sweep_recipes(params),
-        sweep_budget(params, data.n_train)), ("M_list", "sweep_seeds", "sweep_recipes"))
+    return _grid(args, lambda params, data: sweep_runs(params, data.n_train),
+                 ("M_list", "sweep_seeds", "sweep_recipes"))
 
 
 # what a teacher study or the teachers chapter's grid is cut by
@@ -340,6 +333,27 @@ def _cmd_list(args) -> int:
     print("backbones:", ", ".join(BACKBONES))
     print("architectures:", ", ".join(ARCHITECTURES))
     print("recipes (A, B, C are the report's models):", ", ".join(RECIPES))
+    print("parameters: `semisup params [CHAPTER] [--profile P]`")
+    return 0
+
+
+def _cmd_params(args) -> int:
+    """Every parameter (or a chapter's: those its parameters cell declares, and the run
+    options every chapter takes) with the profile's value, its meaning and what it allows."""
+    from .parameters import REGISTRY, RUN_OPTIONS, chapters_reading, declared, table
+    from .profiles import resolve
+    from .runner import chapters, find_chapters
+
+    values = resolve(args.profile)
+    if args.chapter:
+        chapter = find_chapters([args.chapter])[0]
+        names = set(declared(chapter)) | set(RUN_OPTIONS)
+        print(f"{chapter.stem}, profile {values['profile']!r} (`semisup run {chapter.stem[:2]} "
+              "-p NAME VALUE` overrides one):")
+        print(table([n for n in REGISTRY if n in names], values))
+    else:
+        print(f"every parameter, profile {values['profile']!r}:")
+        print(table(list(REGISTRY), values, reads=chapters_reading(chapters())))
     return 0
 
 
@@ -502,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="chapters, profiles, models, methods, backbones")
     lst.set_defaults(func=_cmd_list)
+
+    prm = sub.add_parser("params", help="the parameters (of one chapter, or all): the "
+                         "profile's value, meaning, allowed values, the chapters that read them")
+    prm.add_argument("chapter", nargs="?", default=None, help="e.g. 05 or 05_models_abc")
+    prm.add_argument("--profile", default="default", help="whose values (default: laptop)")
+    prm.set_defaults(func=_cmd_params)
     return parser
 
 

@@ -162,13 +162,20 @@ def screening_budget(params: dict, n_train: int) -> Budget:
                             precision=params["screening_precision"])
 
 
+def screening_recipes(params: dict) -> list:
+    """The screening chapter's ``recipes``, their embedding teachers fed ``beyond_size``
+    pixels."""
+    return sweep_recipes(params, params["recipes"])
+
+
 def sweep_budget(params: dict, n_train: int) -> Budget:
     """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images'
-    worth of steps for every model, in the profile's precision, learning-rate schedule and
-    augmentation."""
+    worth of steps for every model, in the profile's precision, learning-rate schedule,
+    augmentation and weight averaging (``ema``; 0, every profile's, keeps the stored keys)."""
     return Budget.epochs_of(params["sweep_epochs"], n_train, batch_size=params["batch_size"],
                             arch=params["arch"], precision=params["precision"],
-                            schedule=params["schedule"], augment=params["augment"])
+                            schedule=params["schedule"], augment=params["augment"],
+                            ema=params["ema"])
 
 
 def sweep_recipes(params: dict, names=None) -> list:
@@ -176,6 +183,13 @@ def sweep_recipes(params: dict, names=None) -> list:
     models keep theirs)."""
     return [at_input_size(get_recipe(name), params["beyond_size"])
             for name in names or params["sweep_recipes"]]
+
+
+def sweep_runs(params: dict, n_train: int) -> list[Run]:
+    """Chapter 9's sweep: ``sweep_recipes`` x ``M_list`` x ``sweep_seeds`` at the sweep's
+    budget (what ``semisup compare`` computes)."""
+    return plan(params["M_list"], params["sweep_seeds"], sweep_recipes(params),
+                sweep_budget(params, n_train))
 
 
 def distill_recipes(params: dict, names=None) -> list:
@@ -226,8 +240,7 @@ def _command_grids(params: dict, runs: list[Run]):
          report_runs),
         ("semisup compare", "sweep_recipes",
          {"M_list": ms, "sweep_seeds": seeds, "sweep_recipes": names},
-         lambda p: plan(p["M_list"], p["sweep_seeds"], sweep_recipes(p),
-                        sweep_budget(p, n_train))),
+         lambda p: sweep_runs(p, n_train)),
         ("semisup distill --among none", "distill_recipes",
          {"distill_M_list": ms, "distill_seeds": seeds, "distill_recipes": names,
           "distill_augments": augments}, lambda p: distill_runs(p, n_train)),
@@ -302,7 +315,8 @@ def parameters(namespace: dict) -> dict:
     """
     import types
 
-    from .profiles import RUN_OPTIONS, ParameterError, resolve
+    from .parameters import RUN_OPTIONS, ParameterError
+    from .profiles import resolve
 
     given = {name: value for name, value in namespace.items()
              if not name.startswith("_") and name not in _KERNEL_NAMES

@@ -1,38 +1,23 @@
-"""Named studies (profiles) for the chapters, one section per experiment, and the validation
-of every parameter.
+"""Named studies (profiles) for the chapters: each profile's values, one section per
+experiment (what each name means and allows: :mod:`parameters`).
 
 A chapter's ``parameters`` cell names a ``profile`` and leaves every other parameter ``None``
-("take the profile's value"); :func:`resolve` merges the overrides papermill injected, checks
-every value and builds the budgets and recipes they describe (so a value those refuse is
-refused before any work starts).
+("take the profile's value"); :func:`resolve` merges the overrides papermill injected and checks
+every value by the registry, before any work starts. The chapters' builders
+(:mod:`notebook`) build the budgets and recipes from them.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .cnn import ARCHITECTURES
-from .executors import EXECUTORS
-from .features import BACKBONES, ENGINES
-from .labels import FEATURE_METHODS
-from .train import AUGMENTATIONS, PRECISIONS, SCHEDULES
+# the registry's names, imported here too by the callers that resolve a profile
+from .parameters import M_PARAMETERS, REGISTRY, RUN_OPTIONS, SECTION_OF, ParameterError
 
-# the fits a teacher study compares (chapter 10): logistic regression on embeddings, at C=1
-# (plain, calibrated, self-trained) or at the C chosen by cross-validation (alone, self-trained)
-TEACHER_METHODS = ("logreg", "logreg-cal", "logreg-self", "logreg-cv", "logreg-cv-self")
+__all__ = ["M_PARAMETERS", "RUN_OPTIONS", "SECTION_OF", "ParameterError", "validate",
+           "PROFILES", "STUDIES", "check_profile", "resolve", "sections"]
 
-# One section per experiment of the book; a chapter reads the sections it needs. Parameter
-# names are one flat namespace (what papermill passes: `-p sweep_seeds '[0]'`), each name in
-# exactly one section, so the sections say which experiment a name belongs to.
-SECTIONS: dict[str, str] = {
-    "data": "the images, and where and how runs execute (every chapter)",
-    "report": "the report's Models A, B and C at its protocol (models-abc, m-sweep)",
-    "embeddings": "backbones and input sizes compared (embeddings)",
-    "labels": "label-inference methods compared (label-inference)",
-    "screening": "recipes at a small equal budget (better-training; beyond-sweep's schedule "
-                 "and teacher sections)",
-    "sweep": "the best recipes over M and seeds at equal compute (beyond-sweep)",
-    "distill": "stronger teachers and the augmentation, at the sweep's budget (teachers)",
-}
+# One section per experiment of the book (parameters.SECTIONS); a chapter reads the sections it
+# needs. What each name means and allows: parameters.REGISTRY (`semisup params`).
 _DISTILL_RECIPES = ["A", "ceiling", "lite0-224flip-cal-soft", "lite0-224flip-cal-soft-T2"]
 
 STUDIES: dict[str, dict[str, dict[str, Any]]] = {
@@ -56,7 +41,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         # slower there (the references would take an hour); tests/test_cnn_train.py covers bf16
         "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
                   "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "auto",
-                  "schedule": "onecycle", "augment": "report"},
+                  "schedule": "onecycle", "augment": "report", "ema": 0.0},
         "distill": {"distill_recipes": _DISTILL_RECIPES[:3], "distill_size": 32,
                     "distill_M_list": [500], "distill_seeds": [0],
                     "distill_augments": ["report", "crop-cutout"],
@@ -84,7 +69,7 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
                                     "ceiling"],
                   "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
-                  "schedule": "onecycle", "augment": "report"},
+                  "schedule": "onecycle", "augment": "report", "ema": 0.0},
         # the teachers fed 224x224 images: embedding them is minutes on a GPU, hours on 2 cores
         # the teacher chosen on a fifth of the known images held out (teacher_eval): Lite0 at
         # four input sizes with and without flip, calibrated or self-trained, at C=1 or at the C
@@ -180,176 +165,11 @@ def _flatten(study: dict) -> dict[str, Any]:
 
 # the flat view every chapter and command reads (a name's section: SECTION_OF)
 PROFILES: dict[str, dict[str, Any]] = {name: _flatten(s) for name, s in STUDIES.items()}
-SECTION_OF: dict[str, str] = {name: section for section, values in STUDIES["reduced"].items()
-                              for name in values}
-
-
-class ParameterError(ValueError):
-    """A parameter's value is not allowed; the message names it, its value and what is."""
-
-
-def _positive_int(name, value, upper=None):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or \
-            (upper is not None and value > upper):
-        allowed = f"1..{upper}" if upper else "a positive whole number"
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: expected {allowed}")
-    return value
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: expected one of "
-                             f"{', '.join(map(str, choices))}")
-    return value
-
-
-def _list_of(name, value, check, empty: bool = False):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: expected a list")
-    value = list(value)
-    if not value and not empty:
-        raise ParameterError(f"parameter {name}=[] is not allowed: expected a non-empty list")
-    for i, item in enumerate(value):
-        check(f"{name}[{i}]", item)
-    repeated = sorted({repr(v) for i, v in enumerate(value) if v in value[:i]})
-    if repeated:  # a repeated seed or M would be counted twice in every mean and sd
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: "
-                             f"{', '.join(repeated)} repeated; list each value once")
-    return value
-
-
-def _m(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 49999:
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: M is how many of the "
-                             "50,000 training images keep their labels, 1..49999 (and below the "
-                             "profile's n_train)")
-    return value
-
-
-def _seed(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: a seed is a whole "
-                             f"number in 0..{2**31 - 1}")
-    return value
-
-
-def _weight(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: a weight in (0, 1]")
-    return float(value)
-
-
-def _share(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: a share in (0, 1) "
-                             "of the known images")
-    return float(value)
-
-
-def _input_size(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 32 <= value <= 512:
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: an input size in "
-                             "32..512 pixels")
-    return value
-
-
-def _optional(check):
-    return lambda name, value: None if value is None else check(name, value)
-
-
-def _device(name, value):
-    if value is not None and not (isinstance(value, str) and
-                                  value.split(":")[0] in ("cpu", "cuda", "auto", "mps")):
-        raise ParameterError(f"parameter {name}={value!r} is not allowed: None (automatic), "
-                             "'cpu' or 'cuda'")
-    return value
-
-
-VALIDATORS = {
-    "n_train": _optional(lambda n, v: _positive_int(n, v, 50000)),
-    "n_test": _optional(lambda n, v: _positive_int(n, v, 10000)),
-    "M": _m,
-    "M_list": lambda n, v: _list_of(n, v, _m),
-    "seeds": lambda n, v: _list_of(n, v, _seed),
-    "seed": _seed,
-    "epochs": lambda n, v: _positive_int(n, v, 10000),
-    "batch_size": lambda n, v: _positive_int(n, v, 65536),
-    "weight": _weight,
-    "backbone": lambda n, v: v if v == "pca" else _choice(n, v, list(BACKBONES)),
-    "backbones": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(BACKBONES))),
-    "input_size": _input_size,
-    "input_sizes": lambda n, v: _list_of(n, v, _input_size),
-    "method": lambda n, v: _choice(n, v, list(FEATURE_METHODS)),
-    "models": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, ["A", "B", "C"])),
-    "arch": lambda n, v: _choice(n, v, list(ARCHITECTURES)),
-    "device": _device,
-    "methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, list(FEATURE_METHODS))),
-    "label_sizes": lambda n, v: _list_of(n, v, _input_size),
-    "recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2, list(_recipes()))),
-    "budget_epochs": lambda n, v: _positive_int(n, v, 1000),
-    # the values of M of the screening chapters (8, 9; chapter 10's schedule and teachers)
-    "beyond_M_list": lambda n, v: _list_of(n, v, _m),
-    # chapter 10's schedule comparison (constant vs one-cycle), in epochs' worth of steps
-    "schedule_epochs": lambda n, v: _positive_int(n, v, 1000),
-    "beyond_seeds": lambda n, v: _list_of(n, v, _seed),
-    "beyond_size": _input_size,
-    "executor": lambda n, v: _choice(n, v, list(EXECUTORS)),
-    # test evaluations per run (its curve), not part of a run's key
-    "max_evals": lambda n, v: _positive_int(n, v, 1000),
-    # what computes backbone embeddings: torch, or onnxruntime (CPU only, the [onnx] extra;
-    # the same fp32 features about 10x faster on 2 cores); not part of any key
-    "embed_engine": lambda n, v: _choice(n, v, list(ENGINES)),
-    "sweep_recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2,
-                                                                        list(_recipes()))),
-    "sweep_seeds": lambda n, v: _list_of(n, v, _seed),
-    "sweep_epochs": lambda n, v: _positive_int(n, v, 1000),
-    "precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
-    "schedule": lambda n, v: _choice(n, v, list(SCHEDULES)),
-    "distill_recipes": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(n2, v2,
-                                                                          list(_recipes()))),
-    "distill_size": _input_size,
-    "distill_M_list": lambda n, v: _list_of(n, v, _m),
-    "distill_seeds": lambda n, v: _list_of(n, v, _seed),
-    "distill_augments": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, list(AUGMENTATIONS))),
-    # the teacher study (chapter 10): Lite0's input sizes, the fits (of the wide views: Lite1/2
-    # and the concatenations, teacher_concat_methods), the other backbones (at
-    # distill_size, with flip), the seeds whose splits it is chosen on, the held-out share
-    "teacher_sizes": lambda n, v: _list_of(n, v, _input_size),
-    "teacher_methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, list(TEACHER_METHODS))),
-    "teacher_concat_methods": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, list(TEACHER_METHODS))),
-    "teacher_backbones": lambda n, v: _list_of(n, v, lambda n2, v2: _choice(
-        n2, v2, [b for b in BACKBONES if b.startswith("effnet-lite")]), empty=True),
-    "teacher_seeds": lambda n, v: _list_of(n, v, _seed),
-    "teacher_validation": lambda n, v: _share(n, v),
-    # the sweep's augmentation, every model alike: the report's, or random crop and cutout
-    "augment": lambda n, v: _choice(n, v, list(AUGMENTATIONS)),
-    # chapter 8's screening budget (its recipes, the report's constant rate)
-    "screening_precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
-    # Models A/B/C of chapters 5-6 (the report's constant rate); "precision" is chapter 10's
-    "report_precision": lambda n, v: _choice(n, v, list(PRECISIONS)),
-    # False: read runs from the store only; a missing run is left out (sweeps) or refused
-    "train_missing": lambda n, v: v if isinstance(v, bool) else _choice(n, v, [True, False]),
-}
-
-
-# How runs execute, not what a page computes (no run's key holds them): every chapter takes
-# them, declared in its parameters cell or not (`-p train_missing true`, which the missing-run
-# refusal offers; `-p embed_engine onnxruntime`)
-RUN_OPTIONS = ("device", "executor", "train_missing", "max_evals", "embed_engine")
-# the parameters that hold values of M, each of which must leave unknown images in n_train
-M_PARAMETERS = ("M", "M_list", "beyond_M_list", "distill_M_list")
-
-
-def _recipes():
-    from .recipes import RECIPES, RENAMED
-
-    return [*RECIPES, *RENAMED]
-
-PARAMETERS = ["profile", *VALIDATORS]
+for _name, _study in STUDIES.items():  # the sections hold the registry's names, each in its own
+    _held = {(n, section) for section, values in _study.items() for n in values}
+    if _held != set(SECTION_OF.items()):
+        raise AssertionError(f"profile {_name!r}: parameters not in their registry section: "
+                             f"{sorted(_held ^ set(SECTION_OF.items()))}")
 
 
 def check_profile(name: str) -> str:
@@ -362,12 +182,14 @@ def check_profile(name: str) -> str:
 
 
 def validate(name: str, value):
+    """The value, checked (and normalised) by its parameter's registered check; an unknown
+    name is refused, naming the known ones."""
+    if name not in REGISTRY:
+        raise ParameterError(f"unknown parameter {name!r}; known parameters: "
+                             f"{', '.join(REGISTRY)}")
     if name == "profile":
         return check_profile(value)
-    if name not in VALIDATORS:
-        raise ParameterError(f"unknown parameter {name!r}; known parameters: "
-                             f"{', '.join(PARAMETERS)}")
-    return VALIDATORS[name](name, value)
+    return REGISTRY[name].check(name, value)
 
 
 def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:
@@ -379,7 +201,7 @@ def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:
     profile = check_profile(profile)
     params = dict(PROFILES[profile])
     for name, value in overrides.items():
-        if name not in VALIDATORS:
+        if name not in SECTION_OF:
             validate(name, value)  # raises: unknown parameter
         if value is not None:
             params[name] = value
@@ -387,7 +209,6 @@ def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:
     check_ms_fit(params, M_PARAMETERS if reads is None else
                  [n for n in M_PARAMETERS if n in set(reads)])
     params["profile"] = profile
-    _build(params)
     return params
 
 
@@ -404,26 +225,6 @@ def check_ms_fit(params: dict, names) -> None:
                     f"parameter {name}={value!r} is not allowed with n_train={n_train}: "
                     f"{which} must be in 1..{n_train - 1} (the known images among the "
                     f"n_train training images, leaving some unknown); change {name} or n_train")
-
-
-def _build(params: dict) -> None:
-    """Build the objects the parameters describe, so their own checks run once, here."""
-    from .budget import Budget
-    from .recipes import at_input_size, get_recipe
-
-    try:
-        Budget.report(params["epochs"], batch_size=params["batch_size"], arch=params["arch"],
-                      precision=params["report_precision"])
-        Budget.epochs_of(params["sweep_epochs"], params["n_train"] or 50000,
-                         batch_size=params["batch_size"], arch=params["arch"],
-                         precision=params["precision"], schedule=params["schedule"])
-        for name in [*params["recipes"], *params["sweep_recipes"]]:
-            at_input_size(get_recipe(name), params["beyond_size"])
-        for name in params["distill_recipes"]:
-            at_input_size(get_recipe(name), params["distill_size"])
-    except (ValueError, KeyError) as error:
-        raise ParameterError(f"the profile's parameters do not make a valid study: {error}") \
-            from None
 
 
 def sections(profile: str) -> dict[str, dict[str, Any]]:

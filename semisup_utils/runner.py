@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .profiles import RUN_OPTIONS, ParameterError, check_profile, resolve
+from .parameters import RUN_OPTIONS, ParameterError
+from .profiles import check_profile, resolve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"

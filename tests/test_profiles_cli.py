@@ -295,9 +295,10 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
 
 
 def test_profiles_are_studies_with_one_section_per_experiment():
-    from semisup_utils.profiles import SECTION_OF, STUDIES, VALIDATORS, sections
+    from semisup_utils.parameters import REGISTRY
+    from semisup_utils.profiles import SECTION_OF, STUDIES, sections
 
-    assert set(SECTION_OF) == set(VALIDATORS)  # every parameter in exactly one section
+    assert set(SECTION_OF) == set(REGISTRY) - {"profile"}  # each in exactly one section
     for name, study in STUDIES.items():
         assert list(sections(name)) == ["data", "report", "embeddings", "labels", "screening",
                                         "sweep", "distill"]
