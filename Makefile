@@ -112,7 +112,7 @@ test-kernels: setup
 # Re-execute the nbval reference notebooks at the smoke profile (on purpose, after a change
 # that is meant to alter printed results); review `git diff tests/nbval` before committing.
 references: setup
-	$(BIN)/python -m semisup_utils.references tests/nbval $(CHAPTERS)
+	$(BIN)/python -m semisup_utils.book.nbval_references tests/nbval $(CHAPTERS)
 
 # The report's protocol (50 epochs, 7 values of M, Models A, B and C) for the published book, in
 # the background: two one-thread jobs at low priority (one per core), each finished run appended
@@ -144,12 +144,12 @@ $(VENV)/.lab-installed: $(VENV)/.installed
 
 # A double click opens a .py chapter as a notebook (jupytext's documented default viewer for
 # the "python" document type), and the server's pre-save hook drops the empty cell tags Lab's
-# property inspector adds (semisup_utils/lab.py): both written to the environment's own Jupyter
+# property inspector adds (semisup_utils/book/lab.py): both written to the environment's own Jupyter
 # config, not ~/.jupyter.
 lab-config:
 	@$(BIN)/jupytext-config --settings-file $(LAB_SETTINGS) set-default-viewer python
 	@echo "$(LAB_SETTINGS): .py files open as notebooks (Jupytext Notebook)"
-	@$(BIN)/python -m semisup_utils.lab $(LAB_SERVER_CONFIG) > /dev/null
+	@$(BIN)/python -m semisup_utils.book.lab $(LAB_SERVER_CONFIG) > /dev/null
 	@echo "$(LAB_SERVER_CONFIG)/semisup.json: empty cell tags are not saved"
 
 # Publish the built book to the gh-pages branch (Jupyter Book's documented ghp-import route):

@@ -114,7 +114,7 @@ def sync(device: torch.device) -> None:
 
 def load_data():
     """CIFAR-10 through the project's loader (``$SEMISUP_DATA``, cache ``$SEMISUP_CACHE``)."""
-    from semisup_utils.data import load_cifar10
+    from semisup_utils.data.dataset import load_cifar10
 
     return load_cifar10()
 

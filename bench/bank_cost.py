@@ -1,7 +1,7 @@
 """What a view bank costs (issue 34, consistent teaching): seconds per view embedding of the
 teacher's backbone views on this machine, and the projected time of K views x N images.
 
-One "view embedding" is what ``semisup_utils.bank`` does for one image and one view: render
+One "view embedding" is what ``semisup_utils.teachers.bank`` does for one image and one view: render
 the student's augmentation from drawn parameters (``bank.render``), embed the rendered 32x32
 view with the teacher's backbone views (``bank.teacher_features``, the very code the bank runs;
 a flip view embeds the view and its mirror) and apply nothing else (the logistic regression on
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from semisup_utils.bank import render, teacher_features, view_params
-from semisup_utils.features import BACKBONES
-from semisup_utils.teachers import view_name
+from semisup_utils.teachers.bank import render, teacher_features, view_params
+from semisup_utils.teachers.features import BACKBONES
+from semisup_utils.teachers.teachers import view_name
 
 
 def time_views(args, device: torch.device) -> dict:

@@ -4,7 +4,7 @@ Cold: a fresh temporary SEMISUP_CACHE and SEMISUP_RESULTS (data decoded, embeddi
 every model trained). Warm: the same chapters again with the same folders (everything read
 back). Seconds are the runner's own (papermill execution, kernel start included).
 
-By default each chapter goes through semisup_utils.runner.execute with a temporary work
+By default each chapter goes through semisup_utils.book.chapters.execute with a temporary work
 folder: it is what runner.run calls per chapter, but runner.run converts the chapters into the
 project's build/ folder, which a `semisup run` or `make book` running at the same time also
 writes and reads. --use-run calls runner.run itself (and so writes build/).
@@ -23,7 +23,7 @@ from pathlib import Path
 import _common
 import pandas as pd
 
-from semisup_utils import runner
+from semisup_utils.book import chapters as runner
 
 
 def run_once(names, profile, out: Path, use_run: bool, progress: bool) -> dict[str, float]:

@@ -2,7 +2,7 @@
 variant's features are from the fp32 reference (max |difference|, mean cosine similarity).
 
 Variants: fp32 NCHW under torch.no_grad (the reference); fp32 channels_last under
-torch.inference_mode (what semisup_utils.features._embed_arrays does; checked against it);
+torch.inference_mode (what semisup_utils.teachers.features._embed_arrays does; checked against it);
 bf16 autocast (CPU and CUDA); fp16 autocast (CUDA); ONNX Runtime (CPU, only when the
 onnxruntime package is installed). Memory: the peak resident set size above its level before
 the variant ran (sampled with psutil every 2 ms; ru_maxrss growth without psutil), and on
@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from semisup_utils import features
+from semisup_utils.teachers import features
 
 try:
     import psutil
@@ -209,7 +209,7 @@ def main(argv=None):
           f"of {args.repeats} passes after a one-batch warm-up\n")
 
     def label_accuracy(feats) -> dict:
-        from semisup_utils.labels import infer_labels
+        from semisup_utils.teachers.label_inference import infer_labels
 
         out = {}
         for m, known in draws.items():

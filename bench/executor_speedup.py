@@ -42,13 +42,13 @@ def main() -> None:
     import ray
     import torch
 
-    from semisup_utils import notebook
-    from semisup_utils.executors import run_grid
-    from semisup_utils.profiles import resolve
-    from semisup_utils.runs import Context
-    from semisup_utils.teachers import view_features
-    from semisup_utils.runner import parse_value
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.book import notebook
+    from semisup_utils.book.chapters import parse_value
+    from semisup_utils.study.executors import run_grid
+    from semisup_utils.study.profiles import resolve
+    from semisup_utils.study.runs import Context
+    from semisup_utils.study.store import ResultsStore
+    from semisup_utils.teachers.teachers import view_features
 
     torch.set_num_threads(1)  # the local executor: one thread, as each Ray worker
     params = resolve(args.profile, **{k: parse_value(v) for k, v in args.parameter})

@@ -21,16 +21,16 @@ from pathlib import Path
 
 from _common import ROOT, print_machine  # sets SEMISUP_DATA like the Makefile
 
-from semisup_utils.device import cuda_mps
+from semisup_utils.base.device import cuda_mps
 
 M_VALUES = [500, 1000, 2000, 5000, 10000, 20000, 40000]
 
 
 def prepare(profile: str) -> None:
     """Decode the data and compute B's embeddings once, before the processes start."""
-    from semisup_utils.notebook import context, load_data, report_recipes
-    from semisup_utils.profiles import resolve
-    from semisup_utils.teachers import view_features
+    from semisup_utils.book.notebook import context, load_data, report_recipes
+    from semisup_utils.study.profiles import resolve
+    from semisup_utils.teachers.teachers import view_features
 
     params = resolve(profile)
     data = load_data(params)

@@ -18,7 +18,7 @@ import time
 import _common
 import pandas as pd
 
-from semisup_utils.train import train
+from semisup_utils.training.train import train
 
 # (precision, schedule, label smoothing, channels_last)
 CONFIG_SETS = {

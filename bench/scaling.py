@@ -1,4 +1,4 @@
-"""How time grows: (a) label inference (semisup_utils.labels.infer_labels) against the number
+"""How time grows: (a) label inference (semisup_utils.teachers.label_inference.infer_labels) against the number
 of unknown images and M; (b) one epoch of the project's training loop against the number of
 training images. Each part ends with a least-squares line (seconds per 1000 images) to
 extrapolate from.
@@ -20,9 +20,9 @@ import _common
 import numpy as np
 import pandas as pd
 
-from semisup_utils import features
-from semisup_utils.labels import infer_labels
-from semisup_utils.train import train
+from semisup_utils.teachers import features
+from semisup_utils.teachers.label_inference import infer_labels
+from semisup_utils.training.train import train
 
 
 def label_features(kind: str, n: int, blob_std: float, seed: int):
@@ -120,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--n-unknown", type=int, nargs="+", default=[1000, 5000, 20000])
     parser.add_argument("--m", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--methods", nargs="+", default=["kmeans", "knn", "logreg"],
-                        help="names in semisup_utils.labels.METHODS")
+                        help="names in semisup_utils.teachers.label_inference.METHODS")
     parser.add_argument("--features", choices=["auto", "blobs", "effnet"], default="auto")
     parser.add_argument("--blob-std", type=float, default=4.0,
                         help="make_blobs cluster_std (centres in [-1, 1]^1280; default 4: "

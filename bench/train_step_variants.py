@@ -31,8 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from semisup_utils.cnn import ReportCNN
-from semisup_utils.train import augment_batch
+from semisup_utils.training.cnn import ReportCNN
+from semisup_utils.training.train import augment_batch
 
 
 class GroupedCNNs(nn.Module):

@@ -1,5 +1,5 @@
 """Training throughput, side by side in one run: the report's per-sample pipeline against the
-project's on-device loop (semisup_utils.train.train) with and without augmentation.
+project's on-device loop (semisup_utils.training.train.train) with and without augmentation.
 
 The report pipeline: torchvision per-sample transforms on PIL images through a DataLoader,
 ReportCNN, Adam 1e-3, cross-entropy, fp32. The project loop gathers and augments whole batches
@@ -25,8 +25,8 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from semisup_utils.cnn import ReportCNN
-from semisup_utils.train import _predict_device, _to_device_images, predict_proba, train
+from semisup_utils.training.cnn import ReportCNN
+from semisup_utils.training.train import _predict_device, _to_device_images, predict_proba, train
 
 TARGET_RATIO, TARGET_OVERHEAD, TARGET_BEST = 2.0, 0.10, 3.0
 
@@ -95,7 +95,7 @@ def report_pipeline(images, labels, device, n_timed, warmup, batch_size, workers
 
 def project_loop(images, labels, device, n_timed, warmup, batch_size, augment, seed,
                  precision="auto", channels_last=False) -> float:
-    """images/s of semisup_utils.train.train: (seconds for warmup + n_timed steps) minus
+    """images/s of semisup_utils.training.train.train: (seconds for warmup + n_timed steps) minus
     (seconds for warmup steps), both from train()'s own history clock, which starts after the
     model is built and the data is on the device."""
     def seconds(steps):

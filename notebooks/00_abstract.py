@@ -34,7 +34,8 @@ distill_M_list = None
 distill_seeds = None
 
 # %% tags=["hide-input"]
-from semisup_utils import findings, notebook, plots, prose
+from semisup_utils.book import findings, notebook, plots
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(0)

@@ -33,8 +33,9 @@ n_train = None
 n_test = None
 
 # %% tags=["hide-input"]
-from semisup_utils import notebook, plots, prose, tables
-from semisup_utils.data import split_known
+from semisup_utils.book import notebook, plots, tables
+from semisup_utils.data.dataset import split_known
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])

@@ -36,9 +36,10 @@ n_test = None
 import numpy as np
 import pandas as pd
 
-from semisup_utils import notebook, plots, prose, tables
-from semisup_utils.data import split_known
-from semisup_utils.features import fit_pca
+from semisup_utils.book import notebook, plots, tables
+from semisup_utils.data.dataset import split_known
+from semisup_utils.teachers.features import fit_pca
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])

@@ -37,10 +37,13 @@ n_train = None
 n_test = None
 
 # %% tags=["hide-input"]
-from semisup_utils import notebook, plots, prose, report, tables
-from semisup_utils.data import split_known
-from semisup_utils.features import fit_pca
-from semisup_utils.labels import infer_labels, label_report
+from semisup_utils.book import (notebook, original_report as report,
+                                plots, tables)
+from semisup_utils.data.dataset import split_known
+from semisup_utils.teachers.features import fit_pca
+from semisup_utils.teachers.label_inference import (infer_labels,
+                                                    label_report)
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])

@@ -43,10 +43,12 @@ input_size = None
 # %% tags=["hide-input"]
 import pandas as pd
 
-from semisup_utils import notebook, plots, prose, report, tables
-from semisup_utils.features import (BackboneUnavailableError, embed,
-                                    get_backbone)
-from semisup_utils.label_runs import label_run
+from semisup_utils.book import (notebook, original_report as report,
+                                plots, tables)
+from semisup_utils.text import prose
+from semisup_utils.teachers.features import (BackboneUnavailableError,
+                                             embed, get_backbone)
+from semisup_utils.study.label_runs import label_run
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])

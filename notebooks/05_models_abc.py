@@ -49,9 +49,12 @@ arch = None
 device = None
 
 # %% tags=["hide-input"]
-from semisup_utils import notebook, plots, prose, report, tables
-from semisup_utils.cnn import build_cnn, count_parameters, summary
-from semisup_utils.executors import run_grid
+from semisup_utils.book import (notebook, original_report as report,
+                                plots, tables)
+from semisup_utils.study.executors import run_grid
+from semisup_utils.text import prose
+from semisup_utils.training.cnn import (build_cnn, count_parameters,
+                                        summary)
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
@@ -121,8 +124,10 @@ tables.report_models_table(frame, TEST_ACCURACY.get(P["M"]),
 # stored run, in {ref}`provenance`.
 
 # %% tags=["remove-cell", "nbval-ignore-output"]
-# differences of the rounded values, as the table shows them (31.55 and 35.2 read 3.6 apart)
-acc = {m: round(a, 1) for m, a in zip(frame["recipe"], 100 * frame["test_acc"])}
+# differences of the rounded values, as the table shows them
+# (31.55 shows as 31.6, which reads 3.6 below 35.2, not 3.65)
+acc = {m: round(a, 1)
+       for m, a in zip(frame["recipe"], 100 * frame["test_acc"])}
 budget = runs[0].budget
 steps = {"A": budget.steps_for(P["M"]),
          "B": budget.steps_for(data.n_train)}

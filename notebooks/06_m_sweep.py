@@ -49,9 +49,11 @@ executor = None
 import pandas as pd
 from IPython.display import display
 
-from semisup_utils import (analysis, notebook, plots, prose, report,
-                           tables)
-from semisup_utils.executors import run_grid, stored_rows
+from semisup_utils.book import (notebook, original_report as report,
+                                plots, tables)
+from semisup_utils.study import analysis
+from semisup_utils.study.executors import run_grid, stored_rows
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seeds"][0])

@@ -39,8 +39,10 @@ label_sizes = None
 backbone = None
 
 # %% tags=["hide-input"]
-from semisup_utils import notebook, plots, prose, report, tables
-from semisup_utils.label_runs import label_study
+from semisup_utils.book import (notebook, original_report as report,
+                                plots, tables)
+from semisup_utils.study.label_runs import label_study
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])

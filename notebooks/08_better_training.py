@@ -31,7 +31,7 @@
 # {ref}`beyond-sweep` gives each model), at a few values of M, with {glue:text}`seeds`.
 #
 # Every recipe but A and the ceiling labels the unknown images with a {term}`teacher`, or
-# lets the student label them itself (`semisup_utils.recipes`):
+# lets the student label them itself (`semisup_utils.study.recipes`):
 #
 # | recipe | labels of the unknown images | how they are used |
 # | --- | --- | --- |
@@ -65,8 +65,10 @@ backbone = None
 device = None
 
 # %% tags=["hide-input"]
-from semisup_utils import analysis, notebook, plots, prose, tables
-from semisup_utils.executors import compare
+from semisup_utils.book import notebook, plots, tables
+from semisup_utils.study import analysis
+from semisup_utils.study.executors import compare
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["beyond_seeds"][0])

@@ -68,11 +68,13 @@ from dataclasses import replace
 import pandas as pd
 from IPython.display import display
 
-from semisup_utils import (analysis, notebook, plots, prose, report,
-                          tables)
-from semisup_utils.executors import compare
-from semisup_utils.label_runs import label_run
-from semisup_utils.recipes import at_input_size, get_recipe
+from semisup_utils.book import (notebook, original_report as report,
+                                plots, tables)
+from semisup_utils.study import analysis
+from semisup_utils.study.executors import compare
+from semisup_utils.study.label_runs import label_run
+from semisup_utils.study.recipes import at_input_size, get_recipe
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["sweep_seeds"][0])

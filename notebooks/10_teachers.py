@@ -62,9 +62,11 @@ import warnings
 
 import pandas as pd
 
-from semisup_utils import (analysis, findings, notebook, plots, prose,
-                          report)
-from semisup_utils.executors import compare
+from semisup_utils.book import (findings, notebook,
+                                original_report as report, plots)
+from semisup_utils.study import analysis
+from semisup_utils.study.executors import compare
+from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["distill_seeds"][0])

@@ -60,14 +60,16 @@ from IPython.display import display
 
 import pandas as pd
 
-from semisup_utils import (analysis, findings, notebook, prose, report,
-                           tables)
-from semisup_utils.budget import Budget
-from semisup_utils.executors import stored_rows
-from semisup_utils.label_runs import label_run
-from semisup_utils.recipes import at_input_size, get_recipe
-from semisup_utils.runs import plan
-from semisup_utils.store import ResultsStore
+from semisup_utils.book import (findings, notebook,
+                                original_report as report, tables)
+from semisup_utils.study import analysis
+from semisup_utils.study.executors import stored_rows
+from semisup_utils.study.label_runs import label_run
+from semisup_utils.study.recipes import at_input_size, get_recipe
+from semisup_utils.study.runs import plan
+from semisup_utils.study.store import ResultsStore
+from semisup_utils.text import prose
+from semisup_utils.training.budget import Budget
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(P["seed"])
@@ -126,7 +128,8 @@ sizes = ", ".join(f"{acc:.1f}% at {size}x{size}"
 reported = report.label_accuracy(data)
 pca_report = ("" if "PCA" not in reported
               else f" (report: {prose.percent(reported['PCA'], 0)})")
-low, high = reported.get("VGG16 / VGG19 / EfficientNetV2B2", (None, None))
+three = "VGG16 / VGG19 / EfficientNetV2B2"
+low, high = reported.get(three, (None, None))
 emb_report = ("" if low is None else " (report, three backbones at "
               f"32x32: {low:.0f}-{prose.percent(high, 0)})")
 # prose.md escapes every value it fills in: no string becomes markup
@@ -226,7 +229,7 @@ else:
 # at full compute (the `paper` profile's budget) are listed here, where the store has them:
 
 # %% tags=["hide-input"]
-from semisup_utils.profiles import PROFILES
+from semisup_utils.study.profiles import PROFILES
 
 paper_epochs = PROFILES["paper"]["sweep_epochs"]
 full_budget = notebook.sweep_budget({**P, "sweep_epochs": paper_epochs},

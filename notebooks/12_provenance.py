@@ -28,8 +28,9 @@ n_test = None
 distill_M_list = None
 
 # %% tags=["hide-input"]
-from semisup_utils import analysis, findings, ledger, notebook
-from semisup_utils.cnn import build_cnn, summary
+from semisup_utils.book import findings, ledger, notebook
+from semisup_utils.study import analysis
+from semisup_utils.training.cnn import build_cnn, summary
 
 P = notebook.parameters(globals())  # the profile + the values above
 notebook.setup(0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _cmd_run(args) -> int:
-    from .runner import run, parse_value
+    from .book.chapters import run, parse_value
 
     parameters = {name: parse_value(value) for name, value in args.parameter}
     run(args.chapters, args.profile, parameters, args.output_dir, data=args.data,
@@ -20,12 +20,12 @@ def _cmd_run(args) -> int:
 def _cmd_abc(args) -> int:
     import time
 
-    from .data import load_cifar10, subsample
-    from .executors import run_grid
-    from .notebook import report_budget, report_recipes
-    from .profiles import validate
-    from .runs import Context, plan
-    from .store import ResultsStore
+    from .book.notebook import report_budget, report_recipes
+    from .data.dataset import load_cifar10, subsample
+    from .study.executors import run_grid
+    from .study.profiles import validate
+    from .study.runs import Context, plan
+    from .study.store import ResultsStore
 
     validate("M", args.m)  # refuse bad values before loading anything
     validate("seed", args.seed)
@@ -57,7 +57,7 @@ def _cmd_abc(args) -> int:
 
 def _check_store(params: dict) -> None:
     """Refuse an unwritable results store before loading data or training (not after)."""
-    from .store import ResultsStore
+    from .study.store import ResultsStore
 
     if params.get("train_missing", True):
         ResultsStore().check_writable()
@@ -67,8 +67,8 @@ def _cmd_store(args) -> int:
     """``semisup store check [--repair]``: the lines of the results store (runs.jsonl and
     labels.jsonl) that are not usable rows (every command warns about them and skips them);
     --repair moves them to a quarantine file beside each. Exit 1 when such lines remain."""
-    from .label_runs import LABELS_FILE
-    from .store import ResultsStore
+    from .study.label_runs import LABELS_FILE
+    from .study.store import ResultsStore
 
     store = ResultsStore(args.results)
     if args.store_command == "merge":
@@ -100,7 +100,7 @@ def _check_file(store, repair_it: bool) -> int:
     moved to its quarantine file with ``repair_it``; 1 when some remain."""
     import warnings
 
-    from .store import check, repair
+    from .study.store import check, repair
 
     if not store.path.exists():
         return 0
@@ -129,10 +129,10 @@ def _parameters(args, declared=()):
     validated before any data is loaded. ``declared``: the parameters that cut the command's
     grid (only its values of M are checked against n_train; a missing run's refusal names
     this command first where its grid holds the run)."""
-    from .notebook import Parameters
-    from .parameters import M_PARAMETERS
-    from .profiles import resolve
-    from .runner import parse_value
+    from .book.chapters import parse_value
+    from .book.notebook import Parameters
+    from .study.parameters import M_PARAMETERS
+    from .study.profiles import resolve
 
     overrides = {name: parse_value(value) for name, value in args.parameter}
     if getattr(args, "executor", None):
@@ -144,7 +144,7 @@ def _parameters(args, declared=()):
 
 def _grid(args, runs_of, declared) -> int:
     """Run a grid built from the profile by ``runs_of(params, data)``; print its rows."""
-    from .notebook import context, load_data
+    from .book.notebook import context, load_data
 
     params = _parameters(args, declared)
     _check_store(params)
@@ -157,8 +157,8 @@ def _run_and_print(args, params, data, runs, ctx, by=("m", "recipe")) -> int:
     """Train the grid's missing runs with the command's executor, workers and threads (the
     local executor: this process, with ``--threads`` torch threads); print test accuracy
     per ``by``; 1 when runs failed (the others are stored)."""
-    from .executors import SweepError, run_grid
-    from .store import rows_frame
+    from .study.executors import SweepError, run_grid
+    from .study.store import rows_frame
 
     threads = getattr(args, "threads", None)
     if threads and params["executor"] == "local":
@@ -190,14 +190,14 @@ def _run_and_print(args, params, data, runs, ctx, by=("m", "recipe")) -> int:
 
 def _cmd_sweep(args) -> int:
     """The report's grid (M_list x seeds x models, the report's protocol) into the store."""
-    from .notebook import report_runs
+    from .book.notebook import report_runs
 
     return _grid(args, lambda params, data: report_runs(params), ("M_list", "seeds", "models"))
 
 
 def _cmd_compare(args) -> int:
     """Chapter 9's sweep (recipes x M x seeds at one budget of steps) into the store."""
-    from .notebook import sweep_runs
+    from .book.notebook import sweep_runs
 
     return _grid(args, lambda params, data: sweep_runs(params, data.n_train),
                  ("M_list", "sweep_seeds", "sweep_recipes"))
@@ -215,8 +215,8 @@ def _cmd_teachers(args) -> int:
     what the chapter calls): every candidate of the profile fitted at each M and teacher seed
     on the known images less a held-out share, stored as it lands (a rerun resumes); per M,
     every candidate's scores and the choice."""
-    from . import findings, notebook
-    from .teacher_eval import teacher_choices
+    from .book import findings, notebook
+    from .study.teacher_eval import teacher_choices
 
     params = _parameters(args, TEACHER_GRID)
     _check_store(params)
@@ -256,11 +256,11 @@ def _cmd_distill(args) -> int:
     of the teachers chosen on held-out images (``--among``; the choice read from the label
     store, which `semisup teachers` fills), their teachers fitted and cached first
     (``label_runs.fit_teachers``; ``--teachers-only``: nothing else)."""
-    from . import notebook
-    from .device import cuda_mps
-    from .label_runs import fit_teachers
-    from .runs import run_key
-    from .store import run_id
+    from .base.device import cuda_mps
+    from .book import notebook
+    from .study.label_runs import fit_teachers
+    from .study.runs import run_key
+    from .study.store import run_id
 
     params = _parameters(args, DISTILL_GRID)
     _check_store(params)
@@ -295,8 +295,8 @@ def _cmd_distill(args) -> int:
 def _chosen_runs(data, params, ctx, among) -> list:
     """The students of the teachers chosen on held-out images, ``among`` every fit and/or
     the C=1 fits (``teacher_eval.teacher_choices``), from the teacher study as stored."""
-    from . import findings, notebook
-    from .teacher_eval import teacher_choices
+    from .book import findings, notebook
+    from .study.teacher_eval import teacher_choices
 
     candidates, study, _ = findings.teacher_choice(data, params, ctx)  # read, never fitted
     if study.attrs["missing"]:
@@ -318,13 +318,13 @@ def _chosen_runs(data, params, ctx, among) -> list:
 
 
 def _cmd_list(args) -> int:
-    from .cnn import ARCHITECTURES
-    from .features import BACKBONES
-    from .labels import METHODS
-    from .profiles import PROFILES
-    from .recipes import RECIPES
-    from .runner import chapters
-    from .teachers import TEACHERS
+    from .book.chapters import chapters
+    from .study.profiles import PROFILES
+    from .study.recipes import RECIPES
+    from .teachers.features import BACKBONES
+    from .teachers.label_inference import METHODS
+    from .teachers.teachers import TEACHERS
+    from .training.cnn import ARCHITECTURES
 
     print("chapters:", ", ".join(p.stem for p in chapters()))
     print("profiles:", ", ".join(PROFILES))
@@ -340,9 +340,9 @@ def _cmd_list(args) -> int:
 def _cmd_params(args) -> int:
     """Every parameter (or a chapter's: those its parameters cell declares, and the run
     options every chapter takes) with the profile's value, its meaning and what it allows."""
-    from .parameters import REGISTRY, RUN_OPTIONS, chapters_reading, declared, table
-    from .profiles import resolve
-    from .runner import chapters, find_chapters
+    from .book.chapters import chapters, find_chapters
+    from .study.parameters import REGISTRY, RUN_OPTIONS, chapters_reading, declared, table
+    from .study.profiles import resolve
 
     values = resolve(args.profile)
     if args.chapter:
@@ -362,8 +362,8 @@ def _cmd_findings(args) -> int:
     writes it between the file's findings markers instead of printing it."""
     from pathlib import Path
 
-    from . import findings, notebook
-    from .profiles import resolve
+    from .book import findings, notebook
+    from .study.profiles import resolve
 
     params = resolve(args.profile)
     data = notebook.load_data(params)
@@ -528,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _os_error_line(error: OSError) -> str:
     """One line naming the path and the fix. The store's own errors (StoreWriteError) already
     say both; any other OSError (an output folder, the data cache's download) is named here."""
-    from .store import StoreWriteError
+    from .study.store import StoreWriteError
 
     if isinstance(error, StoreWriteError) or not error.filename:
         return str(error)
@@ -540,7 +540,7 @@ def _os_error_line(error: OSError) -> str:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "output_dir", "unset") is None:
-        from .runner import PROJECT_ROOT
+        from .book.chapters import PROJECT_ROOT
         args.output_dir = PROJECT_ROOT / "book"
     try:
         return args.func(args)

@@ -249,8 +249,8 @@ def write_tar(path: Path, files: dict[str, bytes], prefix: str = "") -> Path:
 @pytest.fixture
 def ctx(tmp_path):
     """A run context on the CPU with its own empty store and cache, quiet."""
-    from semisup_utils.runs import Context
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study.runs import Context
+    from semisup_utils.study.store import ResultsStore
 
     return Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
                    device="cpu", profile="test", progress=False)
@@ -271,7 +271,7 @@ def tiny_python_folder(tmp_path):
 
 def synthetic_cifar(n_train: int = 300, n_test: int = 200, seed: int = 0):
     """A CIFAR10 of generated images whose mean colour depends on the class (learnable)."""
-    from semisup_utils.data import CIFAR10, fingerprint_arrays
+    from semisup_utils.data.dataset import CIFAR10, fingerprint_arrays
 
     rng = np.random.default_rng(seed)
     palette = rng.integers(30, 226, (10, 3))
@@ -307,7 +307,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def cifar_real(shared_data):
     """All of the JPEG copy, decoded once per session (into the test run's cache folder)."""
-    from semisup_utils.data import load_cifar10
+    from semisup_utils.data.dataset import load_cifar10
 
     return load_cifar10(shared_data, download=False)
 
@@ -315,6 +315,6 @@ def cifar_real(shared_data):
 @pytest.fixture(scope="session")
 def real_small(cifar_real):
     """A class-stratified 500 train / 200 test subset of the real images."""
-    from semisup_utils.data import subsample
+    from semisup_utils.data.dataset import subsample
 
     return subsample(cifar_real, 500, 200, seed=0)

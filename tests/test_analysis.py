@@ -4,7 +4,7 @@ import math
 import pandas as pd
 import pytest
 
-from semisup_utils.analysis import is_clear, paired_gains, verdict
+from semisup_utils.study.analysis import is_clear, paired_gains, verdict
 
 
 def runs_of(accs):
@@ -57,7 +57,7 @@ def test_clear_is_a_paired_t_test():
 
 
 def test_summary_and_mean_sd_table():
-    from semisup_utils.analysis import mean_sd, summary
+    from semisup_utils.study.analysis import mean_sd, summary
 
     runs = runs_of({(500, "A"): [0.30, 0.32, 0.34], (500, "B"): [0.40], (5000, "A"): [0.5, 0.6]})
     table = summary(runs)
@@ -70,7 +70,7 @@ def test_summary_and_mean_sd_table():
 
 
 def test_gap_closed_is_undefined_where_a_reaches_the_ceiling():
-    from semisup_utils.analysis import add_gap_closed
+    from semisup_utils.study.analysis import add_gap_closed
 
     runs = pd.DataFrame([
         {"m": 500, "seed": 0, "recipe": "A", "test_acc": 0.40},
@@ -84,7 +84,7 @@ def test_gap_closed_is_undefined_where_a_reaches_the_ceiling():
 
 
 def test_statements_follow_the_numbers():
-    from semisup_utils.analysis import against_a_lines, best_model_line, verdict_lines
+    from semisup_utils.study.analysis import against_a_lines, best_model_line, verdict_lines
 
     runs = runs_of({(500, "A"): [0.30, 0.32, 0.34], (500, "B"): [0.40, 0.41, 0.43],
                     (5000, "A"): [0.50, 0.51, 0.52], (5000, "B"): [0.45, 0.455, 0.47]})
@@ -107,7 +107,7 @@ def test_statements_follow_the_numbers():
 
 
 def test_gains_table_shows_a_dash_where_the_report_has_no_run():
-    from semisup_utils.analysis import UNDEFINED, gains_table
+    from semisup_utils.study.analysis import UNDEFINED, gains_table
 
     runs = runs_of({(500, "A"): [0.30, 0.32], (500, "B"): [0.40, 0.41],
                     (1000, "A"): [0.35, 0.36], (1000, "B"): [0.42, 0.44]})
@@ -123,7 +123,7 @@ def test_undefined_values_show_as_a_dash_with_a_footnote_never_nan():
     and a footnote under the table says why."""
     import numpy as np
 
-    from semisup_utils.analysis import UNDEFINED, mean_sd, summary, undefined_as_dash
+    from semisup_utils.study.analysis import UNDEFINED, mean_sd, summary, undefined_as_dash
 
     gap = pd.DataFrame({500: [120.04, 66.0], 5000: [float("nan"), np.float32(3.25)],
                         40000: [None, 12.0]}, index=["logreg-soft", "fixmatch"])
@@ -153,7 +153,7 @@ def test_undefined_values_show_as_a_dash_with_a_footnote_never_nan():
 
 
 def test_paired_comparison_of_two_precisions():
-    from semisup_utils.analysis import paired_comparison
+    from semisup_utils.study.analysis import paired_comparison
 
     runs = runs_of({(500, "bf16"): [0.30, 0.32, 0.34], (500, "fp32"): [0.31, 0.33, 0.36],
                     (5000, "bf16"): [0.5]}).rename(columns={"recipe": "model"})
@@ -171,7 +171,7 @@ def test_paired_comparison_of_two_precisions():
 def test_targets_per_study_and_none_for_other_data():
     from types import SimpleNamespace
 
-    from semisup_utils import report
+    from semisup_utils.book import original_report as report
 
     assert report.targets() == report.TARGETS
     assert report.targets(study="teachers") == {500: 70.0, 5000: 73.0, 40000: 75.0}

@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from semisup_utils import cache as cache_mod
-from semisup_utils.cache import ArrayCache, CacheWarning, default_cache_dir, key_digest
+from semisup_utils.base import cache as cache_mod
+from semisup_utils.base.cache import ArrayCache, CacheWarning, default_cache_dir, key_digest
 
 KEY = {"fingerprint": "abc", "backbone": "x", "input_size": 32}
 
@@ -217,7 +217,7 @@ def test_corrupt_entry_in_a_read_only_cache_is_recomputed(tmp_path, monkeypatch)
 
 def test_decoded_data_loads_with_an_unwritable_cache(tmp_path, fake):
     """The data loader (the first thing every chapter does) works with an unusable cache."""
-    from semisup_utils.data import load_cifar10
+    from semisup_utils.data.dataset import load_cifar10
 
     (tmp_path / "file").write_text("")
     folder = fake.write_python_folder(tmp_path / "b", fake.arrays())

@@ -16,7 +16,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from semisup_utils import runner
+from semisup_utils.book import chapters as runner
 
 CODE_WIDTH = 72
 

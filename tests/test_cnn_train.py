@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from semisup_utils import device as device_mod
-from semisup_utils.cnn import (ARCHITECTURES, UnknownArchitectureError, build_cnn,
+from semisup_utils.base import device as device_mod
+from semisup_utils.training.cnn import (ARCHITECTURES, UnknownArchitectureError, build_cnn,
                                count_parameters, summary)
-from semisup_utils.device import pick_device
-from semisup_utils.train import augment_batch, evaluate, predict_proba, strong_augment, train
+from semisup_utils.base.device import pick_device
+from semisup_utils.training.train import (augment_batch, evaluate, predict_proba, strong_augment,
+                                          train)
 
 
 # ----------------------------------------------------------------------------- the network
@@ -220,7 +221,7 @@ def test_pick_device_plain(monkeypatch):
 def test_many_short_epochs_are_tested_at_most_max_evals_times():
     import numpy as np
 
-    from semisup_utils.train import train
+    from semisup_utils.training.train import train
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
@@ -300,7 +301,7 @@ def test_fixmatch_consistency_uses_the_unlabeled_images(monkeypatch):
     u = np.random.default_rng(1).integers(0, 255, (40, 32, 32, 3), dtype=np.uint8)
     kwargs = dict(steps=3, batch_size=16, seed=0, device="cpu", progress=False)
     # the same random draws in all three runs: only the consistency term differs
-    from semisup_utils.objectives import FixMatch
+    from semisup_utils.training.objectives import FixMatch
 
     ignored, _ = train(x, y, objective=FixMatch(u, threshold=0.0, weight=0.0), **kwargs)
     # threshold 1.01: no pseudo-label is ever confident enough, the term is zero
@@ -368,7 +369,7 @@ def test_test_accuracy_equals_evaluate_with_the_test_set_on_the_device():
 @pytest.mark.slow
 @pytest.mark.parametrize("native", [True, False])
 def test_fast_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, native):
-    from semisup_utils import train as train_mod
+    from semisup_utils.training import train as train_mod
 
     monkeypatch.setattr(train_mod, "native_bf16_cpu", lambda: native)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
@@ -397,7 +398,7 @@ def test_native_bf16_follows_what_onednn_may_use():
     import subprocess
     import sys
 
-    code = "from semisup_utils.train import native_bf16_cpu; print(native_bf16_cpu())"
+    code = "from semisup_utils.training.train import native_bf16_cpu; print(native_bf16_cpu())"
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.strip()
@@ -422,7 +423,7 @@ def test_dropout_after_flatten_draws_the_masks_the_stored_runs_drew(monkeypatch)
     reordered network must train exactly the same weights (same draws, same elements)."""
     from torch import nn
 
-    from semisup_utils.cnn import ReportCNN
+    from semisup_utils.training.cnn import ReportCNN
 
     class Before(nn.Sequential):  # the network as every stored run trained it
         def __init__(self, n_classes=10, dropout=0.5):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import write_tar
 
-from semisup_utils import data as data_mod
-from semisup_utils.data import (CLASSES, DataError, DataNotFoundError, check_m, load_cifar10,
-                                split_known, subsample)
+from semisup_utils.data import dataset as data_mod
+from semisup_utils.data.dataset import (CLASSES, DataError, DataNotFoundError, check_m,
+                                        load_cifar10, split_known, subsample)
 
 
 def load(path, tmp_path):
@@ -395,7 +395,7 @@ def test_unreadable_batch_names_the_file(tmp_path, fake):
 
 # ----------------------------------------------------------------------------- subsets
 def test_subsample_is_stratified_and_seeded(fake):
-    from semisup_utils.data import CIFAR10
+    from semisup_utils.data.dataset import CIFAR10
 
     arrays = fake.arrays(per_batch=40, n_test=50)  # 200 train, 20 per class
     full = CIFAR10(**arrays, source="fake", fingerprint="abc")
@@ -459,7 +459,7 @@ def test_check_m_accepts_whole_numbers():
 
 # ----------------------------------------------------------------------------- validation split
 def test_validation_split_of_the_known_images():
-    from semisup_utils.data import split_known, validation_split
+    from semisup_utils.data.dataset import split_known, validation_split
 
     labels = np.repeat(np.arange(10), 100)
     known, unknown = split_known(labels, 500, seed=0)
@@ -478,7 +478,7 @@ def test_validation_split_of_the_known_images():
 
 
 def test_validation_split_falls_back_to_random_when_m_is_too_small():
-    from semisup_utils.data import validation_split
+    from semisup_utils.data.dataset import validation_split
 
     labels = np.repeat(np.arange(10), 10)
     known = np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 11])  # most classes once

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from semisup_utils import teachers
-from semisup_utils.budget import Budget
-from semisup_utils.labels import infer_labels, probabilities
-from semisup_utils.recipes import RECIPES, Recipe, at_input_size
-from semisup_utils.targets import soften, training_set
-from semisup_utils.runs import Run, execute
-from semisup_utils.train import augmentation, crop_cutout, train
+from semisup_utils.study.recipes import RECIPES, Recipe, at_input_size
+from semisup_utils.study.runs import Run, execute
+from semisup_utils.teachers import teachers
+from semisup_utils.teachers.label_inference import infer_labels, probabilities
+from semisup_utils.teachers.targets import soften, training_set
+from semisup_utils.training.budget import Budget
+from semisup_utils.training.train import augmentation, crop_cutout, train
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "keys-before-issue15.json").read_text())
 
@@ -230,7 +230,7 @@ def test_cutout_blanks_at_most_an_eight_pixel_square():
 
 
 def test_augmentation_names():
-    from semisup_utils.train import augment_batch
+    from semisup_utils.training.train import augment_batch
 
     assert augmentation(True) is augmentation("report") is augment_batch
     assert augmentation("crop-cutout") is crop_cutout and augmentation(False) is None

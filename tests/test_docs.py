@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from semisup_utils import cli, findings
+from semisup_utils import cli
+from semisup_utils.book import findings
 
 ROOT = Path(__file__).absolute().parents[1]
 README = ROOT / "README.md"

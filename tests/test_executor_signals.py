@@ -25,11 +25,11 @@ PARENT = textwrap.dedent("""
     import os, sys, time
     from types import SimpleNamespace
 
-    from semisup_utils import executors
-    from semisup_utils.budget import Budget
-    from semisup_utils.recipes import RECIPES
-    from semisup_utils.runs import Context, Run
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study import executors
+    from semisup_utils.study.recipes import RECIPES
+    from semisup_utils.study.runs import Context, Run
+    from semisup_utils.study.store import ResultsStore
+    from semisup_utils.training.budget import Budget
 
     def fake_run(run):
         with open(os.environ["PIDS"], "a") as f:
@@ -96,7 +96,7 @@ def test_pool_workers_end_with_their_parent(tmp_path, sig):
 
 def test_sigterm_ends_the_workers_first_then_does_what_it_did_before():
     """The parent's handler (the prompt path: workers end before the parent, not after it)."""
-    from semisup_utils.executors import _workers_end_on_sigterm
+    from semisup_utils.study.executors import _workers_end_on_sigterm
 
     events = []
 

@@ -99,15 +99,15 @@ def test_every_module_imports():
 def test_the_reader_sees_slow_marks_and_imports():
     source = (
         "import pytest\n"
-        "from semisup_utils import store\n"
+        "from semisup_utils.study import store\n"
         "@pytest.mark.slow\n"
         "def test_a():\n"
-        "    from semisup_utils.data import load_cifar10\n"
+        "    from semisup_utils.data.dataset import load_cifar10\n"
         "def test_b():\n"
-        "    import semisup_utils.runs\n")
-    known = {"semisup_utils", "semisup_utils.store", "semisup_utils.data", "semisup_utils.runs"}
-    assert fast_imports(source, known) == {"semisup_utils", "semisup_utils.store",
-                                           "semisup_utils.runs"}
+        "    import semisup_utils.study.runs\n")
+    known = {"semisup_utils", "semisup_utils.study.store", "semisup_utils.data.dataset", "semisup_utils.study.runs"}
+    assert fast_imports(source, known) == {"semisup_utils", "semisup_utils.study.store",
+                                           "semisup_utils.study.runs"}
     assert fast_imports("import pytest\nfrom semisup_utils import store\n"
                         "pytestmark = pytest.mark.slow\ndef test_a():\n    pass\n", known) == set()
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from semisup_utils import features as feat
-from semisup_utils.features import (BACKBONES, Backbone, BackboneUnavailableError,
+from semisup_utils.teachers import features as feat
+from semisup_utils.teachers.features import (BACKBONES, Backbone, BackboneUnavailableError,
                                     UnknownBackboneError, check_input_size, embed, fit_pca,
                                     get_backbone)
 
@@ -186,7 +186,7 @@ def test_embed_is_cached(tmp_path, counting):
 
 
 def test_embed_rebuilds_a_corrupt_entry(tmp_path, counting):
-    from semisup_utils.cache import CacheWarning
+    from semisup_utils.base.cache import CacheWarning
 
     images = rgb_images(4)
     kwargs = dict(device="cpu", cache_dir=tmp_path, progress=False)

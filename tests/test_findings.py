@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from semisup_utils import findings, ledger, plots, runner  # noqa: E402
-from semisup_utils.store import ResultsStore  # noqa: E402
+from semisup_utils.book import chapters as runner, findings, ledger, plots  # noqa: E402
+from semisup_utils.study.store import ResultsStore  # noqa: E402
 
 
 def _headline(student_500=69.1, a_500=37.8, ceiling=72.2, seeds=3):
@@ -118,8 +118,8 @@ def test_paired_uses_only_the_seeds_both_have():
 def test_the_headline_reads_the_committed_store(cifar_real):
     """Page one's numbers are the committed store's: the held-out choice's students and Model
     A at the report's compute, three seeds each, below the ceiling at M = 500."""
-    from semisup_utils import notebook
-    from semisup_utils.profiles import resolve
+    from semisup_utils.book import notebook
+    from semisup_utils.study.profiles import resolve
 
     from dataclasses import replace
 
@@ -136,7 +136,7 @@ def test_the_headline_reads_the_committed_store(cifar_real):
 
 
 def test_the_ledger_lists_the_runs_of_this_data_only(tmp_path):
-    from semisup_utils.budget import Budget
+    from semisup_utils.training.budget import Budget
 
     store = ResultsStore(tmp_path)
     budget = Budget.steps(400, precision="bf16").key()
@@ -201,8 +201,8 @@ def test_the_readme_findings_are_the_stores(cifar_real):
     the committed store: no number in it is typed."""
     from dataclasses import replace
 
-    from semisup_utils import notebook
-    from semisup_utils.profiles import resolve
+    from semisup_utils.book import notebook
+    from semisup_utils.study.profiles import resolve
 
     params = resolve("published")
     ctx = replace(notebook.context(params),
@@ -224,7 +224,7 @@ def test_replacing_the_block_needs_both_markers():
 
 
 def test_the_candidates_table_marks_the_choice_and_survives_an_empty_study():
-    from semisup_utils.teacher_eval import choose_teacher
+    from semisup_utils.study.teacher_eval import choose_teacher
 
     study = pd.DataFrame({"teacher": ["a", "b", "a", "b"], "method": ["logreg-cal"] * 4,
                           "M": [500] * 4, "seed": [0, 0, 1, 1],

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from semisup_utils import lab, runner
+from semisup_utils.book import chapters as runner, lab
 
 pytest.importorskip("jupyter_server", reason="jupyter_server (the dev extra) is needed for "
                     "jupytext's contents manager: pip install -e '.[dev]'")
@@ -81,7 +81,7 @@ def _inspector_clicked(notebook):
 @pytest.mark.parametrize("chapter", runner.chapters(), ids=lambda p: p.stem)
 def test_empty_tags_from_the_property_inspector_are_not_saved(chapter, tmp_path):
     """jupytext drops empty tags only on its default filter path; ``tags,-all`` keeps them, so
-    the pre-save hook that ``make lab`` configures strips them (``semisup_utils.lab``)."""
+    the pre-save hook that ``make lab`` configures strips them (``semisup_utils.book.lab``)."""
     assert _open_and_save(chapter, tmp_path, _inspector_clicked) == chapter.read_bytes(), (
         f"{chapter.name}: the empty tags Lab's property inspector adds were written "
         "(`tags=[]` in a cell marker)")

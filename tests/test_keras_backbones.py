@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from conftest import synthetic_cifar
-from semisup_utils import features as feat
-from semisup_utils.features import BACKBONES, Backbone, BackboneUnavailableError, embed
-from semisup_utils.labels import kmeans_known, label_report
+from semisup_utils.teachers import features as feat
+from semisup_utils.teachers.features import BACKBONES, Backbone, BackboneUnavailableError, embed
+from semisup_utils.teachers.label_inference import kmeans_known, label_report
 
 pytestmark = pytest.mark.slow
 
-os.environ.setdefault("KERAS_BACKEND", "torch")  # what semisup_utils.features sets, first
+os.environ.setdefault("KERAS_BACKEND", "torch")  # what semisup_utils.teachers.features sets, first
 # Keras writes its config where KERAS_HOME points (~/.keras): the tests' own cache folder
 os.environ.setdefault("KERAS_HOME", os.path.join(os.environ["SEMISUP_CACHE"], "keras"))
 keras = pytest.importorskip("keras", reason="the keras extra: pip install -e '.[keras]'")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semisup_utils import lab
+from semisup_utils.book import lab
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
@@ -61,7 +61,7 @@ def test_make_lab_installs_into_the_venv_configures_it_and_passes_lab_args(tmp_p
         plan.index(f'{venv}/bin/python -m pip install -e ".[lab]"')
     assert f"--settings-file {venv}/etc/jupyter/labconfig/default_setting_overrides.json " \
            "set-default-viewer python" in plan
-    assert f"{venv}/bin/python -m semisup_utils.lab {venv}/etc/jupyter/jupyter_server_config.d" \
+    assert f"{venv}/bin/python -m semisup_utils.book.lab {venv}/etc/jupyter/jupyter_server_config.d" \
         in plan
     assert plan.strip().splitlines()[-1] == f"{venv}/bin/jupyter lab --allow-root"
     assert not venv.exists()  # a dry run

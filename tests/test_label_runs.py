@@ -5,10 +5,12 @@ import json
 
 import pytest
 
-from semisup_utils import label_runs, teachers
-from semisup_utils.data import split_known
-from semisup_utils.labels import expected_calibration_error, infer_labels, probabilities
-from semisup_utils.features import fit_pca
+from semisup_utils.data.dataset import split_known
+from semisup_utils.study import label_runs
+from semisup_utils.teachers import teachers
+from semisup_utils.teachers.features import fit_pca
+from semisup_utils.teachers.label_inference import (expected_calibration_error, infer_labels,
+                                                    probabilities)
 
 PCA_VIEW = [("pca", 32)]
 
@@ -97,7 +99,7 @@ def test_a_method_that_cannot_label_new_images_stores_no_test_accuracy(synthetic
                                                                         monkeypatch):
     from dataclasses import replace
 
-    from semisup_utils import labels
+    from semisup_utils.teachers import label_inference as labels
 
     fit = labels.METHODS["logreg"]
     monkeypatch.setitem(labels.METHODS, "logreg",
@@ -109,7 +111,7 @@ def test_a_method_that_cannot_label_new_images_stores_no_test_accuracy(synthetic
 def test_full_and_held_out_fits_are_written_by_one_writer_in_one_layout(synthetic, ctx):
     """label_run is the one writer of labels.jsonl: a held-out fit (teacher_eval.held_out_run)
     is the full fit's row plus its validation scores, under the key plus ``validation``."""
-    from semisup_utils.teacher_eval import held_out_run
+    from semisup_utils.study.teacher_eval import held_out_run
 
     full = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 0, ctx, test=True)
     held = held_out_run(synthetic, "logreg", PCA_VIEW, 60, 0, ctx, validation=0.2)
@@ -125,7 +127,7 @@ def test_the_average_with_model_a_is_scored_as_the_student_is_taught_it(syntheti
     import numpy as np
     import torch
 
-    from semisup_utils.teachers import average_with_model_a
+    from semisup_utils.teachers.teachers import average_with_model_a
 
     class Uniform(torch.nn.Module):  # Model A that knows nothing: 1/10 for every class
         def __init__(self):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semisup_utils.data import split_known
-from semisup_utils.labels import (METHODS, InferredLabels, UnknownMethodError, contingency,
-                                  greedy_map, infer_labels, label_report, majority_map)
+from semisup_utils.data.dataset import split_known
+from semisup_utils.teachers.label_inference import (METHODS, InferredLabels, UnknownMethodError,
+                                                    contingency, greedy_map, infer_labels,
+                                                    label_report, majority_map)
 
 
 def table(rows):
@@ -143,8 +144,8 @@ def images():
 def test_cnn_method(images, trained):
     import torch
 
-    from semisup_utils.cnn import build_cnn
-    from semisup_utils.train import train
+    from semisup_utils.training.cnn import build_cnn
+    from semisup_utils.training.train import train
 
     x, y = images
     if trained:
@@ -190,7 +191,7 @@ def test_label_report():
 def test_cached_inference_reads_back_without_recomputing(tmp_path, monkeypatch):
     import numpy as np
 
-    from semisup_utils import labels
+    from semisup_utils.teachers import label_inference as labels
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(10, 8)) * 4
@@ -211,7 +212,7 @@ def test_cached_inference_reads_back_without_recomputing(tmp_path, monkeypatch):
 
 
 def test_expected_calibration_error_by_hand():
-    from semisup_utils.labels import expected_calibration_error
+    from semisup_utils.teachers.label_inference import expected_calibration_error
 
     # two bins: confidence 0.9 right half the time (gap 0.4), 0.3 never right (gap 0.3)
     confidence = np.array([0.9, 0.9, 0.3, 0.3])
@@ -249,7 +250,7 @@ def mixed_classes(n_known, strength, dim=200, n=5000, seed=0):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_cross_validated_C_beats_C_1_where_C_1_overfits(seed):
-    from semisup_utils.labels import C_GRID, choose_C
+    from semisup_utils.teachers.label_inference import C_GRID, choose_C
 
     x, y, known = mixed_classes(1000, 0.15, seed=seed)
     C = choose_C(x[known], y[known], seed=seed)
@@ -263,7 +264,7 @@ def test_cross_validated_C_beats_C_1_where_C_1_overfits(seed):
 
 
 def test_cross_validated_C_keeps_weak_regularisation_where_the_classes_are_clean():
-    from semisup_utils.labels import choose_C
+    from semisup_utils.teachers.label_inference import choose_C
 
     x, y, known = mixed_classes(300, 0.3)
     assert choose_C(x[known], y[known]) >= 0.3
@@ -273,7 +274,7 @@ def test_cross_validated_C_keeps_weak_regularisation_where_the_classes_are_clean
 
 @pytest.mark.slow
 def test_cross_validated_self_training_fits_at_the_chosen_C(monkeypatch):
-    from semisup_utils import labels
+    from semisup_utils.teachers import label_inference as labels
 
     x, y, known = mixed_classes(300, 0.2, n=2000)
     seen = []
@@ -288,7 +289,7 @@ def test_cross_validated_self_training_fits_at_the_chosen_C(monkeypatch):
 
 
 def test_cached_labels_load_lazy_features_only_on_a_miss(tmp_path):
-    from semisup_utils.labels import infer_labels_cached
+    from semisup_utils.teachers.label_inference import infer_labels_cached
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 300)
@@ -351,7 +352,7 @@ def test_self_training_is_deterministic_for_a_seed_and_predicts_new_points():
 
 
 def test_fit_temperature_recovers_the_temperature_of_the_labels():
-    from semisup_utils.labels import _softmax, fit_temperature
+    from semisup_utils.teachers.label_inference import _softmax, fit_temperature
 
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, (20000, 10))

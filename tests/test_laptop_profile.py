@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from semisup_utils import notebook
-from semisup_utils.data import subsample
-from semisup_utils.recipes import get_recipe
-from semisup_utils.runs import Context, Run, execute
-from semisup_utils.store import ResultsStore
+from semisup_utils.book import notebook
+from semisup_utils.data.dataset import subsample
+from semisup_utils.study.recipes import get_recipe
+from semisup_utils.study.runs import Context, Run, execute
+from semisup_utils.study.store import ResultsStore
 
 pytestmark = pytest.mark.slow
 

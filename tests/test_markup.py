@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
-from semisup_utils import analysis, findings, ledger, markup, prose, tables
-from semisup_utils.budget import Budget
-from semisup_utils.store import ResultsStore
+from semisup_utils.book import findings, ledger, tables
+from semisup_utils.study import analysis
+from semisup_utils.study.store import ResultsStore
+from semisup_utils.text import markup, prose
+from semisup_utils.training.budget import Budget
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "cpu <img src=x onerror=alert(1)><script>alert(2)</script> [x](javascript:alert(3))"
@@ -143,7 +145,7 @@ def test_the_readme_block_shows_a_profile_as_text(monkeypatch):
 
 # ----------------------------------------------------------------------------- no other way
 def _sources():
-    return sorted([*ROOT.glob("notebooks/*.py"), *ROOT.glob("semisup_utils/*.py"),
+    return sorted([*ROOT.glob("notebooks/*.py"), *ROOT.glob("semisup_utils/**/*.py"),
                    *ROOT.glob("bench/*.py")])
 
 

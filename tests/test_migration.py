@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from semisup_utils import notebook
-from semisup_utils.profiles import resolve
-from semisup_utils.runs import plan, run_key
-from semisup_utils.schema import SCHEMA, migrate_row, thin_history
-from semisup_utils.store import ResultsStore, run_id
+from semisup_utils.book import notebook
+from semisup_utils.study.profiles import resolve
+from semisup_utils.study.runs import plan, run_key
+from semisup_utils.study.schema import SCHEMA, migrate_row, thin_history
+from semisup_utils.study.store import ResultsStore, run_id
 
 OLD = Path(__file__).parent / "data" / "runs-schema1.jsonl.gz"
 CIFAR10 = SimpleNamespace(fingerprint="425ba76fb12a43dc1464468210efc651", n_train=50000)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import write_tar
-from semisup_utils.data import CLASSES, DataError, load_cifar10, split_known, subsample
+from semisup_utils.data.dataset import CLASSES, DataError, load_cifar10, split_known, subsample
 
 SHAPES = ("circle", "square", "triangle")
 
@@ -127,10 +127,10 @@ def test_too_few_images_per_class(tmp_path):
 
 
 def test_downstream_follows_the_number_of_classes(tmp_path):
-    from semisup_utils.budget import Budget
-    from semisup_utils.runs import Context, Run, execute
-    from semisup_utils.labels import infer_labels, label_report, probabilities
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study.runs import Context, Run, execute
+    from semisup_utils.study.store import ResultsStore
+    from semisup_utils.teachers.label_inference import infer_labels, label_report, probabilities
+    from semisup_utils.training.budget import Budget
 
     data = load_cifar10(write_tarball(tmp_path / "s.tar.gz", own_dataset()),
                         cache_dir=tmp_path / "cache", download=False)
@@ -146,8 +146,8 @@ def test_downstream_follows_the_number_of_classes(tmp_path):
     rows = [execute(data, Run(15, 0, name, budget), ctx) for name in ("A", "C")]
     assert rows[1]["n_inferred"] == 45
     assert rows[0]["key"]["data"] == data.fingerprint
-    from semisup_utils.cache import ArrayCache
-    from semisup_utils.runs import _model_from_arrays, run_key
+    from semisup_utils.base.cache import ArrayCache
+    from semisup_utils.study.runs import _model_from_arrays, run_key
 
     weights = ArrayCache(tmp_path / "cache").load("models", run_key(data, Run(15, 0, "A", budget)))
     assert _model_from_arrays(weights, "report", "cpu")[-1].out_features == 3
@@ -156,7 +156,7 @@ def test_downstream_follows_the_number_of_classes(tmp_path):
 @pytest.mark.slow
 def test_every_chapter_runs_at_smoke_on_a_dataset_that_is_not_cifar(tmp_path, monkeypatch):
     """The done-when of the own-data issue: the smoke profile runs every chapter on it."""
-    from semisup_utils import runner
+    from semisup_utils.book import chapters as runner
 
     tarball = write_tarball(tmp_path / "shapes.tar.gz",
                             own_dataset(per_class_train=40, per_class_test=10))
@@ -328,7 +328,7 @@ def test_netpbm_images_are_read_and_an_all_ppm_set_loads(tmp_path):
 def test_extensions_read_include_torchvisions_imagefolder(tmp_path):
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
-    from semisup_utils.data import IMAGE_EXTENSIONS
+    from semisup_utils.data.dataset import IMAGE_EXTENSIONS
 
     assert set(IMG_EXTENSIONS) <= set(IMAGE_EXTENSIONS)
 
@@ -409,7 +409,7 @@ def test_non_ascii_names_load_alike_under_the_c_locale(tmp_path):
     root, tarball = _non_ascii_dataset(tmp_path)
     here = load_cifar10(root, cache_dir=tmp_path / "c", download=False)
     assert here.classes == ("hiver", "été") and here.n_train == 7
-    script = ("import sys; from semisup_utils.data import load_cifar10\n"
+    script = ("import sys; from semisup_utils.data.dataset import load_cifar10\n"
               "for path in sys.argv[2:]:\n"
               "    d = load_cifar10(path, cache_dir=sys.argv[1], download=False)\n"
               "    print(ascii((sys.getfilesystemencoding(), d.n_train, d.fingerprint, d.classes, "

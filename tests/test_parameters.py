@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from semisup_utils import cli, notebook, parameters, runner
-from semisup_utils.parameters import (REGISTRY, RUN_OPTIONS, SECTIONS, declared,
+from semisup_utils import cli
+from semisup_utils.book import chapters as runner, notebook
+from semisup_utils.study import parameters
+from semisup_utils.study.parameters import (REGISTRY, RUN_OPTIONS, SECTIONS, declared,
                                       parameters_cell)
-from semisup_utils.profiles import PROFILES, STUDIES, ParameterError, resolve
+from semisup_utils.study.profiles import PROFILES, STUDIES, ParameterError, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +111,7 @@ def test_params_prints_a_chapters_parameters_with_the_profiles_values(capsys):
 def test_abc_builds_the_report_models_with_the_chapters_builder(monkeypatch, capsys):
     """`semisup abc` plans the recipes and budget notebook.report_recipes/report_budget build
     (one builder; it re-implemented them before)."""
-    from semisup_utils import executors
+    from semisup_utils.study import executors
 
     seen = {}
 
@@ -118,7 +120,7 @@ def test_abc_builds_the_report_models_with_the_chapters_builder(monkeypatch, cap
         raise FileNotFoundError("stopped")
 
     monkeypatch.setattr(executors, "run_grid", stop)
-    monkeypatch.setattr("semisup_utils.data.load_cifar10", lambda *a, **k: object())
+    monkeypatch.setattr("semisup_utils.data.dataset.load_cifar10", lambda *a, **k: object())
     argv = ["abc", "--m", "500", "--models", "A", "B", "C", "--method", "logreg",
             "--input-size", "64", "--weight", "0.3", "--epochs", "7", "--quiet"]
     assert cli.main(argv) == 2

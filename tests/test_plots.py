@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from semisup_utils.plots import (MODEL_COLOURS, accuracy_vs_m, model_colours,  # noqa: E402
+from semisup_utils.book.plots import (MODEL_COLOURS, accuracy_vs_m, model_colours,  # noqa: E402
                                  students_and_teacher)
 
 
@@ -46,7 +46,7 @@ def test_students_and_teacher_draws_a_labelled_panel_per_augmentation():
 
 
 def test_validation_vs_test_stars_the_chosen_teacher_in_a_panel_per_m():
-    from semisup_utils.plots import validation_vs_test
+    from semisup_utils.book.plots import validation_vs_test
 
     table = pd.DataFrame({
         "M": [500, 500, 500, 500, 500, 5000, 5000],

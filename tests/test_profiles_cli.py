@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from semisup_utils import cli, notebook, profiles
-from semisup_utils.budget import Budget
-from semisup_utils.profiles import PROFILES, ParameterError, resolve, validate
-from semisup_utils.recipes import get_recipe
+from semisup_utils import cli
+from semisup_utils.book import notebook
+from semisup_utils.study import profiles
+from semisup_utils.study.profiles import PROFILES, ParameterError, resolve, validate
+from semisup_utils.study.recipes import get_recipe
+from semisup_utils.training.budget import Budget
 
 
 # ----------------------------------------------------------------------------- profiles
@@ -24,7 +26,7 @@ def test_resolve_profiles():
 
 
 def test_default_is_the_laptop_profile_by_another_name():
-    from semisup_utils.profiles import DEFAULT_PROFILE, sections
+    from semisup_utils.study.profiles import DEFAULT_PROFILE, sections
 
     assert DEFAULT_PROFILE == "laptop"
     params = resolve("default")
@@ -124,7 +126,7 @@ def run_cli(capsys, *argv):
 
 
 def test_abc_refuses_m_zero_before_loading(capsys, monkeypatch, tmp_path):
-    from semisup_utils import data
+    from semisup_utils.data import dataset as data
 
     monkeypatch.setattr(data, "load_cifar10", lambda *a, **k: pytest.fail("data was loaded"))
     status, out, err = run_cli(capsys, "abc", "--m", 0, "--epochs", 1, "--device", "cpu",
@@ -153,7 +155,7 @@ def test_abc_refuses_m_beyond_the_data(capsys, tmp_path, tiny_python_folder):
     (["--n-test", "-3"], "n_test=-3"),
 ])
 def test_abc_refuses_bad_protocol_before_loading_data(capsys, monkeypatch, args, named):
-    from semisup_utils import data
+    from semisup_utils.data import dataset as data
 
     def no_loading(*a, **k):
         raise AssertionError("data loaded before the parameters were checked")
@@ -179,7 +181,7 @@ def test_abc_runs_and_resumes(capsys, monkeypatch, tmp_path, tiny_python_folder)
     rows = [json.loads(line) for line in (tmp_path / "r" / "runs.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["key"]["m"] == 50 and rows[0]["profile"] == "cli"
 
-    from semisup_utils import runs
+    from semisup_utils.study import runs
 
     def no_training(*a, **k):
         raise AssertionError("a stored run was trained again")
@@ -196,12 +198,12 @@ def test_list(capsys):
     assert status == 0
     lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
     assert lines["profiles"].split(", ") == list(PROFILES)
-    from semisup_utils.features import BACKBONES
-    from semisup_utils.labels import METHODS
+    from semisup_utils.teachers.features import BACKBONES
+    from semisup_utils.teachers.label_inference import METHODS
 
     assert lines["backbones"].split(", ") == list(BACKBONES)
     assert lines["methods"].split(", ") == list(METHODS)
-    from semisup_utils.recipes import RECIPES
+    from semisup_utils.study.recipes import RECIPES
 
     assert lines["recipes (A, B, C are the report's models)"].split(", ") == list(RECIPES)
     assert "chapters" in lines and "teachers" in lines
@@ -232,7 +234,7 @@ def test_console_script_exit_status(tmp_path, tiny_python_folder):
 
 
 def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
-    from semisup_utils import notebook
+    from semisup_utils.book import notebook
 
     monkeypatch.setattr(notebook, "load_cifar10", lambda *a, **k: pytest.fail("data loaded"))
     status, _, err = run_cli(capsys, "compare", "--profile", "smoke", "-p", "sweep_recipes",
@@ -243,7 +245,7 @@ def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
 def test_sweep_and_compare_check_only_the_m_list_they_read(capsys, monkeypatch):
     """`semisup sweep -p n_train 300 -p M_list '[100]'` is not refused for smoke's M (500) or
     its other lists, which a sweep does not read; its M_list is checked, by name."""
-    from semisup_utils import notebook
+    from semisup_utils.book import notebook
 
     def stop(*args, **kwargs):
         raise FileNotFoundError("stopped before loading the data")
@@ -264,7 +266,7 @@ def test_a_sweep_of_one_run_per_model_the_store_lacks_is_one_line(capsys, monkey
     naming the command (issue 35, item 11), as one line, not a traceback."""
     from types import SimpleNamespace
 
-    from semisup_utils import notebook
+    from semisup_utils.book import notebook
 
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
     monkeypatch.setattr(notebook, "load_data", lambda params: SimpleNamespace(
@@ -279,7 +281,7 @@ def test_a_sweep_of_one_run_per_model_the_store_lacks_is_one_line(capsys, monkey
 
 @pytest.mark.slow
 def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp_path):
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study.store import ResultsStore
 
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
 
@@ -295,8 +297,8 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
 
 
 def test_profiles_are_studies_with_one_section_per_experiment():
-    from semisup_utils.parameters import REGISTRY
-    from semisup_utils.profiles import SECTION_OF, STUDIES, sections
+    from semisup_utils.study.parameters import REGISTRY
+    from semisup_utils.study.profiles import SECTION_OF, STUDIES, sections
 
     assert set(SECTION_OF) == set(REGISTRY) - {"profile"}  # each in exactly one section
     for name, study in STUDIES.items():
@@ -311,8 +313,8 @@ def test_profiles_are_studies_with_one_section_per_experiment():
 def test_a_chapter_refuses_a_parameter_papermill_injected_that_it_does_not_declare():
     """Plain papermill (`papermill ch.ipynb out.ipynb -p nosuch 3`) injects `nosuch = 3` in a
     cell after the parameters cell; the chapter's first call refuses it by name."""
-    from semisup_utils import notebook
-    from semisup_utils.profiles import ParameterError
+    from semisup_utils.book import notebook
+    from semisup_utils.study.profiles import ParameterError
 
     history = ["", 'profile = "smoke"\nM = None\nseed = None\n', "# Parameters\nnosuch = 3\n",
                "P = notebook.parameters(globals())"]
@@ -330,7 +332,7 @@ def test_a_chapter_takes_the_run_options_and_checks_only_the_m_it_reads():
     """Under papermill too: `-p train_missing true -p embed_engine onnxruntime` reach any
     chapter (issue 35, item 12), and chapter 01's `-p n_train 100 -p M 30` is not refused for
     the profile's M_list, which it does not read (item 13); its own M still is."""
-    from semisup_utils import notebook
+    from semisup_utils.book import notebook
 
     cell = 'profile = "smoke"\nM = None\nseed = None\nn_train = None\nn_test = None\n'
     injected = ("# Parameters\nprofile = 'smoke'\nn_train = 100\nM = 30\n"
@@ -348,7 +350,7 @@ def test_a_chapter_takes_the_run_options_and_checks_only_the_m_it_reads():
 
 
 def test_the_sweeps_augmentation_is_in_the_key_only_when_it_is_not_the_reports():
-    from semisup_utils.notebook import distill_budgets, sweep_budget
+    from semisup_utils.book.notebook import distill_budgets, sweep_budget
 
     params = resolve("paper")
     assert params["augment"] == "report"
@@ -363,7 +365,7 @@ def test_the_sweeps_augmentation_is_in_the_key_only_when_it_is_not_the_reports()
 
 
 def test_the_teachers_chapters_recipes_take_its_input_size():
-    from semisup_utils.notebook import distill_recipes
+    from semisup_utils.book.notebook import distill_recipes
 
     recipes = {r.name: r for r in distill_recipes(resolve("smoke"))}
     assert recipes["lite0-224flip-cal-soft"].views == (("effnet-lite0", 32, "flip"),)

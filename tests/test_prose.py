@@ -2,14 +2,14 @@
 
 A number in a chapter's Markdown that came from a run goes stale the moment the chapter is
 rerun with another profile or parameters. So every such number is computed when the chapter
-runs: glued (``{glue:text}`name``` with :func:`semisup_utils.prose.glue`) or written by a cell.
+runs: glued (``{glue:text}`name``` with :func:`semisup_utils.text.prose.glue`) or written by a cell.
 
 The rule, on each Markdown cell of ``notebooks/*.py`` (code spans, math, roles and link targets
 removed first): no percentage ("69.1%", "35 %"), no decimal number ("1.9", "0.75"), no signed
 number ("+1.9", "−0.3") and no count of points ("3 points"): the forms a result takes. Whole
 numbers that describe the design (M = 5,000, 50 epochs, 32,122 parameters, 224x224 pixels)
 pass. The allowlist holds the protocol's constants, each with its reason; the report's own
-figures are not constants here: they come from :mod:`semisup_utils.report`.
+figures are not constants here: they come from :mod:`semisup_utils.book.original_report`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import re
 import jupytext
 import pytest
 
-from semisup_utils import prose, runner
+from semisup_utils.book import chapters as runner
+from semisup_utils.text import prose
 
 # protocol constants a chapter may name in words, not results: (the token, why it is fixed)
 ALLOWED = {
@@ -71,7 +72,7 @@ def test_no_result_is_typed_into_a_chapter(chapter):
     cells = [c for c in jupytext.read(chapter).cells if c.cell_type == "markdown"]
     typed = [hit for cell in cells for hit in typed_results(cell.source)]
     assert not typed, (f"{chapter.name}: {len(typed)} result(s) typed into the prose; compute "
-                       "them (semisup_utils.prose.glue and {glue:text}) or reword:\n  "
+                       "them (semisup_utils.text.prose.glue and {glue:text}) or reword:\n  "
                        + "\n  ".join(typed))
 
 

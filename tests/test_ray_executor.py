@@ -17,10 +17,10 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray executor needs Ray: pip install 'ray>=2.9' "
                                         "(the dev and ray extras)")
 
-from semisup_utils.budget import Budget  # noqa: E402
-from semisup_utils.executors import SweepError, ray_runs, run_grid, run_one  # noqa: E402
-from semisup_utils.runs import Context, plan, run_key  # noqa: E402
-from semisup_utils.store import ResultsStore, run_id  # noqa: E402
+from semisup_utils.study.executors import SweepError, ray_runs, run_grid, run_one  # noqa: E402
+from semisup_utils.study.runs import Context, plan, run_key  # noqa: E402
+from semisup_utils.study.store import ResultsStore, run_id  # noqa: E402
+from semisup_utils.training.budget import Budget  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -195,7 +195,7 @@ def test_killed_worker_is_retried(both, synthetic, tmp_path):
         if model == "A" and not marker.exists():
             import os
 
-            from semisup_utils import runs
+            from semisup_utils.study import runs
 
             marker.write_text(str(os.getpid()))
             real_train = runs.train
@@ -266,7 +266,8 @@ def test_unknown_executor_refused(synthetic, tmp_path):
 
 
 def test_cli_sweep(synthetic, local_ray, tmp_path, monkeypatch, capsys):
-    from semisup_utils import cli, notebook
+    from semisup_utils import cli
+    from semisup_utils.book import notebook
 
     monkeypatch.setattr(notebook, "load_data", lambda params: synthetic)
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semisup_utils import runs as runs_module
-from semisup_utils import teachers
-from semisup_utils.budget import Budget
-from semisup_utils.labels import infer_labels, label_report
-from semisup_utils.recipes import RECIPES, Recipe, get_recipe
-from semisup_utils.targets import select, training_set
-from semisup_utils.runs import Run, execute, plan
-from semisup_utils.teachers import TEACHERS, probabilities_of
+from semisup_utils.study import runs as runs_module
+from semisup_utils.study.recipes import RECIPES, Recipe, get_recipe
+from semisup_utils.study.runs import Run, execute, plan
+from semisup_utils.teachers import teachers
+from semisup_utils.teachers.label_inference import infer_labels, label_report
+from semisup_utils.teachers.targets import select, training_set
+from semisup_utils.teachers.teachers import TEACHERS, probabilities_of
+from semisup_utils.training.budget import Budget
 
 BUDGET = Budget.steps(4, batch_size=64)
 
@@ -77,7 +77,7 @@ def test_recipe_validation():
 
 
 def test_teachers_registry_covers_every_label_method():
-    from semisup_utils.labels import METHODS
+    from semisup_utils.teachers.label_inference import METHODS
 
     assert {"none", "truth", "fixmatch", "cnn"} <= set(TEACHERS)
     assert all(TEACHERS[m].uses_embeddings for m in METHODS if m != "cnn")
@@ -108,7 +108,7 @@ def test_each_teacher_gives_its_own_lesson(synthetic, ctx):
     """Before training: probabilities only from a labelling teacher; each round's training
     set from the teacher itself (the known images, every image, the known images with
     FixMatch's objective on the unknown ones, or the kept inferred labels)."""
-    from semisup_utils.objectives import FixMatch
+    from semisup_utils.training.objectives import FixMatch
 
     known, unknown = np.arange(0, 300, 3), np.setdiff1d(np.arange(300), np.arange(0, 300, 3))
     for name in ("none", "truth", "fixmatch"):

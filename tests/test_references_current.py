@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from semisup_utils import runner
+from semisup_utils.book import chapters as runner
 
 REFERENCES = Path(__file__).parent / "nbval"
 

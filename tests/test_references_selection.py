@@ -10,14 +10,14 @@ def test_a_selection_runs_every_earlier_chapter_and_writes_only_the_asked(tmp_pa
                                                                           monkeypatch):
     import os
 
-    from semisup_utils.references import make_references
+    from semisup_utils.book.nbval_references import make_references
 
     for name in ("SEMISUP_RESULTS", "SEMISUP_CACHE", "OMP_NUM_THREADS"):  # it sets them
         if name in os.environ:  # restored as they were after the test
             monkeypatch.setenv(name, os.environ[name])
         else:
             monkeypatch.delenv(name, raising=False)
-    from semisup_utils.runner import chapters
+    from semisup_utils.book.chapters import chapters
 
     calls = []
 

@@ -25,24 +25,24 @@ REFERENCES = REPO_ROOT / "tests" / "nbval"
 BREAKAGES = {
     "inferred labels weigh 1 instead of 0.1": ("05_models_abc", """
         from dataclasses import replace
-        import semisup_utils.targets as targets
+        import semisup_utils.teachers.targets as targets
         original = targets.training_set
         targets.training_set = lambda y, known, unknown, proba, recipe, **kw: original(
             y, known, unknown, proba, replace(recipe, weight=1.0), **kw)
         """),
     "augmentation given 0-255 pixels (the division by 255 forgotten)": ("05_models_abc", """
-        import semisup_utils.train as train
+        import semisup_utils.training.train as train
         original = train.augment_batch
         train.augment_batch = lambda x, generator, **kw: original(x * 255, generator, **kw)
         """),
     "cluster-to-label map off by one": ("03_clustering", """
-        import semisup_utils.labels as labels
+        import semisup_utils.teachers.label_inference as labels
         original = labels.CLUSTER_MAPS["majority"]
         labels.CLUSTER_MAPS["majority"] = lambda counts: (original(counts) + 1) % counts.shape[1]
         """),
     "teacher fitted on shuffled labels": ("07_label_inference", """
         import numpy as np
-        import semisup_utils.labels as labels
+        import semisup_utils.teachers.label_inference as labels
         original = labels.METHODS["logreg"]
         labels.METHODS["logreg"] = lambda features, known, y, **kw: original(
             features, known, np.random.default_rng(0).permutation(y), **kw)

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from semisup_utils import features, train as train_module
-from semisup_utils.device import DeviceMemoryError
-from semisup_utils.progress import bar
+from semisup_utils.base.device import DeviceMemoryError
+from semisup_utils.base.progress import bar
+from semisup_utils.teachers import features
+from semisup_utils.training import train as train_module
 
 
 def _oom(*args, **kwargs):

@@ -8,8 +8,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from semisup_utils import cli, runner
-from semisup_utils.profiles import ParameterError
+from semisup_utils import cli
+from semisup_utils.book import chapters as runner
+from semisup_utils.study.profiles import ParameterError
 
 
 @pytest.fixture
@@ -133,8 +134,8 @@ def test_parameter_cells_are_left_out_of_the_book(tmp_path):
 
 
 def test_the_data_line_names_the_file_and_the_pages_parameters_not_the_machine_path():
-    from semisup_utils import notebook
-    from semisup_utils.data import CIFAR10
+    from semisup_utils.book import notebook
+    from semisup_utils.data.dataset import CIFAR10
 
     x = np.zeros((2, 32, 32, 3), np.uint8)
     y = np.array([0, 1])
@@ -271,7 +272,7 @@ def test_every_chapter_takes_the_run_options_the_docs_offer(no_execution, tmp_pa
         (chapter.stem, own)) or (tmp_path / "x", 0.0))
     runner.run(["01", "06"], "published", {**options, "seeds": [0]}, tmp_path)
     assert runs == [("01_data", options), ("06_m_sweep", {**options, "seeds": [0]})]
-    from semisup_utils.profiles import RUN_OPTIONS
+    from semisup_utils.study.profiles import RUN_OPTIONS
 
     assert {"train_missing", "embed_engine"} <= set(RUN_OPTIONS)
 

@@ -11,17 +11,17 @@ from dataclasses import replace
 import pytest
 import torch
 
-from semisup_utils import runs as runs_module
-from semisup_utils import teachers
-from semisup_utils.budget import Budget
-from semisup_utils.cache import ArrayCache
-from semisup_utils.data import split_known
-from semisup_utils.executors import run_grid, stored_rows
-from semisup_utils.recipes import RECIPES, get_recipe, with_views
-from semisup_utils.runs import (Context, MissingRunError, MissingRunWarning, Run, execute, plan,
-                                run_key)
-from semisup_utils.store import ResultsStore
-from semisup_utils.train import predict_proba
+from semisup_utils.base.cache import ArrayCache
+from semisup_utils.data.dataset import split_known
+from semisup_utils.study import runs as runs_module
+from semisup_utils.study.executors import run_grid, stored_rows
+from semisup_utils.study.recipes import RECIPES, get_recipe, with_views
+from semisup_utils.teachers import teachers
+from semisup_utils.training.budget import Budget
+from semisup_utils.study.runs import (Context, MissingRunError, MissingRunWarning, Run, execute,
+                                      plan, run_key)
+from semisup_utils.study.store import ResultsStore
+from semisup_utils.training.train import predict_proba
 
 REPORT = Budget.report(1, batch_size=64)
 A, C = RECIPES["A"], RECIPES["C"]
@@ -251,7 +251,7 @@ def test_a_single_run_the_store_lacks_is_refused_naming_the_command(synthetic, c
     lacks: the documented refusal naming the command that computes them, with the parameters
     given beside the profile, not an empty table (issue 35, item 11: "KeyError: 'recipe'" in
     its cell 6). A grid of more seeds or M still leaves its missing runs out (above)."""
-    from semisup_utils import notebook
+    from semisup_utils.book import notebook
 
     forbid_training(monkeypatch)
     P = notebook.parameters({"profile": "published", "n_train": 200, "n_test": 100, "M": 50,
@@ -310,7 +310,7 @@ def test_the_contexts_max_evals_thins_the_test_curve_but_not_the_run(synthetic, 
 def test_a_long_step_budget_stores_a_thinned_history(synthetic, ctx):
     """500 steps over M=20 images are 500 one-step epochs: the row keeps its tested epochs,
     its last and about a hundred others, not 500 records."""
-    from semisup_utils.schema import HISTORY_LIMIT
+    from semisup_utils.study.schema import HISTORY_LIMIT
 
     row = execute(synthetic, Run(20, 0, A, Budget.steps(500, batch_size=64)), ctx)
     history = row["history"]
@@ -326,10 +326,10 @@ def test_the_contexts_embed_engine_reaches_the_embeddings_and_the_rows_provenanc
         synthetic, ctx, monkeypatch):
     """A profile's embed_engine is what computes every teacher's embeddings (through the
     context, also in a process-pool worker) and is recorded beside the rows it computed."""
-    from semisup_utils.executors import Where
-    from semisup_utils.notebook import context
-    from semisup_utils.profiles import ParameterError, resolve
-    from semisup_utils.runs import provenance
+    from semisup_utils.book.notebook import context
+    from semisup_utils.study.executors import WorkerContext
+    from semisup_utils.study.profiles import ParameterError, resolve
+    from semisup_utils.study.runs import provenance
 
     engines = []
 
@@ -346,7 +346,7 @@ def test_the_contexts_embed_engine_reaches_the_embeddings_and_the_rows_provenanc
     assert engines == ["torch", "onnxruntime", "torch"]
     assert "embed_engine" not in provenance(synthetic, ctx)  # torch rows keep their fields
     assert provenance(synthetic, onnx)["embed_engine"] == "onnxruntime"
-    assert Where.of(onnx, "cpu", 1).context().embed_engine == "onnxruntime"
+    assert WorkerContext.of(onnx, "cpu", 1).context().embed_engine == "onnxruntime"
     assert context(resolve("smoke", embed_engine="onnxruntime")).embed_engine == "onnxruntime"
     assert context(resolve("smoke")).embed_engine == "torch"
     with pytest.raises(ParameterError, match=r"embed_engine='tensorrt'.*onnxruntime"):

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from semisup_utils import runner
+from semisup_utils.book import chapters as runner
 
 ROOT = runner.PROJECT_ROOT
 SHOTS = ROOT / "docs" / "screenshots"

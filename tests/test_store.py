@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from semisup_utils.store import ResultsStore, default_results_dir, run_id
+from semisup_utils.study.store import ResultsStore, default_results_dir, run_id
 
 
 def key(i, model="A"):
@@ -95,7 +95,7 @@ def run_python(code, *args):
 
 WRITER = """
     import sys, time
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study.store import ResultsStore
     store = ResultsStore(sys.argv[1])
     i = 0
     while True:  # a long sweep: a row after every run, until killed
@@ -142,7 +142,7 @@ def test_sigkill_mid_run_leaves_every_earlier_row(tmp_path):
 APPENDER = """
     import sys, time
     from pathlib import Path
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study.store import ResultsStore
     store = ResultsStore(sys.argv[1])
     start, go = int(sys.argv[2]), Path(sys.argv[3])
     while not go.exists():
@@ -177,7 +177,7 @@ def test_two_processes_append_concurrently(tmp_path):
 
 @pytest.mark.parametrize("line", ['{"foo": 1}', "null", "[1, 2]", '{"key": 3}'])
 def test_json_that_is_not_a_row_is_skipped_with_a_warning(tmp_path, line):
-    from semisup_utils.store import ResultsStore
+    from semisup_utils.study.store import ResultsStore
 
     store = ResultsStore(tmp_path)
     store.add({"m": 1}, {"test_acc": 0.5})
@@ -195,7 +195,7 @@ def test_json_that_is_not_a_row_is_skipped_with_a_warning(tmp_path, line):
 # ----------------------------------------------------------------------------- unwritable stores
 def test_check_writable_refuses_a_store_that_cannot_be_made(tmp_path):
     """Checked before training: one StoreWriteError naming the store and the fix."""
-    from semisup_utils.store import StoreWriteError
+    from semisup_utils.study.store import StoreWriteError
 
     (tmp_path / "file").write_text("")
     store = ResultsStore(tmp_path / "file" / "results")
@@ -207,7 +207,7 @@ def test_check_writable_refuses_a_store_that_cannot_be_made(tmp_path):
 
 
 def test_check_writable_refuses_a_full_disk_and_writes_nothing(tmp_path):
-    from semisup_utils.store import StoreWriteError
+    from semisup_utils.study.store import StoreWriteError
 
     store = ResultsStore(tmp_path / "r")
     store.check_writable()  # a writable store passes ...
@@ -220,7 +220,7 @@ def test_check_writable_refuses_a_full_disk_and_writes_nothing(tmp_path):
 def test_a_failed_append_names_the_fix_and_keeps_the_row(tmp_path, monkeypatch):
     """The lock file cannot be made after a run finished: one StoreWriteError naming the path
     and the fix, and the row kept in a side file, not lost in a traceback."""
-    from semisup_utils import store as store_mod
+    from semisup_utils.study import store as store_mod
 
     unsaved = tmp_path / "unsaved.jsonl"
     monkeypatch.setattr(store_mod, "UNSAVED_ROWS", unsaved)
@@ -237,7 +237,9 @@ def test_a_failed_append_names_the_fix_and_keeps_the_row(tmp_path, monkeypatch):
 def test_cli_refuses_an_unwritable_store_before_loading_data(tmp_path, monkeypatch, capsys):
     """`semisup abc` and `semisup sweep` check the store first: one line, exit 2, no data
     loaded (so nothing is trained and then lost)."""
-    from semisup_utils import cli, data, notebook
+    from semisup_utils import cli
+    from semisup_utils.book import notebook
+    from semisup_utils.data import dataset as data
 
     def no_loading(*args, **kwargs):
         raise AssertionError("data was loaded although the store cannot be written")
@@ -334,7 +336,7 @@ def test_store_merge_command_merges_runs_and_label_runs(tmp_path, capsys):
 
 
 def test_long_histories_are_thinned_when_stored_and_by_migrate(tmp_path):
-    from semisup_utils.schema import HISTORY_LIMIT, SCHEMA, thin_history
+    from semisup_utils.study.schema import HISTORY_LIMIT, SCHEMA, thin_history
 
     # a step budget over few images: 5,000 one-step epochs, tested every 100th
     history = [{"epoch": e, "step": e, "loss": 1.0 / e, "seconds": 0.1 * e,

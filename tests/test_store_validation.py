@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from semisup_utils import cli
-from semisup_utils.store import ResultsStore, check
+from semisup_utils.study.store import ResultsStore, check
 
 RUN_KEY = {"schema": 2, "data": "d", "n_train": 100, "m": 10, "seed": 0,
            "recipe": {"teacher": "none"},
@@ -102,7 +102,7 @@ def test_null_is_kept_where_a_value_is_undefined(tmp_path):
 def test_the_committed_stores_rows_are_all_valid():
     """The validation refuses nothing the project stored (every row of results/, and the
     schema-1 store of the migration test once migrated)."""
-    from semisup_utils.store import parse_line
+    from semisup_utils.study.store import parse_line
 
     root = Path(__file__).resolve().parents[1]
     texts = [(p.name, t) for p in sorted((root / "results").glob("*.jsonl"))
@@ -206,10 +206,10 @@ def test_a_run_whose_row_has_no_test_accuracy_is_missing_to_the_chapters(synthet
     it as missing (another profile trains it again)."""
     from dataclasses import replace
 
-    from semisup_utils.budget import Budget
-    from semisup_utils.executors import stored_rows
-    from semisup_utils.recipes import RECIPES
-    from semisup_utils.runs import Context, MissingRunError, Run, execute, plan, run_key
+    from semisup_utils.study.executors import stored_rows
+    from semisup_utils.study.recipes import RECIPES
+    from semisup_utils.study.runs import Context, MissingRunError, Run, execute, plan, run_key
+    from semisup_utils.training.budget import Budget
 
     budget = Budget.report(1, batch_size=64)
     store = ResultsStore(tmp_path / "results")

@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from semisup_utils import analysis, notebook, profiles, runs, teachers
-from semisup_utils import train as train_mod
-from semisup_utils.budget import Budget
-from semisup_utils.cnn import ReportCNN
-from semisup_utils.recipes import RECIPES, Recipe, at_input_size
-from semisup_utils.runs import Run, execute
-from semisup_utils.store import ResultsStore, rows_frame
-from semisup_utils.train import evaluate, predict_proba, train
+from semisup_utils.book import notebook
+from semisup_utils.study import analysis, profiles, runs
+from semisup_utils.study.recipes import RECIPES, Recipe, at_input_size
+from semisup_utils.study.runs import Run, execute
+from semisup_utils.study.store import ResultsStore, rows_frame
+from semisup_utils.teachers import teachers
+from semisup_utils.training import train as train_mod
+from semisup_utils.training.budget import Budget
+from semisup_utils.training.cnn import ReportCNN
+from semisup_utils.training.train import evaluate, predict_proba, train
 
 ROOT = Path(__file__).absolute().parents[1]
 BEFORE = json.loads((ROOT / "tests" / "data" / "keys-before-issue34.json").read_text())

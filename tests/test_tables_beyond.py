@@ -1,12 +1,13 @@
 """The tables and computed phrases of chapters 7-9 (label inference, the screening at equal
-compute, the sweep beyond the report): `semisup_utils.tables`, on small made-up runs."""
+compute, the sweep beyond the report): `semisup_utils.book.tables`, on small made-up runs."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from semisup_utils import analysis, tables
-from semisup_utils.prose import MINUS
+from semisup_utils.book import tables
+from semisup_utils.study import analysis
+from semisup_utils.text.prose import MINUS
 
 
 # ------------------------------------------------------------------------------ chapter 7

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semisup_utils import tables
-from semisup_utils.features import BackboneUnavailableError
-from semisup_utils.labels import InferredLabels
+from semisup_utils.book import tables
+from semisup_utils.teachers.features import BackboneUnavailableError
+from semisup_utils.teachers.label_inference import InferredLabels
 
 
 def test_class_split_table_counts_and_shares_per_class():

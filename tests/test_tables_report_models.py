@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from semisup_utils import analysis, tables
-from semisup_utils.analysis import UNDEFINED
-from semisup_utils.prose import MINUS
+from semisup_utils.book import tables
+from semisup_utils.study import analysis
+from semisup_utils.study.analysis import UNDEFINED
+from semisup_utils.text.prose import MINUS
 
 
 def _history(loss):

@@ -4,7 +4,9 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from semisup_utils import features, findings, plots, teacher_eval
+from semisup_utils.book import findings, plots
+from semisup_utils.study import teacher_eval
+from semisup_utils.teachers import features
 
 matplotlib.use("Agg")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semisup_utils import teachers
-from semisup_utils.data import split_known
-from semisup_utils.features import Backbone, BACKBONES, _PooledFeatures
-from semisup_utils.labels import infer_labels
-from semisup_utils.recipes import Recipe
-from semisup_utils.teacher_eval import evaluate_teacher
+from semisup_utils.data.dataset import split_known
+from semisup_utils.study.recipes import Recipe
+from semisup_utils.study.teacher_eval import evaluate_teacher
+from semisup_utils.teachers import teachers
+from semisup_utils.teachers.features import Backbone, BACKBONES, _PooledFeatures
+from semisup_utils.teachers.label_inference import infer_labels
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_teachers_not_fit_on_features_are_refused(synthetic, ctx):
 
 
 def test_candidate_teachers_list_cheap_views_first_and_name_them():
-    from semisup_utils.teacher_eval import candidate_teachers
+    from semisup_utils.study.teacher_eval import candidate_teachers
 
     found = candidate_teachers([96, 224], ["logreg", "logreg-cal"], 224,
                                backbones=["effnet-lite1"])
@@ -95,7 +95,7 @@ def _study_rows(rows):
 
 
 def test_the_teacher_is_chosen_by_validation_accuracy_alone():
-    from semisup_utils.teacher_eval import choose_teacher
+    from semisup_utils.study.teacher_eval import choose_teacher
 
     study = _study_rows([
         # at M=500 "b" is best on the held-out known images (mean over its two seeds), "a" on
@@ -116,9 +116,9 @@ def test_the_teacher_is_chosen_by_validation_accuracy_alone():
 
 def test_teacher_study_stores_its_rows_apart_from_the_full_fits(synthetic, ctx, colour,
                                                                  monkeypatch):
-    from semisup_utils import label_runs
-    from semisup_utils.label_runs import label_run, label_store
-    from semisup_utils.teacher_eval import teacher_study
+    from semisup_utils.study import label_runs
+    from semisup_utils.study.label_runs import label_run, label_store
+    from semisup_utils.study.teacher_eval import teacher_study
 
     candidates = [("colour logreg", "logreg", (("colour", 32),)),
                   ("colour flip logreg-cal", "logreg-cal", (("colour", 32, "flip"),))]
@@ -148,8 +148,8 @@ def test_teacher_study_stores_its_rows_apart_from_the_full_fits(synthetic, ctx, 
 
 
 def test_the_chosen_teachers_student_keeps_the_base_recipe_but_its_teacher():
-    from semisup_utils.recipes import get_recipe
-    from semisup_utils.teacher_eval import candidate_teachers, choose_teacher, chosen_recipes
+    from semisup_utils.study.recipes import get_recipe
+    from semisup_utils.study.teacher_eval import candidate_teachers, choose_teacher, chosen_recipes
 
     candidates = candidate_teachers([96, 224], ["logreg-cal", "logreg-self"], 224)
     names = [name for name, _, _ in candidates]
@@ -170,7 +170,7 @@ def test_the_chosen_teachers_student_keeps_the_base_recipe_but_its_teacher():
 
 
 def test_the_two_choices_differ_where_a_cross_validated_fit_wins():
-    from semisup_utils.teacher_eval import teacher_choices
+    from semisup_utils.study.teacher_eval import teacher_choices
 
     study = _study_rows([("a cal", 500, 0, 0.70, 0.05, 0.7, 0.7),
                          ("a cv", 500, 0, 0.75, 0.05, 0.7, 0.7),
@@ -186,7 +186,7 @@ def test_the_two_choices_differ_where_a_cross_validated_fit_wins():
 
 
 def test_c_twins_pair_the_fits_of_the_same_views_that_differ_in_c_alone():
-    from semisup_utils.teacher_eval import c_twins, candidate_teachers
+    from semisup_utils.study.teacher_eval import c_twins, candidate_teachers
 
     candidates = candidate_teachers([96, 224], ["logreg-cal", "logreg-self"], 224,
                                     backbones=["effnet-lite2"],

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from semisup_utils import cli, findings, label_runs, notebook, runs
-from semisup_utils.features import BACKBONES, Backbone, _PooledFeatures
-from semisup_utils.label_runs import label_store
-from semisup_utils.store import ResultsStore
+from semisup_utils import cli
+from semisup_utils.book import findings, notebook
+from semisup_utils.study import label_runs, runs
+from semisup_utils.study.label_runs import label_store
+from semisup_utils.study.store import ResultsStore
+from semisup_utils.teachers.features import BACKBONES, Backbone, _PooledFeatures
 
 ROOT = Path(__file__).resolve().parents[1]
 # the smoke profile cut to the synthetic data: 300 training images, M=100, one seed
@@ -93,7 +95,7 @@ def test_distill_trains_the_chapters_grid_and_the_chosen_students(capsys, monkey
     for name in ("teacher_choice", "chosen_student_runs"):
         spy(monkeypatch, findings, name, calls)
     spy(monkeypatch, label_runs, "fit_teachers", calls)
-    from semisup_utils import executors
+    from semisup_utils.study import executors
 
     def run_grid(data, grid, ctx, **options):
         calls.append("run_grid")
@@ -139,8 +141,8 @@ def test_a_missing_run_of_chapter_10_names_semisup_distill_which_computes_it(tmp
                                                                             synthetic):
     """Chapter 10 at the published profile on data the store lacks: the refusal names
     `semisup distill`, and the command it names plans exactly those runs' keys."""
-    from semisup_utils.executors import run_grid
-    from semisup_utils.runs import MissingRunError, run_key
+    from semisup_utils.study.executors import run_grid
+    from semisup_utils.study.runs import MissingRunError, run_key
 
     P = notebook.parameters({"profile": "published", "n_train": 300, "n_test": 200,
                              "distill_M_list": [100], "distill_seeds": [0],
@@ -188,7 +190,7 @@ def test_distill_names_semisup_teachers_for_teacher_fits_the_store_lacks(capsys,
 def test_cuda_mps_starts_the_daemon_where_there_is_one_and_stops_it(tmp_path, monkeypatch):
     """`semisup distill --mps`: the control daemon started before the training processes and
     told to quit after; nothing where the machine has none or it is not asked for."""
-    from semisup_utils.device import cuda_mps
+    from semisup_utils.base.device import cuda_mps
 
     log = tmp_path / "calls"
     control = tmp_path / "nvidia-cuda-mps-control"
@@ -212,7 +214,7 @@ def test_nothing_names_the_bench_scripts_that_became_commands():
     gone = re.compile(r"bench/(teachers|chosen_students|gpu_distill)\.py")
     files = [ROOT / "README.md", ROOT / "bench" / "README.md",
              *(ROOT / "docs").glob("*.md"), *(ROOT / "notebooks").glob("*.py"),
-             *(ROOT / "semisup_utils").glob("*.py")]
+             *(ROOT / "semisup_utils").rglob("*.py")]
     named = [str(p.relative_to(ROOT)) for p in files if gone.search(p.read_text())]
     assert named == []
     assert "semisup teachers" in (ROOT / "notebooks" / "10_teachers.py").read_text()

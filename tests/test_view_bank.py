@@ -13,18 +13,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from semisup_utils import bank as bank_mod
-from semisup_utils import features, runs
-from semisup_utils import train as train_mod
-from semisup_utils.bank import StudentBank, view_bank, view_params, view_seed
-from semisup_utils.budget import Budget
-from semisup_utils.data import CIFAR10, fingerprint_arrays, split_known
-from semisup_utils.labels import infer_labels
-from semisup_utils.recipes import RECIPES, Recipe
-from semisup_utils.targets import soften
-from semisup_utils.runs import Run, execute
-from semisup_utils.teachers import view_features
-from semisup_utils.train import (augment_batch, crop_cutout, draw_crop_cutout, draw_report,
+from semisup_utils.data.dataset import CIFAR10, fingerprint_arrays, split_known
+from semisup_utils.study import runs
+from semisup_utils.study.recipes import RECIPES, Recipe
+from semisup_utils.study.runs import Run, execute
+from semisup_utils.teachers import bank as bank_mod
+from semisup_utils.teachers import features
+from semisup_utils.teachers.bank import StudentBank, view_bank, view_params, view_seed
+from semisup_utils.teachers.label_inference import infer_labels
+from semisup_utils.teachers.targets import soften
+from semisup_utils.teachers.teachers import view_features
+from semisup_utils.training import train as train_mod
+from semisup_utils.training.budget import Budget
+from semisup_utils.training.train import (augment_batch, crop_cutout, draw_crop_cutout, draw_report,
                                  render_crop_cutout, render_report, train)
 
 

@@ -1,0 +1,1 @@
+"""The chapters: their setup, tables, figures, findings, provenance, execution and nbval references."""

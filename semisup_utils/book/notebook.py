@@ -1,0 +1,365 @@
+"""What every chapter does first: display settings, seeding, data, protocol, context.
+
+Set once here (as fastbook's small utils do) so the chapters stay narrative.
+"""
+from __future__ import annotations
+
+import functools
+import random
+import textwrap
+import warnings
+
+import numpy as np
+
+from ..data.dataset import CIFAR10, load_cifar10, subsample
+from ..study.recipes import at_input_size, get_recipe, with_views
+from ..study.runs import Context, Run, plan
+from ..study.store import ResultsStore
+from ..training.budget import Budget
+
+JPEG_NOTE = ("Data: the JPEG copy of CIFAR-10 (pixel values differ slightly from the original "
+             "arrays), so accuracies are close to, not equal to, those on the original.")
+
+
+def setup(seed: int = 0) -> None:
+    """Seed numpy/random/torch and set figure and table display defaults."""
+    import matplotlib
+    import pandas as pd
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (7, 4),
+                                "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+                                "axes.spines.right": False})
+    pd.set_option("display.precision", 3)
+    pd.set_option("display.width", 120)
+    pd.set_option("display.max_colwidth", 160)
+    warnings.filterwarnings("ignore", message=".*IProgress.*")
+
+
+def load_data(params: dict) -> CIFAR10:
+    """The profile's data: all of CIFAR-10, or the smoke profile's stratified subset."""
+    data = load_cifar10()
+    return subsample(data, params.get("n_train"), params.get("n_test"), seed=0)
+
+
+def source_name(data: CIFAR10) -> str:
+    """The data file by name (never its folder on the machine that rendered the page), its kind
+    and the fingerprint that keys its runs: 'cifar10-jpeg.tar.gz (imagefolder-tarball),
+    fingerprint 1a2b3c4d5e6f'."""
+    from pathlib import PurePath
+
+    kind, _, rest = data.source.partition(":")
+    path, paren, subset = rest.partition(" (subset")
+    name = PurePath(path).name or path
+    text = f"{name} ({kind})" if kind and path else data.source
+    if paren:
+        text += f", subset{subset.rstrip(')')}"
+    return f"{text}, fingerprint {data.fingerprint[:12]}"
+
+
+def is_jpeg_copy(data: CIFAR10) -> bool:
+    """CIFAR-10 read from image files (the JPEG copy used offline), not the original arrays."""
+    return data.is_cifar10 and data.source.startswith("imagefolder")
+
+
+def jpeg_note(data: CIFAR10) -> str:
+    """The JPEG caveat where it applies, else "" (the original CIFAR-10, or other data)."""
+    return JPEG_NOTE if is_jpeg_copy(data) else ""
+
+
+def data_note(data: CIFAR10, params=None) -> str:
+    """What a page was computed from: the profile and the page's own parameter values (``params``
+    from :func:`parameters`; a profile name is accepted too), the data file by name and
+    fingerprint, the JPEG caveat whenever it applies; for a dataset other than CIFAR-10 its
+    classes, and how its images were converted to 32x32 RGB."""
+    if isinstance(params, dict):
+        profile = params.get("profile")
+        shown = {n: params[n] for n in getattr(params, "declared", ()) if n != "profile"
+                 and n in params}
+        line = f"Profile {profile!r}." if profile else ""
+        if shown:
+            line += " This page's parameters: " + ", ".join(
+                f"{n}={v!r}" for n, v in shown.items()) + "."
+    else:
+        line = f"Profile {params!r}." if params else ""
+    line += (f" Data: {source_name(data)}; {data.n_train:,} training and "
+             f"{len(data.y_test):,} test images.")
+    if not data.is_cifar10:
+        line += (f" Not CIFAR-10: {data.n_classes} classes ({', '.join(data.classes)}), chance "
+                 f"{data.chance:.1f}%; the report's CIFAR-10 numbers are not shown.")
+        if data.conversion:
+            line += f" {data.conversion[0].upper()}{data.conversion[1:]}."
+    elif is_jpeg_copy(data):
+        line += " It is the JPEG copy of CIFAR-10" + JPEG_NOTE[len("Data: the JPEG copy of "
+                                                                  "CIFAR-10"):]
+    # wrapped to the 72 characters a page's output column holds (no ragged second wrap)
+    return textwrap.fill(line.strip(), width=72, break_on_hyphens=False,
+                         break_long_words=False)
+
+
+def report_budget(params: dict) -> Budget:
+    """The report's protocol: ``epochs`` passes over each model's own training set, constant
+    rate, in the profile's ``report_precision``."""
+    return Budget.report(params["epochs"], batch_size=params["batch_size"], arch=params["arch"],
+                         precision=params["report_precision"])
+
+
+def report_recipes(params: dict, models=None) -> list:
+    """Models A, B and C as the profile sets them: B's labels by ``method`` on ``backbone`` at
+    ``input_size`` pixels, B's and C's inferred samples weighing ``weight``."""
+    from dataclasses import replace
+
+    out = []
+    for name in models or params["models"]:
+        recipe = get_recipe(name)
+        if recipe.name == "B":
+            recipe = with_views(replace(recipe, teacher=params["method"]),
+                                [(params["backbone"], params["input_size"])])
+        if recipe.name in ("B", "C"):
+            recipe = replace(recipe, weight=params["weight"])
+        out.append(recipe)
+    return out
+
+
+def report_runs(params: dict, ms=None, seeds=None, models=None) -> list[Run]:
+    """The report's grid (M x seeds x models) at the report's protocol."""
+    return plan(ms or params["M_list"], seeds or params["seeds"],
+                report_recipes(params, models), report_budget(params))
+
+
+def context(params: dict, progress: bool | None = None) -> Context:
+    """Where the runs of these parameters are stored and how they execute; ``given``: the
+    parameters that differ from the profile's, which a missing run's refusal repeats in the
+    command that computes it (:func:`grid_command`: ``sweep``, ``compare`` or ``distill``,
+    whichever grid holds the run)."""
+    given = given_parameters(params)
+    return Context(store=ResultsStore(), device=params.get("device"),
+                   profile=params["profile"], progress=progress,
+                   train_missing=params.get("train_missing", True),
+                   executor=params.get("executor", "local"),
+                   max_evals=params.get("max_evals", 50),
+                   embed_engine=params.get("embed_engine", "torch"), given=given,
+                   command_for=functools.partial(grid_command, params, given))
+
+
+def given_parameters(params: dict) -> dict:
+    """The parameters whose values differ from their profile's (what a command that computes
+    the same runs repeats beside ``--profile``)."""
+    from ..study.profiles import PROFILES
+
+    profile = PROFILES.get(params["profile"], {})
+    return {name: value for name, value in params.items()
+            if name in profile and value != profile[name]}
+
+
+def screening_budget(params: dict, n_train: int) -> Budget:
+    """The screening chapter's budget: ``budget_epochs`` passes over the training images'
+    worth of steps for every model, the report's constant rate, in ``screening_precision``."""
+    return Budget.epochs_of(params["budget_epochs"], n_train, batch_size=params["batch_size"],
+                            precision=params["screening_precision"])
+
+
+def screening_recipes(params: dict) -> list:
+    """The screening chapter's ``recipes``, their embedding teachers fed ``beyond_size``
+    pixels."""
+    return sweep_recipes(params, params["recipes"])
+
+
+def sweep_budget(params: dict, n_train: int) -> Budget:
+    """The beyond-the-report sweep's budget: ``sweep_epochs`` passes over the training images'
+    worth of steps for every model, in the profile's precision, learning-rate schedule,
+    augmentation and weight averaging (``ema``; 0, every profile's, keeps the stored keys)."""
+    return Budget.epochs_of(params["sweep_epochs"], n_train, batch_size=params["batch_size"],
+                            arch=params["arch"], precision=params["precision"],
+                            schedule=params["schedule"], augment=params["augment"],
+                            ema=params["ema"])
+
+
+def sweep_recipes(params: dict, names=None) -> list:
+    """The sweep's recipes, their embedding teachers fed ``beyond_size`` pixels (the report's
+    models keep theirs)."""
+    return [at_input_size(get_recipe(name), params["beyond_size"])
+            for name in names or params["sweep_recipes"]]
+
+
+def sweep_runs(params: dict, n_train: int) -> list[Run]:
+    """Chapter 9's sweep: ``sweep_recipes`` x ``M_list`` x ``sweep_seeds`` at the sweep's
+    budget (what ``semisup compare`` computes)."""
+    return plan(params["M_list"], params["sweep_seeds"], sweep_recipes(params),
+                sweep_budget(params, n_train))
+
+
+def distill_recipes(params: dict, names=None) -> list:
+    """The teachers chapter's recipes, their embedding teachers fed ``distill_size`` pixels."""
+    return [at_input_size(get_recipe(name), params["distill_size"])
+            for name in names or params["distill_recipes"]]
+
+
+def teacher_candidates(params: dict) -> list[tuple[str, str, tuple]]:
+    """The teachers chapter 10 chooses among (``teacher_eval.candidate_teachers``): Lite0 at
+    ``teacher_sizes`` by ``teacher_methods``, ``teacher_backbones`` at ``distill_size`` and the
+    concatenations by ``teacher_concat_methods``."""
+    from ..study.teacher_eval import candidate_teachers
+
+    return candidate_teachers(params["teacher_sizes"], params["teacher_methods"],
+                              params["distill_size"], params["teacher_backbones"],
+                              params["teacher_concat_methods"])
+
+
+def distill_budgets(params: dict, n_train: int) -> dict:
+    """{augmentation: the sweep's budget with it} for each of ``distill_augments``: the same
+    steps, schedule and precision, every model of a column augmented alike."""
+    return {augment: sweep_budget({**params, "augment": augment}, n_train)
+            for augment in params["distill_augments"]}
+
+
+def distill_runs(params: dict, n_train: int) -> list[Run]:
+    """The teachers chapter's students: ``distill_recipes`` x ``distill_M_list`` x
+    ``distill_seeds`` at each budget of :func:`distill_budgets` (what its students table
+    shows, one :func:`executors.compare` per augmentation)."""
+    return [run for budget in distill_budgets(params, n_train).values()
+            for run in plan(params["distill_M_list"], params["distill_seeds"],
+                            distill_recipes(params), budget)]
+
+
+def _command_grids(params: dict, runs: list[Run]):
+    """(command, its recipes' parameter, the parameters that cut its grid down to ``runs``'
+    M, seeds, recipes and augmentations, the builder of that grid) for each command that
+    computes a chapter's grid: the builders the chapters call, so a command named for a
+    missing run computes the same keys."""
+    n_train = params.get("n_train") or 50000  # the budgets' steps are not compared
+    ms = sorted({run.m for run in runs})
+    seeds = sorted({run.seed for run in runs})
+    names = list(dict.fromkeys(run.recipe.name for run in runs))
+    augments = list(dict.fromkeys(run.budget.augment for run in runs))
+    return [
+        ("semisup sweep", "models", {"M_list": ms, "seeds": seeds, "models": names},
+         report_runs),
+        ("semisup compare", "sweep_recipes",
+         {"M_list": ms, "sweep_seeds": seeds, "sweep_recipes": names},
+         lambda p: sweep_runs(p, n_train)),
+        ("semisup distill --among none", "distill_recipes",
+         {"distill_M_list": ms, "distill_seeds": seeds, "distill_recipes": names,
+          "distill_augments": augments}, lambda p: distill_runs(p, n_train)),
+    ]
+
+
+def _identity(run: Run) -> tuple:
+    """What makes two runs the same but the budget's steps (which follow n_train)."""
+    import json
+
+    budget = {k: v for k, v in run.budget.key().items() if k != "amount"}
+    return (run.key_m, run.seed,
+            json.dumps(run.recipe.key(), sort_keys=True), json.dumps(budget, sort_keys=True))
+
+
+def grid_command(params: dict, given: dict, runs: list[Run]) -> str | None:
+    """The ``semisup`` command that computes ``runs`` from these parameters: the first
+    command whose grid, cut down to the runs' M, seeds and recipes, holds every one of them
+    (a chapter's own command first: the one whose recipes it declares), with the profile,
+    the parameters ``given`` beside it (the same data subset and budget, hence the same
+    keys) and training allowed. None when no command's grid holds them."""
+    from ..study.profiles import ParameterError, validate
+
+    wanted = {_identity(run) for run in runs}
+    declared = set(getattr(params, "declared", ()))
+    grids = sorted(_command_grids(params, runs),
+                   key=lambda grid: grid[1] not in declared)  # stable: own command first
+    for command, _, cut, build in grids:
+        try:
+            cut = {name: validate(name, value) for name, value in cut.items()}
+            held = {_identity(run) for run in build({**params, **cut})}
+        except (ParameterError, KeyError, ValueError):  # a recipe this grid cannot hold
+            continue
+        if wanted <= held:
+            options = {"train_missing": True,
+                       **{name: value for name, value in given.items()
+                          if name not in (*cut, "train_missing", "M", "seed")}, **cut}
+            return command_line(command, params["profile"], options)
+    return None
+
+
+def command_line(command: str, profile: str, options: dict) -> str:
+    """``command --profile P -p NAME VALUE ...``, each value as YAML reads it back."""
+    import json
+    import shlex
+
+    return f"{command} --profile {profile} " + " ".join(
+        f"-p {name} {shlex.quote(v if isinstance(v, str) else json.dumps(v))}"
+        for name, v in options.items())
+
+
+def teachers_command(params: dict) -> str:
+    """The ``semisup teachers`` command that computes the teacher study of these
+    parameters (the profile, the parameters given beside it, training allowed)."""
+    options = {name: value for name, value in given_parameters(params).items()
+               if name != "train_missing"}
+    return command_line("semisup teachers", params["profile"],
+                        {"train_missing": True, **options})
+
+
+# names every IPython kernel defines, which are no parameters
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+def parameters(namespace: dict) -> dict:
+    """The chapter's parameters, validated: call it as ``P = notebook.parameters(globals())``
+    right after the ``parameters`` cell (and the cell papermill injects after it).
+
+    Every name defined there is a parameter: ``profile`` picks the profile, every other name
+    not ``None`` overrides the profile's value. A name the project does not know (a typo in
+    ``papermill -p nosuch 3``) is refused, naming the known ones, instead of being ignored.
+    """
+    import types
+
+    from ..study.parameters import RUN_OPTIONS, ParameterError
+    from ..study.profiles import resolve
+
+    given = {name: value for name, value in namespace.items()
+             if not name.startswith("_") and name not in _KERNEL_NAMES
+             and not isinstance(value, (types.ModuleType, types.FunctionType, type))}
+    declared, injected = _parameter_cells(namespace.get("In"))
+    unknown = sorted(injected - declared - set(RUN_OPTIONS))
+    if declared and unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for this "
+                             f"chapter; its parameters: {', '.join(sorted(declared))}; in "
+                             f"every chapter: {', '.join(RUN_OPTIONS)}")
+    profile = given.pop("profile", "default")
+    declared = declared or set(given) | {"profile"}  # outside a kernel: the names given
+    return Parameters(resolve(profile, reads=declared, **given), declared=declared)
+
+
+class Parameters(dict):
+    """A chapter's resolved parameters; ``declared``: the names its parameters cell defines
+    (what a reader may pass with ``-p``), which the page's data line shows with their values."""
+
+    def __init__(self, values: dict, declared=()):
+        super().__init__(values)
+        self.declared = [n for n in values if n in set(declared)]
+
+
+def _assigned(source: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {target.id for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def _parameter_cells(history) -> tuple[set[str], set[str]]:
+    """(names the chapter's parameters cell declares, names papermill injected), read from the
+    kernel's input history: papermill's injected cell starts with ``# Parameters`` and follows
+    the parameters cell. Empty sets outside a kernel."""
+    if not history:
+        return set(), set()
+    sources = [s for s in history if s.strip()][:-1]  # the cells before this one
+    for i in range(len(sources) - 1, 0, -1):
+        if sources[i].lstrip().startswith("# Parameters"):
+            return _assigned(sources[i - 1]), _assigned(sources[i])
+    return (_assigned(sources[-1]) if sources else set()), set()

@@ -1,0 +1,1 @@
+"""The labelled images as arrays, and the known/unknown split."""

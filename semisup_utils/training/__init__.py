@@ -1,0 +1,1 @@
+"""The student: the CNNs, the one training loop, its objectives and its budget."""
