@@ -225,12 +225,15 @@ def distill_runs(params: dict, n_train: int) -> list[Run]:
                             distill_recipes(params), budget)]
 
 
-def _command_grids(params: dict, runs: list[Run]):
+def _command_grids(params: dict, runs: list[Run], n_train: int | None):
     """(command, its recipes' parameter, the parameters that cut its grid down to ``runs``'
-    M, seeds, recipes and augmentations, the builder of that grid) for each command that
-    computes a chapter's grid: the builders the chapters call, so a command named for a
-    missing run computes the same keys."""
-    n_train = params.get("n_train") or 50000  # the budgets' steps are not compared
+    M, seeds, recipes, augmentations and budget, the builder of that grid) for each command
+    that computes a chapter's grid: the builders the chapters call, so a command named for a
+    missing run computes the same keys. ``semisup compare`` builds any grid of step-budget
+    runs the chapters train (chapter 8's screening, chapter 9's schedule comparison) with its
+    budget's parameters set to theirs (:func:`_budget_cut`). ``n_train`` None: the
+    profile's (the budgets' steps are not compared then)."""
+    images = n_train or params.get("n_train") or 50000
     ms = sorted({run.m for run in runs})
     seeds = sorted({run.seed for run in runs})
     names = list(dict.fromkeys(run.recipe.name for run in runs))
@@ -239,39 +242,70 @@ def _command_grids(params: dict, runs: list[Run]):
         ("semisup sweep", "models", {"M_list": ms, "seeds": seeds, "models": names},
          report_runs),
         ("semisup compare", "sweep_recipes",
-         {"M_list": ms, "sweep_seeds": seeds, "sweep_recipes": names},
-         lambda p: sweep_runs(p, n_train)),
+         {"M_list": ms, "sweep_seeds": seeds, "sweep_recipes": names,
+          **_budget_cut(params, runs, n_train)},
+         lambda p: sweep_runs(p, images)),
         ("semisup distill --among none", "distill_recipes",
          {"distill_M_list": ms, "distill_seeds": seeds, "distill_recipes": names,
-          "distill_augments": augments}, lambda p: distill_runs(p, n_train)),
+          "distill_augments": augments}, lambda p: distill_runs(p, images)),
     ]
 
 
-def _identity(run: Run) -> tuple:
-    """What makes two runs the same but the budget's steps (which follow n_train)."""
+# the parameters of :func:`sweep_budget` and the budget field each sets
+_SWEEP_BUDGET = {"arch": "arch", "precision": "precision", "schedule": "schedule",
+                 "augment": "augment", "ema": "ema", "batch_size": "batch_size"}
+
+
+def _budget_cut(params: dict, runs: list[Run], n_train: int | None) -> dict:
+    """The :func:`sweep_budget` parameters that differ from ``params`` for the runs' one
+    step budget (``sweep_epochs`` from its steps where ``n_train`` is known): what makes
+    ``semisup compare`` train at that budget. Empty for runs of several budgets or of the
+    report's protocol."""
+    budgets = {run.budget for run in runs}
+    if len(budgets) != 1:
+        return {}
+    budget = budgets.pop()
+    if budget.policy != "steps":
+        return {}
+    cut = {name: getattr(budget, field) for name, field in _SWEEP_BUDGET.items()
+           if name in params and getattr(budget, field) != params[name]}
+    per_epoch = -(-n_train // budget.batch_size) if n_train else 0
+    if per_epoch and budget.amount % per_epoch == 0 and "sweep_epochs" in params:
+        epochs = budget.amount // per_epoch
+        if epochs != params["sweep_epochs"]:
+            cut["sweep_epochs"] = epochs
+    return cut
+
+
+def _identity(run: Run, steps: bool = True) -> tuple:
+    """What makes two runs the same; ``steps`` False: but the budget's amount (which
+    follows n_train, where it is not known)."""
     import json
 
-    budget = {k: v for k, v in run.budget.key().items() if k != "amount"}
+    budget = {k: v for k, v in run.budget.key().items() if steps or k != "amount"}
     return (run.key_m, run.seed,
             json.dumps(run.recipe.key(), sort_keys=True), json.dumps(budget, sort_keys=True))
 
 
-def grid_command(params: dict, given: dict, runs: list[Run]) -> str | None:
+def grid_command(params: dict, given: dict, runs: list[Run],
+                 n_train: int | None = None) -> str | None:
     """The ``semisup`` command that computes ``runs`` from these parameters: the first
-    command whose grid, cut down to the runs' M, seeds and recipes, holds every one of them
-    (a chapter's own command first: the one whose recipes it declares), with the profile,
-    the parameters ``given`` beside it (the same data subset and budget, hence the same
-    keys) and training allowed. None when no command's grid holds them."""
+    command whose grid, cut down to the runs' M, seeds, recipes and budget, holds every one
+    of them (a chapter's own command first: the one whose recipes it declares), with the
+    profile, the parameters ``given`` beside it (the same data subset and budget, hence the
+    same keys) and training allowed. ``n_train``: the data's training images (a step
+    budget's amount follows it; None: amounts are not compared). None when no command's grid
+    holds them."""
     from ..study.profiles import ParameterError, validate
 
-    wanted = {_identity(run) for run in runs}
+    wanted = {_identity(run, n_train is not None) for run in runs}
     declared = set(getattr(params, "declared", ()))
-    grids = sorted(_command_grids(params, runs),
+    grids = sorted(_command_grids(params, runs, n_train),
                    key=lambda grid: grid[1] not in declared)  # stable: own command first
     for command, _, cut, build in grids:
         try:
             cut = {name: validate(name, value) for name, value in cut.items()}
-            held = {_identity(run) for run in build({**params, **cut})}
+            held = {_identity(run, n_train is not None) for run in build({**params, **cut})}
         except (ParameterError, KeyError, ValueError):  # a recipe this grid cannot hold
             continue
         if wanted <= held:

@@ -121,7 +121,7 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str | 
     if missing and not ctx.train_missing:
         if len({(run.m, run.seed) for run in runs}) == 1:
             # one run per model (chapter 5): no other seed or M to show in a missing run's place
-            raise refuse_missing_runs(ctx, missing)
+            raise refuse_missing_runs(ctx, missing, data.n_train)
         left_out = missing
     elif missing and executor == "local":
         for run in bar(missing, show=ctx.progress, desc="runs", unit="run"):
@@ -134,7 +134,7 @@ def run_grid(data, runs: list[Run], ctx: Context | None = None, executor: str | 
     rows = _found(ctx.store, keys)
     if failures:
         raise SweepError(failures, rows)
-    warn_left_out(left_out)
+    warn_left_out(left_out, ctx, data.n_train)
     return rows_frame(rows)
 
 

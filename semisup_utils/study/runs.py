@@ -88,10 +88,10 @@ class Context:
     # the parameters given beside the profile (name: value), which the command that computes
     # a run this context may not train repeats (refuse_missing)
     given: dict = field(default_factory=dict)
-    # runs -> the command that computes them (refuse_missing), or None; notebook.context
-    # gives the command whose grid, built by the chapters' builders, holds them. None (or a
-    # None answer): `semisup sweep` or `compare` by the budget's policy
-    command_for: Callable[[list], str | None] | None = None
+    # (runs, n_train) -> the command that computes them (refuse_missing), or None;
+    # notebook.context gives the command whose grid, built by the chapters' builders, holds
+    # them. None (or a None answer): `semisup sweep` or `compare` by the budget's policy
+    command_for: Callable[..., str | None] | None = None
 
 
 class MissingRunError(LookupError):
@@ -125,17 +125,19 @@ def plan(ms, seeds, recipes, budget: Budget) -> list[Run]:
     return runs
 
 
-def refuse_missing(ctx: Context, run: Run) -> None:
-    """Raise MissingRunError for a run this context may not train, naming how to compute it."""
+def refuse_missing(ctx: Context, run: Run, n_train: int | None = None) -> None:
+    """Raise MissingRunError for a run this context may not train, naming how to compute it
+    (``n_train``: the data's training images, which a step budget's amount follows)."""
     if not ctx.train_missing:
         raise MissingRunError(f"{run.describe()} ({run.budget.describe()}) is not in the "
                               f"results store ({ctx.store.path}) and this profile trains "
                               f"nothing (train_missing=False); compute it with "
-                              f"`{missing_command(ctx, [run])}`, or rerun with "
+                              f"`{missing_command(ctx, [run], n_train)}`, or rerun with "
                               "-p train_missing true")
 
 
-def refuse_missing_runs(ctx: Context, runs: list[Run]) -> MissingRunError:
+def refuse_missing_runs(ctx: Context, runs: list[Run],
+                        n_train: int | None = None) -> MissingRunError:
     """The refusal of a grid's missing ``runs`` (one budget policy), naming one command that
     computes them all."""
     budgets = {run.budget.describe() for run in runs}
@@ -143,20 +145,21 @@ def refuse_missing_runs(ctx: Context, runs: list[Run]) -> MissingRunError:
         f"{len(runs)} run(s) are not in the results store ({ctx.store.path}) and this profile "
         f"trains nothing (train_missing=False): {'; '.join(r.describe() for r in runs)}"
         + (f" ({budgets.pop()})" if len(budgets) == 1 else "")
-        + f"; compute them with `{missing_command(ctx, runs)}`, or rerun with "
+        + f"; compute them with `{missing_command(ctx, runs, n_train)}`, or rerun with "
         "-p train_missing true")
 
 
-def missing_command(ctx: Context, runs: list[Run]) -> str:
+def missing_command(ctx: Context, runs: list[Run], n_train: int | None = None) -> str:
     """The command that trains ``runs`` as this context would have: ``ctx.command_for``'s
     (the chapters' contexts: ``semisup sweep``, ``compare`` or ``distill``, whichever grid
-    holds them), else ``semisup sweep`` (epochs) or ``semisup compare`` (steps) with its
+    holds them, its budget cut to theirs; ``n_train``: the data's, which a step budget's
+    amount follows), else ``semisup sweep`` (epochs) or ``semisup compare`` (steps) with its
     profile and the parameters given beside it (``ctx.given``: the same data subset and
     budget, hence the same keys), training allowed."""
     import json
     import shlex
 
-    named = ctx.command_for(runs) if ctx.command_for else None
+    named = ctx.command_for(runs, n_train=n_train) if ctx.command_for else None
     if named:
         return named
 
@@ -175,11 +178,16 @@ def missing_command(ctx: Context, runs: list[Run]) -> str:
         for name, value in options.items())
 
 
-def warn_left_out(missing: list[Run]) -> None:
+def warn_left_out(missing: list[Run], ctx: Context | None = None,
+                  n_train: int | None = None) -> None:
+    """Warn of a grid's runs left out (not stored, not trained), naming the command that
+    computes them where a context is given."""
     if missing:
+        command = (f"; `{missing_command(ctx, missing, n_train)}` computes them"
+                   if ctx is not None else "")
         warnings.warn(f"{len(missing)} run(s) not in the results store were left out: "
-                      f"{'; '.join(r.describe() for r in missing)}", MissingRunWarning,
-                      stacklevel=3)
+                      f"{'; '.join(r.describe() for r in missing)}{command}",
+                      MissingRunWarning, stacklevel=3)
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -268,7 +276,7 @@ def execute(data: CIFAR10, run: Run, ctx: Context | None = None) -> dict:
     stored = ctx.store.find(key)
     if stored is not None:
         return stored
-    refuse_missing(ctx, run)
+    refuse_missing(ctx, run, data.n_train)
     return _train_run(data, run, ctx, key, store=True)[1]
 
 
