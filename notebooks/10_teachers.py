@@ -190,8 +190,8 @@ prose.glue("cost_story", findings.cost_story(costs))
 missing = study.attrs["missing"]
 if missing:
     print(f"{len(missing)} candidate fits are not stored; the choice "
-          "reads the seeds stored (`semisup teachers` computes "
-          "the others).")
+          "reads the seeds stored "
+          f"(`{notebook.teachers_command(P)}` computes the others).")
 analysis.undefined_as_dash(
     findings.candidates_table(choice, chosen_only=True), "not stored.")
 
