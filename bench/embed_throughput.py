@@ -9,7 +9,7 @@ the variant ran (sampled with psutil every 2 ms; ru_maxrss growth without psutil
 CUDA torch.cuda.max_memory_allocated above the allocation before.
 
 With ``--labels-m 500 5000`` every variant's features also go through logistic regression
-(``labels.infer_labels('logreg', ...)``) with M known labels drawn at random from the embedded
+(``labels.fit_method('logreg', ...)``) with M known labels drawn at random from the embedded
 test images (the same draw for every variant): the label accuracy on the other images, which is
 what a change of numerics must not move. ``--n`` must then exceed the largest M. Each row also
 extrapolates its rate to 60,000 images (``60000 / images/s``).
@@ -209,11 +209,11 @@ def main(argv=None):
           f"of {args.repeats} passes after a one-batch warm-up\n")
 
     def label_accuracy(feats) -> dict:
-        from semisup_utils.teachers.label_inference import infer_labels
+        from semisup_utils.teachers.label_inference import fit_method
 
         out = {}
         for m, known in draws.items():
-            guess = infer_labels("logreg", feats, known, true[known])
+            guess = fit_method("logreg", feats, known, true[known])
             out[f"logreg acc M={m} (%)"] = 100 * float((guess.labels == true[guess.indices]).mean())
         return out
 

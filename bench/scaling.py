@@ -1,4 +1,4 @@
-"""How time grows: (a) label inference (semisup_utils.teachers.label_inference.infer_labels) against the number
+"""How time grows: (a) label inference (semisup_utils.teachers.label_inference.fit_method) against the number
 of unknown images and M; (b) one epoch of the project's training loop against the number of
 training images. Each part ends with a least-squares line (seconds per 1000 images) to
 extrapolate from.
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from semisup_utils.teachers import features
-from semisup_utils.teachers.label_inference import infer_labels
+from semisup_utils.teachers.label_inference import fit_method
 from semisup_utils.training.train import train
 
 
@@ -62,15 +62,15 @@ def inference_scaling(args) -> pd.DataFrame:
     print(f"label inference on {what}; features {x.shape[1]}-D float32\n")
     rng = np.random.default_rng(args.seed)
     for method in args.methods:  # warm-up: imports and first-call costs stay out of the table
-        infer_labels(method, x[:200], np.arange(50), y[:50], seed=args.seed)
+        fit_method(method, x[:200], np.arange(50), y[:50], seed=args.seed)
     rows = []
     for m in args.m:
         for n_unknown in args.n_unknown:
             pick = rng.permutation(len(x))[:m + n_unknown]
             xs, ys, known = x[pick], y[pick], np.arange(m)
             for method in args.methods:
-                seconds, guess = timed(lambda: infer_labels(method, xs, known, ys[known],
-                                                            seed=args.seed), args.repeats)
+                seconds, guess = timed(lambda: fit_method(method, xs, known, ys[known],
+                                                          seed=args.seed), args.repeats)
                 rows.append({"method": method, "M": m, "n_unknown": n_unknown,
                              "seconds": seconds,
                              "label acc": float((ys[guess.indices] == guess.labels).mean())})

@@ -41,7 +41,7 @@ from semisup_utils.book import (notebook, original_report as report,
                                 plots, tables)
 from semisup_utils.data.dataset import split_known
 from semisup_utils.teachers.features import fit_pca
-from semisup_utils.teachers.label_inference import (infer_labels,
+from semisup_utils.teachers.label_inference import (fit_method,
                                                     label_report)
 from semisup_utils.text import prose
 
@@ -69,8 +69,8 @@ print(f"M={P['M']}, seed {P['seed']}: {features.shape[1]} PCA "
 results = {}
 for method, name in [("kmeans", "majority"),
                      ("kmeans-greedy", "greedy one-to-one")]:
-    guess = infer_labels(method, features, known, data.y_train[known],
-                         seed=P["seed"])
+    guess = fit_method(method, features, known, data.y_train[known],
+                       seed=P["seed"])
     results[name] = (guess, label_report(guess, data.y_train))
 print(f"Chance: {data.chance:.1f}% ({data.n_classes} classes).")
 tables.label_quality_table(results, data.n_classes)

@@ -14,7 +14,7 @@ import torch
 from semisup_utils.study.recipes import RECIPES, Recipe, at_input_size
 from semisup_utils.study.runs import Run, execute
 from semisup_utils.teachers import teachers
-from semisup_utils.teachers.label_inference import infer_labels, probabilities
+from semisup_utils.teachers.label_inference import fit_method, probabilities
 from semisup_utils.teachers.targets import soften, training_set
 from semisup_utils.training.budget import Budget
 from semisup_utils.training.train import augmentation, crop_cutout, train
@@ -165,11 +165,11 @@ def test_known_probabilities_are_out_of_fold(synthetic, ctx, monkeypatch):
     labels = synthetic.y_train[known]
     for held in teachers.known_folds(labels, 0):
         fit = np.delete(known, held)
-        guess = infer_labels("knn", noise, fit, synthetic.y_train[fit], n_classes=10)
+        guess = fit_method("knn", noise, fit, synthetic.y_train[fit], n_classes=10)
         rows = np.searchsorted(guess.indices, known[held])
         np.testing.assert_allclose(oof[held], probabilities(guess)[rows], atol=1e-6)
     # on pure noise a known image's own label would be its nearest neighbour in-sample
-    in_sample = infer_labels("knn", noise, known, labels, n_classes=10)
+    in_sample = fit_method("knn", noise, known, labels, n_classes=10)
     assert (oof.argmax(1) == labels).mean() < 0.4
     assert in_sample.predict(noise[known]).argmax(1).tolist() == labels.tolist()
 

@@ -9,7 +9,7 @@ from semisup_utils.data.dataset import split_known
 from semisup_utils.study import label_runs
 from semisup_utils.teachers import teachers
 from semisup_utils.teachers.features import fit_pca
-from semisup_utils.teachers.label_inference import (expected_calibration_error, infer_labels,
+from semisup_utils.teachers.label_inference import (expected_calibration_error, fit_method,
                                                     probabilities)
 
 PCA_VIEW = [("pca", 32)]
@@ -19,7 +19,7 @@ def test_a_label_run_is_stored_with_the_numbers_of_a_direct_fit(synthetic, ctx):
     row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 3, ctx)
     known, unknown = split_known(synthetic.y_train, 60, 3)
     features = fit_pca(synthetic.x_train, 0.8, whiten=True, seed=3)[1]
-    guess = infer_labels("logreg", features, known, synthetic.y_train[known], seed=3)
+    guess = fit_method("logreg", features, known, synthetic.y_train[known], seed=3)
     right = guess.labels == synthetic.y_train[unknown]
     assert row["label_acc"] == pytest.approx(right.mean())
     assert row["ece"] == pytest.approx(expected_calibration_error(
@@ -37,7 +37,7 @@ def test_a_stored_label_run_is_read_back_without_features_or_a_fit(synthetic, ct
     def no_fit(*args, **kwargs):
         raise AssertionError("a stored label run was fitted again")
 
-    monkeypatch.setattr(teachers, "infer_labels_cached", no_fit)
+    monkeypatch.setattr(teachers, "fit_method_cached", no_fit)
     monkeypatch.setattr(teachers, "fit_pca", no_fit)
     again = label_runs.label_run(synthetic, "knn", PCA_VIEW, 40, 0, ctx)
     assert again == first
@@ -71,8 +71,8 @@ def test_an_unknown_method_is_refused_before_anything_is_computed(synthetic, ctx
 def _direct_test_accuracy(data, method, m, seed):
     known, _ = split_known(data.y_train, m, seed)
     pca, features = fit_pca(data.x_train, 0.8, whiten=True, seed=seed)
-    guess = infer_labels(method, features, known, data.y_train[known], seed=seed,
-                         n_classes=data.n_classes)
+    guess = fit_method(method, features, known, data.y_train[known], seed=seed,
+                       n_classes=data.n_classes)
     test = pca.transform(data.x_test.reshape(len(data.x_test), -1).astype("float32") / 255)
     return (guess.predict(test.astype("float32")).argmax(1) == data.y_test).mean()
 
@@ -90,7 +90,7 @@ def test_a_label_run_with_test_stores_the_teachers_test_accuracy(synthetic, ctx)
 def test_test_accuracy_refits_when_the_labels_come_from_the_cache(synthetic, ctx):
     # the labels are cached first (as a training run's teacher would), without a classifier
     known, _ = split_known(synthetic.y_train, 60, 4)
-    teachers.inferred_labels("logreg", synthetic, PCA_VIEW, known, 4, ctx)
+    teachers.get_teacher("logreg").fit(synthetic, PCA_VIEW, known, 4, ctx)
     row = label_runs.label_run(synthetic, "logreg", PCA_VIEW, 60, 4, ctx, test=True)
     assert row["test_acc"] == pytest.approx(_direct_test_accuracy(synthetic, "logreg", 60, 4))
 

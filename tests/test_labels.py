@@ -6,7 +6,7 @@ import pytest
 
 from semisup_utils.data.dataset import split_known
 from semisup_utils.teachers.label_inference import (METHODS, InferredLabels, UnknownMethodError,
-                                                    contingency, greedy_map, infer_labels,
+                                                    contingency, greedy_map, fit_method,
                                                     label_report, majority_map)
 
 
@@ -79,7 +79,7 @@ KNOWN, UNKNOWN = split_known(Y, 50, seed=0)
 
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "cnn"])
 def test_method_beats_chance_on_separable_data(method):
-    guess = infer_labels(method, X, KNOWN, Y[KNOWN], seed=0)
+    guess = fit_method(method, X, KNOWN, Y[KNOWN], seed=0)
     assert isinstance(guess, InferredLabels)
     np.testing.assert_array_equal(guess.indices, UNKNOWN)
     assert guess.labels.shape == guess.confidence.shape == (len(UNKNOWN),)
@@ -97,8 +97,8 @@ def test_method_beats_chance_on_separable_data(method):
 
 @pytest.mark.parametrize("method", ["kmeans", "kmeans-all", "logreg"])
 def test_method_is_seeded(method):
-    a = infer_labels(method, X, KNOWN, Y[KNOWN], seed=1)
-    b = infer_labels(method, X, KNOWN, Y[KNOWN], seed=1)
+    a = fit_method(method, X, KNOWN, Y[KNOWN], seed=1)
+    b = fit_method(method, X, KNOWN, Y[KNOWN], seed=1)
     np.testing.assert_array_equal(a.labels, b.labels)
     np.testing.assert_array_equal(a.confidence, b.confidence)
 
@@ -108,7 +108,7 @@ def test_kmeans_confidence_is_cluster_purity():
     rng = np.random.default_rng(0)
     x = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(10, 0.1, (20, 2))])
     known = np.array([0, 1, 2, 3, 20, 21])
-    guess = infer_labels("kmeans", x, known, np.array([0, 0, 0, 1, 1, 1]), n_clusters=2)
+    guess = fit_method("kmeans", x, known, np.array([0, 0, 0, 1, 1, 1]), n_clusters=2)
     first = guess.indices < 20
     assert np.all(guess.labels[first] == 0) and np.all(guess.labels[~first] == 1)
     np.testing.assert_allclose(guess.confidence[first], 0.75)
@@ -117,16 +117,16 @@ def test_kmeans_confidence_is_cluster_purity():
 
 def test_bad_inputs_refused():
     with pytest.raises(ValueError, match="known labels"):
-        infer_labels("knn", X, KNOWN, Y[KNOWN][:-1])
+        fit_method("knn", X, KNOWN, Y[KNOWN][:-1])
     with pytest.raises(ValueError, match="known points"):
-        infer_labels("knn", X, np.arange(len(X)), Y)
+        fit_method("knn", X, np.arange(len(X)), Y)
     with pytest.raises(ValueError, match="cluster map"):
-        infer_labels("kmeans", X, KNOWN, Y[KNOWN], mapping="hungarian")
+        fit_method("kmeans", X, KNOWN, Y[KNOWN], mapping="hungarian")
 
 
 def test_unknown_method_lists_known_ones():
     with pytest.raises(UnknownMethodError) as info:
-        infer_labels("label-propagation", X, KNOWN, Y[KNOWN])
+        fit_method("label-propagation", X, KNOWN, Y[KNOWN])
     message = str(info.value)
     assert "label-propagation" in message
     for name in METHODS:
@@ -154,7 +154,7 @@ def test_cnn_method(images, trained):
         torch.manual_seed(0)
         model = build_cnn().eval()
     known = np.arange(0, 40, 4)
-    guess = infer_labels("cnn", x, known, y[known], model=model, device="cpu")
+    guess = fit_method("cnn", x, known, y[known], model=model, device="cpu")
     assert guess.method == "cnn"
     assert guess.indices.tolist() == [i for i in range(40) if i % 4]
     assert guess.probabilities.shape == (30, 10)
@@ -171,7 +171,7 @@ def test_cnn_method(images, trained):
 def test_cnn_method_needs_a_model(images):
     x, y = images
     with pytest.raises(ValueError, match="model="):
-        infer_labels("cnn", x, np.arange(5), y[:5])
+        fit_method("cnn", x, np.arange(5), y[:5])
 
 
 # ----------------------------------------------------------------------------- report
@@ -198,17 +198,17 @@ def test_cached_inference_reads_back_without_recomputing(tmp_path, monkeypatch):
     y = rng.integers(0, 10, 300)
     x = centres[y] + rng.normal(size=(300, 8))
     known = np.arange(60)
-    first, seconds = labels.infer_labels_cached("logreg", x, known, y[known], key={"f": 1},
-                                                cache_dir=tmp_path)
-    monkeypatch.setattr(labels, "infer_labels", lambda *a, **k: pytest.fail("recomputed"))
-    again, seconds_again = labels.infer_labels_cached("logreg", x, known, y[known],
-                                                      key={"f": 1}, cache_dir=tmp_path)
+    first, seconds = labels.fit_method_cached("logreg", x, known, y[known], key={"f": 1},
+                                              cache_dir=tmp_path)
+    monkeypatch.setattr(labels, "fit_method", lambda *a, **k: pytest.fail("recomputed"))
+    again, seconds_again = labels.fit_method_cached("logreg", x, known, y[known],
+                                                    key={"f": 1}, cache_dir=tmp_path)
     assert np.array_equal(first.labels, again.labels) and seconds_again == seconds
     assert np.allclose(first.probabilities, again.probabilities)
     # other known points are another entry: computed, not read back
     with pytest.raises(pytest.fail.Exception):
-        labels.infer_labels_cached("logreg", x, known + 1, y[known + 1], key={"f": 1},
-                                   cache_dir=tmp_path)
+        labels.fit_method_cached("logreg", x, known + 1, y[known + 1], key={"f": 1},
+                                 cache_dir=tmp_path)
 
 
 def test_expected_calibration_error_by_hand():
@@ -229,12 +229,12 @@ def test_calibrated_logreg_keeps_accuracy_and_lowers_calibration_error():
     x = rng.normal(size=(4000, 200))
     x[:, :10] += np.eye(10)[y] * 1.5
     known = np.arange(300)
-    plain = label_report(infer_labels("logreg", x, known, y[known]), y)
-    calibrated = label_report(infer_labels("logreg-cal", x, known, y[known]), y)
+    plain = label_report(fit_method("logreg", x, known, y[known]), y)
+    calibrated = label_report(fit_method("logreg-cal", x, known, y[known]), y)
     assert abs(calibrated["accuracy"] - plain["accuracy"]) < 0.03
     assert calibrated["ece"] < plain["ece"] / 2
     with pytest.raises(ValueError, match="2 known points of every class"):
-        infer_labels("logreg-cal", x, np.arange(10), np.arange(10))
+        fit_method("logreg-cal", x, np.arange(10), np.arange(10))
 
 
 def mixed_classes(n_known, strength, dim=200, n=5000, seed=0):
@@ -255,8 +255,8 @@ def test_cross_validated_C_beats_C_1_where_C_1_overfits(seed):
     x, y, known = mixed_classes(1000, 0.15, seed=seed)
     C = choose_C(x[known], y[known], seed=seed)
     assert C in C_GRID and C <= 0.1
-    plain = label_report(infer_labels("logreg", x, known, y[known]), y)
-    tuned = infer_labels("logreg-cv", x, known, y[known], seed=seed)
+    plain = label_report(fit_method("logreg", x, known, y[known]), y)
+    tuned = fit_method("logreg-cv", x, known, y[known], seed=seed)
     assert tuned.method == "logreg-cv"
     tuned = label_report(tuned, y)
     assert tuned["accuracy"] > plain["accuracy"] + 0.03
@@ -269,7 +269,7 @@ def test_cross_validated_C_keeps_weak_regularisation_where_the_classes_are_clean
     x, y, known = mixed_classes(300, 0.3)
     assert choose_C(x[known], y[known]) >= 0.3
     with pytest.raises(ValueError, match="logreg-cv needs at least 2 known points"):
-        infer_labels("logreg-cv", x, np.arange(10), np.arange(10))
+        fit_method("logreg-cv", x, np.arange(10), np.arange(10))
 
 
 @pytest.mark.slow
@@ -281,15 +281,15 @@ def test_cross_validated_self_training_fits_at_the_chosen_C(monkeypatch):
     original = labels._self_trained_logreg
     monkeypatch.setattr(labels, "_self_trained_logreg",
                         lambda *a, **k: seen.append(a[3]) or original(*a, **k))
-    guess = infer_labels("logreg-cv-self", x, known, y[known], seed=2)
+    guess = fit_method("logreg-cv-self", x, known, y[known], seed=2)
     assert guess.method == "logreg-cv-self"
     assert set(seen) == {labels.choose_C(x[known], y[known], seed=2)}
     assert label_report(guess, y)["accuracy"] > label_report(
-        infer_labels("logreg-cv", x, known, y[known], seed=2), y)["accuracy"] + 0.03
+        fit_method("logreg-cv", x, known, y[known], seed=2), y)["accuracy"] + 0.03
 
 
 def test_cached_labels_load_lazy_features_only_on_a_miss(tmp_path):
-    from semisup_utils.teachers.label_inference import infer_labels_cached
+    from semisup_utils.teachers.label_inference import fit_method_cached
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 300)
@@ -301,14 +301,14 @@ def test_cached_labels_load_lazy_features_only_on_a_miss(tmp_path):
         return x
 
     args = dict(key={"what": "test"}, cache_dir=tmp_path, n=300)
-    first, _ = infer_labels_cached("logreg", features, np.arange(50), y[:50], **args)
-    again, _ = infer_labels_cached("logreg", features, np.arange(50), y[:50], **args)
+    first, _ = fit_method_cached("logreg", features, np.arange(50), y[:50], **args)
+    again, _ = fit_method_cached("logreg", features, np.arange(50), y[:50], **args)
     assert len(calls) == 1 and np.array_equal(first.labels, again.labels)
-    direct, _ = infer_labels_cached("logreg", x, np.arange(50), y[:50], key={"what": "test"},
-                                    cache_dir=tmp_path)
+    direct, _ = fit_method_cached("logreg", x, np.arange(50), y[:50], key={"what": "test"},
+                                  cache_dir=tmp_path)
     assert np.array_equal(direct.labels, first.labels) and len(calls) == 1  # same key
     with pytest.raises(ValueError, match="n="):
-        infer_labels_cached("logreg", features, np.arange(50), y[:50], key={}, cache_dir=tmp_path)
+        fit_method_cached("logreg", features, np.arange(50), y[:50], key={}, cache_dir=tmp_path)
 
 
 # ----------------------------------------------------------------------------- self-training
@@ -331,8 +331,8 @@ def test_self_training_beats_plain_logreg_with_few_labels():
     plain, self_trained = [], []
     for seed in range(4):  # the mean over four draws: one draw can go either way
         x, y, known = elongated_clusters(seed=seed)
-        plain.append(label_report(infer_labels("logreg", x, known, y[known]), y))
-        self_trained.append(label_report(infer_labels("logreg-self", x, known, y[known]), y))
+        plain.append(label_report(fit_method("logreg", x, known, y[known]), y))
+        self_trained.append(label_report(fit_method("logreg-self", x, known, y[known]), y))
     accuracy = [np.mean([r["accuracy"] for r in rows]) for rows in (plain, self_trained)]
     assert accuracy[1] > accuracy[0] + 0.02, accuracy
     ece = [np.mean([r["ece"] for r in rows]) for rows in (plain, self_trained)]
@@ -341,14 +341,14 @@ def test_self_training_beats_plain_logreg_with_few_labels():
 
 def test_self_training_is_deterministic_for_a_seed_and_predicts_new_points():
     x, y, known = elongated_clusters(n=1200)
-    a = infer_labels("logreg-self", x, known, y[known], seed=3)
-    b = infer_labels("logreg-self", x, known, y[known], seed=3)
+    a = fit_method("logreg-self", x, known, y[known], seed=3)
+    b = fit_method("logreg-self", x, known, y[known], seed=3)
     np.testing.assert_array_equal(a.probabilities, b.probabilities)
     np.testing.assert_allclose(a.predict(x[a.indices]), a.probabilities, atol=1e-6)
-    uncalibrated = infer_labels("logreg-self", x, known, y[known], seed=3, calibrate=False)
+    uncalibrated = fit_method("logreg-self", x, known, y[known], seed=3, calibrate=False)
     np.testing.assert_array_equal(uncalibrated.labels, a.labels)  # a temperature keeps labels
     with pytest.raises(ValueError, match="share"):
-        infer_labels("logreg-self", x, known, y[known], share=0)
+        fit_method("logreg-self", x, known, y[known], share=0)
 
 
 def test_fit_temperature_recovers_the_temperature_of_the_labels():
@@ -364,7 +364,7 @@ def test_fit_temperature_recovers_the_temperature_of_the_labels():
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "cnn"])
 def test_every_method_predicts_points_it_was_not_fit_with(method):
     """What teacher_eval measures on the test images: the fitted model applied to new rows."""
-    guess = infer_labels(method, X, KNOWN, Y[KNOWN], seed=0)
+    guess = fit_method(method, X, KNOWN, Y[KNOWN], seed=0)
     new, y_new = blobs(n_per_class=5, seed=0)  # the same centres, fresh noise
     new = new + np.random.default_rng(9).normal(0, 0.1, new.shape).astype(np.float32)
     proba = guess.predict(new)

@@ -9,7 +9,7 @@ from semisup_utils.study import runs as runs_module
 from semisup_utils.study.recipes import RECIPES, Recipe, get_recipe
 from semisup_utils.study.runs import Run, execute, plan
 from semisup_utils.teachers import teachers
-from semisup_utils.teachers.label_inference import infer_labels, label_report
+from semisup_utils.teachers.label_inference import fit_method, label_report
 from semisup_utils.teachers.targets import select, training_set
 from semisup_utils.teachers.teachers import TEACHERS, probabilities_of
 from semisup_utils.training.budget import Budget
@@ -54,7 +54,7 @@ def test_label_spreading_beats_chance_on_separable_data():
     centres = rng.normal(size=(10, 32)) * 3
     y = rng.integers(0, 10, 1500)
     x = centres[y] + rng.normal(size=(1500, 32))
-    guess = infer_labels("spread", x, np.arange(40), y[:40], seed=0)
+    guess = fit_method("spread", x, np.arange(40), y[:40], seed=0)
     assert label_report(guess, y)["accuracy"] > 0.8
     assert np.allclose(guess.probabilities.sum(1), 1, atol=1e-5)
 
@@ -172,10 +172,10 @@ def test_views_concatenate_embeddings(synthetic, ctx, monkeypatch):
     def fake_infer(method, features, known, labels, **kwargs):
         features = features() if callable(features) else features  # loaded lazily on a miss
         seen["shape"], seen["key"] = features.shape, kwargs["key"]
-        return infer_labels(method, features, known, labels), 0.0
+        return fit_method(method, features, known, labels), 0.0
 
     monkeypatch.setattr(teachers, "embed", fake_embed)
-    monkeypatch.setattr(teachers, "infer_labels_cached", fake_infer)
+    monkeypatch.setattr(teachers, "fit_method_cached", fake_infer)
     recipe = Recipe("two", teacher="logreg", views=(("effnet-lite0", 96), ("effnet-lite0", 64)))
     known = np.arange(0, 300, 3)
     unknown = np.setdiff1d(np.arange(300), known)

@@ -10,7 +10,7 @@ from semisup_utils.study.recipes import Recipe
 from semisup_utils.study.teacher_eval import evaluate_teacher
 from semisup_utils.teachers import teachers
 from semisup_utils.teachers.features import Backbone, BACKBONES, _PooledFeatures
-from semisup_utils.teachers.label_inference import infer_labels
+from semisup_utils.teachers.label_inference import fit_method
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_teacher_scores_on_unknown_and_test_images(synthetic, ctx, colour):
     # the same numbers by hand: fit on the known images, score the unknown and test images
     known, unknown = split_known(synthetic.y_train, 100, 0)
     x = teachers.view_features(synthetic, recipe.views, 0, ctx)
-    guess = infer_labels("logreg", x, known, synthetic.y_train[known], n_classes=10)
+    guess = fit_method("logreg", x, known, synthetic.y_train[known], n_classes=10)
     assert out["label_acc"] == pytest.approx((guess.labels == synthetic.y_train[unknown]).mean())
     x_test = synthetic.x_test.reshape(200, -1, 3).mean(1)
     test = guess.predict((x_test.astype(np.float32) - 127) / 128).argmax(1)

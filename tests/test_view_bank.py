@@ -20,7 +20,7 @@ from semisup_utils.study.runs import Run, execute
 from semisup_utils.teachers import bank as bank_mod
 from semisup_utils.teachers import features
 from semisup_utils.teachers.bank import StudentBank, view_bank, view_params, view_seed
-from semisup_utils.teachers.label_inference import infer_labels
+from semisup_utils.teachers.label_inference import fit_method
 from semisup_utils.teachers.targets import soften
 from semisup_utils.teachers.teachers import view_features
 from semisup_utils.training import train as train_mod
@@ -206,8 +206,8 @@ def test_a_bank_probability_is_render_embed_classify_by_hand(data64, ctx, tiny_b
     with torch.no_grad():
         feats = ((net(view) + net(view.flip(3))) / 2).numpy()
     # the teacher's classifier: fitted on the known images' features, as for fixed targets
-    fit = infer_labels("logreg", view_features(data64, recipe.views, 1, ctx), known,
-                       data64.y_train[known], seed=1, n_classes=10)
+    fit = fit_method("logreg", view_features(data64, recipe.views, 1, ctx), known,
+                     data64.y_train[known], seed=1, n_classes=10)
     expected = fit.predict(feats)[0]
     np.testing.assert_allclose(bank.proba[row, v].astype(np.float32), expected, rtol=1e-2,
                                atol=1e-3)  # features and probabilities stored in float16

@@ -86,7 +86,7 @@ def score_teacher(data, method: str, views, m: int, seed: int, ctx, *,
     ``fit_s``: the fit's seconds (as cached); ``embed_s``: the embeddings' seconds, train and
     test images (as cached; None when unknown)."""
     from ..data.dataset import validation_split
-    from ..teachers.label_inference import infer_labels
+    from ..teachers.label_inference import fit_method
     from ..teachers.teachers import average_with_model_a, get_teacher, lazy_features, view_features
 
     teacher = get_teacher(method)
@@ -106,8 +106,8 @@ def score_teacher(data, method: str, views, m: int, seed: int, ctx, *,
         out.update(_scores(proba[rows["val"]], data.y_train[held], "val"))
     if test:
         if guess.predict is None:  # read from the cache: the classifier is refitted
-            guess = infer_labels(method, features(), fit, data.y_train[fit], seed=seed,
-                                 n_classes=data.n_classes)
+            guess = fit_method(method, features(), fit, data.y_train[fit], seed=seed,
+                               n_classes=data.n_classes)
         if guess.predict is not None:
             test_proba = guess.predict(view_features(data, views, seed, ctx, split="test",
                                                      engine=engine))
@@ -201,7 +201,7 @@ def fit_teachers(data, runs, ctx, workers: int = 1, threads: int = 1) -> pd.Data
 def _fit_job(data, ctx, m: int, seed: int, recipes) -> list[dict]:
     """One (M, seed): each recipe's teacher fitted (or read) into the label cache and its
     label run stored, with its test accuracy; a ``known_mix`` recipe's out-of-fold fits."""
-    from ..teachers.teachers import inferred_labels, known_probabilities, view_name
+    from ..teachers.teachers import get_teacher, known_probabilities, view_name
 
     known, _ = split_known(data.y_train, m, seed)
     rows, seen = [], set()
@@ -211,7 +211,7 @@ def _fit_job(data, ctx, m: int, seed: int, recipes) -> list[dict]:
         if (recipe.teacher, recipe.views) in seen:
             continue
         seen.add((recipe.teacher, recipe.views))
-        inferred_labels(recipe.teacher, data, recipe.views, known, seed, ctx)
+        get_teacher(recipe.teacher).fit(data, recipe.views, known, seed, ctx)
         row = label_run(data, recipe.teacher, recipe.views, m, seed, ctx, test=True)
         rows.append({"teacher": recipe.teacher,
                      "views": view_name(recipe.views),

@@ -34,7 +34,7 @@ from ..base.device import pick_device
 from ..base.progress import bar
 from ..training.train import VIEW_AUGMENTATIONS
 from .features import embedder, get_backbone
-from .label_inference import infer_labels
+from .label_inference import fit_method
 from .targets import soften
 from .teachers import parse_view, view_features
 
@@ -92,8 +92,8 @@ def teacher_predictor(recipe, data, known: np.ndarray, seed: int, ctx):
     """The recipe's teacher fitted on the known images' features (the fit its fixed targets
     come from: same method, features and seed; refitted, since the label cache keeps no
     classifier), as a function of feature rows giving probabilities."""
-    guess = infer_labels(recipe.teacher, view_features(data, recipe.views, seed, ctx), known,
-                         data.y_train[known], seed=seed, n_classes=data.n_classes)
+    guess = fit_method(recipe.teacher, view_features(data, recipe.views, seed, ctx), known,
+                       data.y_train[known], seed=seed, n_classes=data.n_classes)
     if guess.predict is None:
         raise ValueError(f"teacher {recipe.teacher!r} cannot label new images, so it has no "
                          "view bank; use an embedding teacher such as logreg-cal")

@@ -491,9 +491,9 @@ def check_method(name: str) -> str:
     return name
 
 
-def infer_labels(method: str, features, known_idx, known_labels, seed: int = 0,
-                 **options) -> InferredLabels:
-    """Dispatch by name: ``infer_labels('logreg', feats, known_idx, y[known_idx])``."""
+def fit_method(method: str, features, known_idx, known_labels, seed: int = 0,
+               **options) -> InferredLabels:
+    """Dispatch by name: ``fit_method('logreg', feats, known_idx, y[known_idx])``."""
     return METHODS[check_method(method)](features, known_idx, known_labels, seed=seed, **options)
 
 
@@ -506,10 +506,10 @@ def probabilities(inferred: InferredLabels) -> np.ndarray:
     return proba
 
 
-def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: dict,
-                        seed: int = 0, cache_dir=None, n: int | None = None,
-                        **options) -> tuple[InferredLabels, float]:
-    """:func:`infer_labels` through the on-disk cache; also returns the seconds the inference
+def fit_method_cached(method: str, features, known_idx, known_labels, *, key: dict,
+                      seed: int = 0, cache_dir=None, n: int | None = None,
+                      **options) -> tuple[InferredLabels, float]:
+    """:func:`fit_method` through the on-disk cache; also returns the seconds the inference
     took when it was computed. ``key`` names the features (e.g. data fingerprint, backbone,
     input size); the known indices themselves are hashed into the cache key. ``features`` may
     also be a function returning them, called only when the labels are not cached (so a cache
@@ -542,7 +542,7 @@ def infer_labels_cached(method: str, features, known_idx, known_labels, *, key: 
     if callable(features):
         features = features()
     start = time.perf_counter()
-    guess = infer_labels(method, features, known_idx, known_labels, seed=seed, **options)
+    guess = fit_method(method, features, known_idx, known_labels, seed=seed, **options)
     seconds = time.perf_counter() - start
     cache.save("labels", full_key, {
         "indices": guess.indices, "labels": guess.labels, "confidence": guess.confidence,

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import targets
 from .features import BACKBONES, check_input_size, embed, fit_pca, get_backbone
-from .label_inference import FEATURE_METHODS, infer_labels_cached, probabilities
+from .label_inference import FEATURE_METHODS, fit_method_cached, probabilities
 
 
 class UnknownTeacherError(KeyError):
@@ -171,7 +171,17 @@ class Embeddings(Labelling):
         return tuple(tuple(v) for v in views)
 
     def fit(self, data, views, known, seed: int, ctx, features=None):
-        return inferred_labels(self.name, data, views, known, seed, ctx, features)
+        """(labels, seconds): this method fitted on the known images' features of ``views``,
+        through the on-disk cache, so a label-inference study and the teachers of the runs
+        share every fit (one cache key: the data, the views, the method, the seed and the
+        known images). ``features``: a function giving those features, called only on a
+        cache miss (default: :func:`view_features`), e.g. one :func:`lazy_features` shared
+        by several fits."""
+        return fit_method_cached(
+            self.name, features or (lambda: view_features(data, views, seed, ctx)), known,
+            data.y_train[known], seed=seed, cache_dir=ctx.cache_dir, n=data.n_train,
+            key={"data": data.fingerprint, "views": [list(v) for v in views]},
+            n_classes=data.n_classes)
 
     def probabilities(self, recipe, data, known, unknown, seed: int, ctx,
                       model_a=None) -> np.ndarray:
@@ -275,20 +285,6 @@ def view_features(data, views, seed: int, ctx, split: str = "train",
     return np.concatenate(parts, axis=1)
 
 
-def inferred_labels(method: str, data, views, known: np.ndarray, seed: int, ctx,
-                    features=None):
-    """(labels, seconds): ``method`` fitted on the known images' features of ``views``, through
-    the on-disk cache, so a label-inference study and the teachers of the runs share every
-    fit (one cache key: the data, the views, the method, the seed and the known images).
-    ``features``: a function giving those features, called only on a cache miss (default:
-    :func:`view_features`), e.g. one :func:`lazy_features` shared by several fits."""
-    return infer_labels_cached(
-        method, features or (lambda: view_features(data, views, seed, ctx)), known,
-        data.y_train[known], seed=seed, cache_dir=ctx.cache_dir, n=data.n_train,
-        key={"data": data.fingerprint, "views": [list(v) for v in views]},
-        n_classes=data.n_classes)
-
-
 def lazy_features(data, views, seed: int, ctx, engine: str | None = None):
     """The training images' view features, loaded on the first call only and then kept (a
     cache hit of the labels loads none; several fits on a miss load them once)."""
@@ -344,6 +340,6 @@ def view_name(views) -> str:
 
 __all__ = ["TEACHERS", "Consistency", "Embeddings", "KnownOnly", "Labelling", "Lesson",
            "ModelA", "Teacher", "Truth", "UnknownTeacherError", "average_with_model_a",
-           "check_teacher", "get_teacher", "inferred_labels", "known_probabilities",
+           "check_teacher", "get_teacher", "known_probabilities",
            "lazy_features", "parse_view", "probabilities_of", "view_features", "view_name",
            "BACKBONES"]
