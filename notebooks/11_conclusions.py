@@ -67,7 +67,6 @@ from semisup_utils.study.executors import stored_rows
 from semisup_utils.study.label_runs import label_run
 from semisup_utils.study.recipes import at_input_size, get_recipe
 from semisup_utils.study.runs import plan
-from semisup_utils.study.store import ResultsStore
 from semisup_utils.text import prose
 from semisup_utils.training.budget import Budget
 
@@ -79,7 +78,7 @@ print(notebook.data_note(data, P))
 # data is CIFAR-10
 TEST_ACCURACY = report.test_accuracy(data)
 TARGETS = report.targets(data)
-store = ResultsStore()
+store = notebook.context(P).store  # what the chapters filled
 budget = notebook.report_budget(P)
 grid = notebook.report_runs(P, models=["A", "B", "C"])
 runs = stored_rows(data, grid, store)

@@ -69,3 +69,11 @@ def test_every_page_of_the_book_has_a_screenshot():
         f"pages without a screenshot: {', '.join(missing) or 'none'}; screenshots of no page "
         f"(delete them): {', '.join(f'{n}.png' for n in extra) or 'none'}. Retake: "
         "make html && bash docs/screenshots/take.sh")
+
+
+@pytest.mark.parametrize("chapter", runner.chapters(), ids=lambda p: p.stem)
+def test_a_chapter_reads_the_store_through_its_context(chapter):
+    """Where a chapter's runs live is said once, by `notebook.context` (issue 33, item 4:
+    chapter 11 opened the `ResultsStore` itself)."""
+    code = "\n".join(cell.source for cell in _code_cells(chapter))
+    assert "ResultsStore" not in code, f"{chapter.name} opens the results store itself"
