@@ -42,7 +42,7 @@ from semisup_utils.book import (notebook, original_report as report,
 from semisup_utils.data.dataset import split_known
 from semisup_utils.teachers.features import fit_pca
 from semisup_utils.teachers.label_inference import (fit_method,
-                                                    label_report)
+                                                    label_quality)
 from semisup_utils.text import prose
 
 P = notebook.parameters(globals())  # the profile + the values above
@@ -71,7 +71,7 @@ for method, name in [("kmeans", "majority"),
                      ("kmeans-greedy", "greedy one-to-one")]:
     guess = fit_method(method, features, known, data.y_train[known],
                        seed=P["seed"])
-    results[name] = (guess, label_report(guess, data.y_train))
+    results[name] = (guess, label_quality(guess, data.y_train))
 print(f"Chance: {data.chance:.1f}% ({data.n_classes} classes).")
 tables.label_quality_table(results, data.n_classes)
 

@@ -16,7 +16,7 @@ import torch
 from conftest import synthetic_cifar
 from semisup_utils.teachers import features as feat
 from semisup_utils.teachers.features import BACKBONES, Backbone, BackboneUnavailableError, embed
-from semisup_utils.teachers.label_inference import kmeans_known, label_report
+from semisup_utils.teachers.label_inference import kmeans_known, label_quality
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,7 @@ def test_kmeans_on_keras_features_finds_the_classes(monkeypatch, tmp_path):
                      progress=False)
     known = np.arange(0, 200, 2)
     inferred = kmeans_known(features, known, data.y_train[known], seed=0)
-    report = label_report(inferred, data.y_train)
+    report = label_quality(inferred, data.y_train)
     assert report["n_inferred"] == 100 and report["accuracy"] > 0.5
 
 

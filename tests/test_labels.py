@@ -7,7 +7,7 @@ import pytest
 from semisup_utils.data.dataset import split_known
 from semisup_utils.teachers.label_inference import (METHODS, InferredLabels, UnknownMethodError,
                                                     contingency, greedy_map, fit_method,
-                                                    label_report, majority_map)
+                                                    label_quality, majority_map)
 
 
 def table(rows):
@@ -89,7 +89,7 @@ def test_method_beats_chance_on_separable_data(method):
         assert guess.probabilities.shape == (len(UNKNOWN), 10)
         np.testing.assert_allclose(guess.probabilities.sum(1), 1, atol=1e-5)
         np.testing.assert_array_equal(guess.labels, guess.probabilities.argmax(1))
-    accuracy = label_report(guess, Y)["accuracy"]
+    accuracy = label_quality(guess, Y)["accuracy"]
     assert accuracy > 0.35, f"{method}: {accuracy:.3f} is not clearly above chance (0.1)"
     if method != "kmeans-all":  # fit on the known points: near-perfect on separated blobs
         assert accuracy > 0.8, f"{method}: {accuracy:.3f}"
@@ -179,7 +179,7 @@ def test_label_report():
     truth = np.array([5, 0, 9, 1, 2, 7])
     guess = InferredLabels(indices=np.array([1, 3, 4]), labels=np.array([0, 1, 1]),
                            confidence=np.ones(3, np.float32), method="test")
-    report = label_report(guess, truth)
+    report = label_quality(guess, truth)
     assert report["accuracy"] == pytest.approx(2 / 3)
     assert report["labels_used"] == 2
     assert report["n_inferred"] == 3
@@ -229,8 +229,8 @@ def test_calibrated_logreg_keeps_accuracy_and_lowers_calibration_error():
     x = rng.normal(size=(4000, 200))
     x[:, :10] += np.eye(10)[y] * 1.5
     known = np.arange(300)
-    plain = label_report(fit_method("logreg", x, known, y[known]), y)
-    calibrated = label_report(fit_method("logreg-cal", x, known, y[known]), y)
+    plain = label_quality(fit_method("logreg", x, known, y[known]), y)
+    calibrated = label_quality(fit_method("logreg-cal", x, known, y[known]), y)
     assert abs(calibrated["accuracy"] - plain["accuracy"]) < 0.03
     assert calibrated["ece"] < plain["ece"] / 2
     with pytest.raises(ValueError, match="2 known points of every class"):
@@ -255,10 +255,10 @@ def test_cross_validated_C_beats_C_1_where_C_1_overfits(seed):
     x, y, known = mixed_classes(1000, 0.15, seed=seed)
     C = choose_C(x[known], y[known], seed=seed)
     assert C in C_GRID and C <= 0.1
-    plain = label_report(fit_method("logreg", x, known, y[known]), y)
+    plain = label_quality(fit_method("logreg", x, known, y[known]), y)
     tuned = fit_method("logreg-cv", x, known, y[known], seed=seed)
     assert tuned.method == "logreg-cv"
-    tuned = label_report(tuned, y)
+    tuned = label_quality(tuned, y)
     assert tuned["accuracy"] > plain["accuracy"] + 0.03
     assert tuned["ece"] < plain["ece"] / 4  # chosen by log loss: close to calibrated
 
@@ -284,7 +284,7 @@ def test_cross_validated_self_training_fits_at_the_chosen_C(monkeypatch):
     guess = fit_method("logreg-cv-self", x, known, y[known], seed=2)
     assert guess.method == "logreg-cv-self"
     assert set(seen) == {labels.choose_C(x[known], y[known], seed=2)}
-    assert label_report(guess, y)["accuracy"] > label_report(
+    assert label_quality(guess, y)["accuracy"] > label_quality(
         fit_method("logreg-cv", x, known, y[known], seed=2), y)["accuracy"] + 0.03
 
 
@@ -331,8 +331,8 @@ def test_self_training_beats_plain_logreg_with_few_labels():
     plain, self_trained = [], []
     for seed in range(4):  # the mean over four draws: one draw can go either way
         x, y, known = elongated_clusters(seed=seed)
-        plain.append(label_report(fit_method("logreg", x, known, y[known]), y))
-        self_trained.append(label_report(fit_method("logreg-self", x, known, y[known]), y))
+        plain.append(label_quality(fit_method("logreg", x, known, y[known]), y))
+        self_trained.append(label_quality(fit_method("logreg-self", x, known, y[known]), y))
     accuracy = [np.mean([r["accuracy"] for r in rows]) for rows in (plain, self_trained)]
     assert accuracy[1] > accuracy[0] + 0.02, accuracy
     ece = [np.mean([r["ece"] for r in rows]) for rows in (plain, self_trained)]

@@ -129,7 +129,7 @@ def test_too_few_images_per_class(tmp_path):
 def test_downstream_follows_the_number_of_classes(tmp_path):
     from semisup_utils.study.runs import Context, Run, execute
     from semisup_utils.study.store import ResultsStore
-    from semisup_utils.teachers.label_inference import fit_method, label_report, probabilities
+    from semisup_utils.teachers.label_inference import fit_method, label_quality, probabilities
     from semisup_utils.training.budget import Budget
 
     data = load_cifar10(write_tarball(tmp_path / "s.tar.gz", own_dataset()),
@@ -138,8 +138,8 @@ def test_downstream_follows_the_number_of_classes(tmp_path):
     brightness = data.x_train.reshape(len(data.x_train), -1).mean(1, keepdims=True)
     guess = fit_method("kmeans", brightness, known, data.y_train[known], n_classes=3)
     assert probabilities(guess).shape == (45, 3)
-    assert label_report(guess, data.y_train)["confusion"].shape == (3, 3)
-    assert label_report(guess, data.y_train)["accuracy"] > 0.9  # brightness separates them
+    assert label_quality(guess, data.y_train)["confusion"].shape == (3, 3)
+    assert label_quality(guess, data.y_train)["accuracy"] > 0.9  # brightness separates them
     ctx = Context(store=ResultsStore(tmp_path / "results"), cache_dir=tmp_path / "cache",
                   device="cpu", progress=False)
     budget = Budget.report(2, batch_size=16)

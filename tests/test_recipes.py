@@ -9,7 +9,7 @@ from semisup_utils.study import runs as runs_module
 from semisup_utils.study.recipes import RECIPES, Recipe, get_recipe
 from semisup_utils.study.runs import Run, execute, plan
 from semisup_utils.teachers import teachers
-from semisup_utils.teachers.label_inference import fit_method, label_report
+from semisup_utils.teachers.label_inference import fit_method, label_quality
 from semisup_utils.teachers.targets import select, training_set
 from semisup_utils.teachers.teachers import TEACHERS, probabilities_of
 from semisup_utils.training.budget import Budget
@@ -55,7 +55,7 @@ def test_label_spreading_beats_chance_on_separable_data():
     y = rng.integers(0, 10, 1500)
     x = centres[y] + rng.normal(size=(1500, 32))
     guess = fit_method("spread", x, np.arange(40), y[:40], seed=0)
-    assert label_report(guess, y)["accuracy"] > 0.8
+    assert label_quality(guess, y)["accuracy"] > 0.8
     assert np.allclose(guess.probabilities.sum(1), 1, atol=1e-5)
 
 

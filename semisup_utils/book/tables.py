@@ -731,7 +731,7 @@ def between_class_share(features, labels) -> float:
 
 def label_quality_table(results: dict, n_classes: int, name: str = "cluster map"):
     """Chapter 3's table, one row per way of labelling (``results``: {name: (InferredLabels,
-    labels.label_report)}): label accuracy on the unknown images, labels used and the
+    labels.label_quality)}): label accuracy on the unknown images, labels used and the
     guesses' mean confidence (%), rounded."""
     rows = {label: {"label accuracy (%)": 100 * report["accuracy"],
                     f"labels used (of {n_classes})": report["labels_used"],

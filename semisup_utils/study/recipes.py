@@ -34,7 +34,7 @@ class Recipe:
     weight: float = 1.0              # loss weight of an inferred sample
     confidence_weight: bool = False  # ... times the teacher's confidence
     rounds: int = 1                  # > 1: the student relabels the unknown images, retrained
-    report: bool = False             # one of the report's models: keeps its own views when a
+    from_report: bool = False        # one of the report's models: keeps its own views when a
     #                                  study feeds the other teachers another input size
     temperature: float = 1.0         # soft targets p**(1/T), renormalised (T > 1 softens)
     known_mix: float = 0.0           # known images' targets: (1 - a) one-hot + a teacher's
@@ -143,9 +143,9 @@ _LITE0_224_FLIP = (("effnet-lite0", 224, "flip"),)
 
 RECIPES = {r.name: r for r in [
     # the report's three models
-    Recipe("A", teacher="none", report=True),
-    Recipe("B", teacher="kmeans", views=(("effnet-lite0", 32),), weight=0.1, report=True),
-    Recipe("C", teacher="cnn", weight=0.1, report=True),
+    Recipe("A", teacher="none", from_report=True),
+    Recipe("B", teacher="kmeans", views=(("effnet-lite0", 32),), weight=0.1, from_report=True),
+    Recipe("C", teacher="cnn", weight=0.1, from_report=True),
     # the same CNN on every true label: the limit of what inferred labels can give
     Recipe("ceiling", teacher="truth"),
     # beyond the report
@@ -198,7 +198,7 @@ def get_recipe(name: str | Recipe) -> Recipe:
 def at_input_size(recipe: Recipe, input_size: int) -> Recipe:
     """The recipe with its first view fed ``input_size`` pixels; the report's models keep
     their own (a study of other teachers leaves the report's B as the report had it)."""
-    if not recipe.uses_embeddings or recipe.report:
+    if not recipe.uses_embeddings or recipe.from_report:
         return recipe
     (backbone, _, *options), *extra = recipe.views  # options: e.g. "flip", kept
     return replace(recipe, views=((backbone, input_size, *options), *extra))

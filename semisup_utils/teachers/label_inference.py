@@ -551,7 +551,7 @@ def fit_method_cached(method: str, features, known_idx, known_labels, *, key: di
     return guess, seconds
 
 
-def label_report(inferred: InferredLabels, true_labels: np.ndarray) -> dict:
+def label_quality(inferred: InferredLabels, true_labels: np.ndarray) -> dict:
     """Accuracy, labels used and confusion matrix (rows: true, columns: inferred)."""
     from sklearn.metrics import confusion_matrix
 
