@@ -217,7 +217,10 @@ def test_nothing_names_the_bench_scripts_that_became_commands():
              *(ROOT / "semisup_utils").rglob("*.py")]
     named = [str(p.relative_to(ROOT)) for p in files if gone.search(p.read_text())]
     assert named == []
-    assert "semisup teachers" in (ROOT / "notebooks" / "10_teachers.py").read_text()
+    # chapter 10 names the command with its profile and parameters
+    assert "notebook.teachers_command(P)" in (ROOT / "notebooks" / "10_teachers.py").read_text()
+    assert notebook.teachers_command(notebook.parameters({"profile": "published"})) == \
+        "semisup teachers --profile published -p train_missing true"
 
 
 def test_nothing_under_bench_writes_to_the_results_store():
