@@ -175,7 +175,7 @@ def test_cnn_method_needs_a_model(images):
 
 
 # ----------------------------------------------------------------------------- report
-def test_label_report():
+def test_label_quality():
     truth = np.array([5, 0, 9, 1, 2, 7])
     guess = InferredLabels(indices=np.array([1, 3, 4]), labels=np.array([0, 1, 1]),
                            confidence=np.ones(3, np.float32), method="test")
