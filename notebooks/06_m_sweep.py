@@ -31,6 +31,7 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 06`
 profile = "default"
+section = "report"
 M_list = None
 seeds = None
 n_train = None

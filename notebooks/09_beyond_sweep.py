@@ -47,15 +47,16 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 09`
 profile = "default"
+section = "sweep"
 M_list = None
-beyond_M_list = None
-schedule_epochs = None
+screening_M_list = None
+screening_schedule_epochs = None
 n_train = None
 n_test = None
-sweep_recipes = None
-sweep_seeds = None
-sweep_epochs = None
-beyond_size = None
+recipes = None
+seeds = None
+epochs = None
+screening_input_size = None
 batch_size = None
 arch = None
 precision = None

@@ -124,29 +124,35 @@ def _check_file(store, repair_it: bool) -> int:
     return 1
 
 
-def _parameters(args, declared=()):
-    """The profile's parameters with the command's ``-p`` overrides (and ``--executor``),
-    validated before any data is loaded. ``declared``: the parameters that cut the command's
-    grid (only its values of M are checked against n_train; a missing run's refusal names
-    this command first where its grid holds the run)."""
+def _parameters(args, declared=(), section="report"):
+    """The profile's parameters with the command's ``-p`` overrides (and ``--executor``), by
+    the names ``section`` gives them (an old name taken with a DeprecationWarning naming its
+    new one), validated before any data is loaded. ``declared``: the keys of the parameters
+    that cut the command's grid (only its values of M are checked against n_train; a missing
+    run's refusal names this command first where its grid holds the run)."""
     from .book.chapters import parse_value
     from .book.notebook import Parameters
-    from .study.parameters import M_PARAMETERS
+    from .study.parameters import M_PARAMETERS, names_in, respell
     from .study.profiles import resolve
 
-    overrides = {name: parse_value(value) for name, value in args.parameter}
+    names = names_in(section)
+    overrides = respell({name: parse_value(value) for name, value in args.parameter}, names,
+                        f"semisup {args.command}")
     if getattr(args, "executor", None):
         overrides["executor"] = args.executor
+    labels = {key: name for name, key in names.items()}
     params = resolve(args.profile, reads=[n for n in declared if n in M_PARAMETERS],
-                     **overrides)
-    return Parameters(params, declared=declared)
+                     labels=labels, **{names[n]: v for n, v in overrides.items()})
+    return Parameters(params, declared={key: labels[key] for key in declared})
 
 
 def _grid(args, runs_of, declared) -> int:
     """Run a grid built from the profile by ``runs_of(params, data)``; print its rows."""
     from .book.notebook import context, load_data
 
-    params = _parameters(args, declared)
+    from .book.notebook import COMMAND_SECTIONS
+
+    params = _parameters(args, declared, COMMAND_SECTIONS[args.command])
     _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
     return _run_and_print(args, params, data, runs_of(params, data),
@@ -218,7 +224,7 @@ def _cmd_teachers(args) -> int:
     from .book import findings, notebook
     from .study.teacher_eval import teacher_choices
 
-    params = _parameters(args, TEACHER_GRID)
+    params = _parameters(args, TEACHER_GRID, "distill")
     _check_store(params)
     if args.threads:
         import torch
@@ -262,7 +268,7 @@ def _cmd_distill(args) -> int:
     from .study.runs import run_key
     from .study.store import run_id
 
-    params = _parameters(args, DISTILL_GRID)
+    params = _parameters(args, DISTILL_GRID, "distill")
     _check_store(params)
     if args.teachers_only and not params["train_missing"]:
         raise ValueError(f"--teachers-only fits teachers, and profile {params['profile']!r} "
@@ -341,18 +347,20 @@ def _cmd_params(args) -> int:
     """Every parameter (or a chapter's: those its parameters cell declares, and the run
     options every chapter takes) with the profile's value, its meaning and what it allows."""
     from .book.chapters import chapters, find_chapters
-    from .study.parameters import REGISTRY, RUN_OPTIONS, chapters_reading, declared, table
+    from .study.parameters import REGISTRY, chapters_reading, names_of, section_of, table
     from .study.profiles import resolve
 
     values = resolve(args.profile)
     if args.chapter:
         chapter = find_chapters([args.chapter])[0]
-        names = set(declared(chapter)) | set(RUN_OPTIONS)
-        print(f"{chapter.stem}, profile {values['profile']!r} (`semisup run {chapter.stem[:2]} "
-              "-p NAME VALUE` overrides one):")
-        print(table([n for n in REGISTRY if n in names], values))
+        names = {key: name for name, key in names_of(chapter).items()}
+        print(f"{chapter.stem} (section {section_of(chapter)}: its names short, another "
+              f"section's qualified by it), profile {values['profile']!r} (`semisup run "
+              f"{chapter.stem[:2]} -p NAME VALUE` overrides one):")
+        print(table([key for key in REGISTRY if key in names], values, names=names))
     else:
-        print(f"every parameter, profile {values['profile']!r}:")
+        print(f"every parameter by its name in its section (in another section's chapter: "
+              f"section_name, e.g. sweep_seeds), profile {values['profile']!r}:")
         print(table(list(REGISTRY), values, reads=chapters_reading(chapters())))
     return 0
 

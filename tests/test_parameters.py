@@ -33,9 +33,11 @@ def test_a_chapters_parameters_are_registered_and_documented_there_only(chapter)
     `semisup params NN`), so the two cannot disagree."""
     names = declared(chapter)
     assert names[0] == "profile" and len(names) == len(set(names))
-    assert not set(names) - set(REGISTRY), f"{chapter.stem} declares unregistered names"
+    assert parameters.section_of(chapter) in SECTIONS
+    keys = parameters.names_of(chapter)  # raises on a name that is no parameter there
+    assert len(set(keys.values())) == len(keys), f"{chapter.stem} names a parameter twice"
     reads = parameters.chapters_reading([chapter])
-    assert all(chapter.stem in reads[name] for name in names)
+    assert all(chapter.stem in reads[keys[name]] for name in names)
     for line in parameters_cell(chapter):
         if "=" in line.split("#")[0]:
             assert "#" not in line, f"{chapter.stem}: {line!r} documents a parameter in place"
@@ -58,7 +60,10 @@ def test_docs_pass_only_registered_parameters():
     assert "semisup params" in readme
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for name in re.findall(r"(?<![\w-])-p ([A-Za-z_]\w*) ", path.read_text("utf-8")):
-            assert name in REGISTRY, f"{path.name}: -p {name} is not a parameter"
+            assert name in parameters.names_in("report") or any(
+                name in parameters.names_in(s) for s in SECTIONS), \
+                f"{path.name}: -p {name} is not a parameter"
+            assert name not in parameters.RENAMED, f"{path.name}: -p {name} is an old name"
 
 
 @pytest.mark.parametrize("profile", list(STUDIES))
@@ -98,11 +103,16 @@ def test_params_prints_a_chapters_parameters_with_the_profiles_values(capsys):
     out = capsys.readouterr().out
     names = re.findall(r"^  (\w+) = ", out, flags=re.M)
     assert set(names) == set(declared(runner.find_chapters(["05"])[0])) | set(RUN_OPTIONS)
+    assert cli.main(["params", "09", "--profile", "smoke"]) == 0
+    out09 = capsys.readouterr().out
+    assert f"  seeds = {PROFILES['smoke']['sweep_seeds']!r}" in out09
+    assert "  screening_M_list = " in out09 and "sweep_seeds" not in out09.split("formerly")[0]
     assert f"  epochs = {PROFILES['smoke']['epochs']!r}" in out
     assert REGISTRY["weight"].meaning in out.replace("\n      ", " ")
     assert cli.main(["params"]) == 0
     every = capsys.readouterr().out
-    assert set(re.findall(r"^  (\w+) = ", every, flags=re.M)) == set(REGISTRY)
+    assert set(re.findall(r"^  (\w+) = ", every, flags=re.M)) == \
+        {p.short for p in REGISTRY.values()}
     assert "taken by chapters 10" in every.replace("\n      ", " ")
     assert cli.main(["params", "99"]) == 2
     assert "unknown chapter '99'" in capsys.readouterr().err

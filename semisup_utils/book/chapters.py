@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..study.parameters import RUN_OPTIONS, ParameterError
+from ..study.parameters import RUN_OPTIONS, ParameterError, chapter_names, respell
 from ..study.profiles import check_profile, resolve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -101,23 +101,31 @@ def convert(source: Path, output: Path) -> Path:
 
 
 def chapter_parameters(notebook: Path) -> dict:
+    """{name: key} of what a chapter takes (:func:`parameters.chapter_names`): the names its
+    parameters cell declares, by its ``section``, and the run options."""
+    import ast
+
     import papermill
 
-    return papermill.inspect_notebook(str(notebook))
+    cell = papermill.inspect_notebook(str(notebook))
+    section = cell.pop("section", None)
+    section = ast.literal_eval(section["default"]) if section else None
+    return chapter_names(list(cell), section)
 
 
-def check_parameters(notebook: Path, profile: str, parameters: dict) -> None:
-    """Refuse unknown names (listing the chapter's) and invalid values, before running."""
+def check_parameters(notebook: Path, profile: str, parameters: dict) -> dict:
+    """The parameters by the chapter's names (an old name taken with a DeprecationWarning
+    naming its new one); unknown names (listing the chapter's), a parameter given by two names
+    and invalid values are refused, before running."""
     check_profile(profile)
-    known = chapter_parameters(notebook)
-    if "profile" not in known:
+    names = chapter_parameters(notebook)
+    if "profile" not in names:
         raise ChapterError(f"{notebook.name} has no 'parameters' cell with a profile")
-    unknown = [name for name in parameters if name not in known and name not in RUN_OPTIONS]
-    if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for "
-                             f"{notebook.stem}; its parameters: {', '.join(known)}; in every "
-                             f"chapter: {', '.join(RUN_OPTIONS)}")
-    resolve(profile, reads=known, **{k: v for k, v in parameters.items() if k != "profile"})
+    given = respell(parameters, names, notebook.stem)
+    keys = {key: name for name, key in names.items()}
+    resolve(profile, reads=keys, labels=keys,
+            **{names[k]: v for k, v in given.items() if k != "profile"})
+    return given
 
 
 def execute(chapter: Path, profile: str = "default", parameters: dict | None = None,
@@ -133,7 +141,7 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
         with tempfile.TemporaryDirectory(prefix="semisup-run-") as tmp:
             return execute(chapter, profile, parameters, output_dir, Path(tmp), progress)
     source_nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
-    check_parameters(source_nb, profile, parameters)
+    parameters = check_parameters(source_nb, profile, parameters)
     absolute_paths()
     output = output_dir / f"{chapter.stem}.ipynb"
     # executed into a temporary file, moved into place only when the whole chapter ran: an
@@ -287,7 +295,7 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
         own = parameters if len(selected) == 1 else _own(parameters, known[chapter])
         check_parameters(work_dir / f"{chapter.stem}.ipynb", profile, own)
     if len(selected) > 1:
-        everywhere = set().union(*known.values(), RUN_OPTIONS)
+        everywhere = set().union(*known.values(), *(n.values() for n in known.values()))
         unknown = [n for n in parameters if n not in everywhere]
         if unknown:
             raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
@@ -301,7 +309,7 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
     return done
 
 
-def _own(parameters: dict, declared) -> dict:
-    """The parameters one chapter of several is given: those it declares, and the run options
-    every chapter takes."""
-    return {k: v for k, v in parameters.items() if k in declared or k in RUN_OPTIONS}
+def _own(parameters: dict, names: dict) -> dict:
+    """The parameters one chapter of several is given: those it takes ({name: key}), by
+    their names or by the keys they had before sections named them."""
+    return {k: v for k, v in parameters.items() if k in names or k in names.values()}

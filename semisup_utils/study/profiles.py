@@ -181,43 +181,46 @@ def check_profile(name: str) -> str:
     return name
 
 
-def validate(name: str, value):
-    """The value, checked (and normalised) by its parameter's registered check; an unknown
-    name is refused, naming the known ones."""
+def validate(name: str, value, label: str | None = None):
+    """The value, checked (and normalised) by its parameter's registered check (a refusal
+    names it ``label``, the name it was given by, else its key); an unknown key is refused,
+    naming the known ones."""
     if name not in REGISTRY:
         raise ParameterError(f"unknown parameter {name!r}; known parameters: "
                              f"{', '.join(REGISTRY)}")
     if name == "profile":
         return check_profile(value)
-    return REGISTRY[name].check(name, value)
+    return REGISTRY[name].check(label or name, value)
 
 
-def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:
-    """The profile's parameters with every non-None override applied, all validated.
+def resolve(profile: str, reads=None, labels=None, **overrides) -> dict[str, Any]:
+    """The profile's parameters with every non-None override (by key) applied, all validated.
 
-    ``reads``: the names the caller reads (a chapter's parameters); only their values of M
+    ``reads``: the keys the caller reads (a chapter's parameters); only their values of M
     must fit n_train (chapter 01 with ``-p n_train 100 -p M 30`` is not refused for the
-    profile's M_list, which it neither reads nor takes). None: every value of M."""
+    profile's M_list, which it neither reads nor takes). None: every value of M.
+    ``labels``: {key: the name the caller gave it by}, which a refusal names."""
     profile = check_profile(profile)
+    labels = labels or {}
     params = dict(PROFILES[profile])
     for name, value in overrides.items():
         if name not in SECTION_OF:
             validate(name, value)  # raises: unknown parameter
         if value is not None:
             params[name] = value
-    params = {name: validate(name, value) for name, value in params.items()}
+    params = {name: validate(name, value, labels.get(name)) for name, value in params.items()}
     check_ms_fit(params, M_PARAMETERS if reads is None else
-                 [n for n in M_PARAMETERS if n in set(reads)])
+                 [n for n in M_PARAMETERS if n in set(reads)], labels)
     params["profile"] = profile
     return params
 
 
-def check_ms_fit(params: dict, names) -> None:
+def check_ms_fit(params: dict, names, labels=None) -> None:
     """Refuse a value of M among ``names`` that leaves no unknown image in n_train, naming
-    the parameter to change."""
+    the parameter to change (by its name in ``labels``, {key: name}, else its key)."""
     n_train = params["n_train"] or 50000
-    for name in names:
-        value = params[name]
+    for key in names:
+        value, name = params[key], (labels or {}).get(key, key)
         for m in value if isinstance(value, list) else [value]:
             if m >= n_train:
                 which = f"M={m}" if isinstance(value, list) else "M"
