@@ -77,7 +77,7 @@ data = notebook.load_data(P)
 print(notebook.data_note(data, P))
 
 # %% [markdown]
-# Every model gets the same budget, `budget_epochs` passes over the training images' worth
+# Every model gets the same budget, `epochs` passes over the training images' worth
 # of optimizer steps, whatever its own training set holds:
 
 # %%

@@ -361,6 +361,8 @@ def respell(given: dict, names: dict[str, str], where: str) -> dict:
     for name, value in given.items():
         if name in names:
             new = name
+        elif key_of(name, None) in called and name not in REGISTRY:  # qualified, longhand
+            new = called[key_of(name, None)]
         elif name in called:  # a key: the name it had before sections named it
             new = called[name]
             warnings.warn(f"parameter {name} is now {new} in {where}; pass -p {new} (the old "
