@@ -140,3 +140,106 @@ def test_abc_builds_the_report_models_with_the_chapters_builder(monkeypatch, cap
     expected = notebook.report_runs(params, ms=[500], seeds=[0])
     assert [(r.recipe, r.budget) for r in seen["runs"]] == \
         [(r.recipe, r.budget) for r in expected]
+
+
+# ----------------------------------------------------------------------------- names by section
+def _kernel(chapter, injected: dict) -> dict:
+    """The namespace a chapter's kernel holds when ``notebook.parameters`` is called after
+    papermill injected ``injected`` (its history: the parameters cell, then papermill's)."""
+    cell = "\n".join(parameters_cell(chapter))
+    namespace = {name: None for name in declared(chapter)}
+    namespace.update(profile="smoke", section=parameters.section_of(chapter), **injected)
+    lines = "".join(f"{name} = {value!r}\n" for name, value in injected.items())
+    namespace["In"] = ["", cell, "# Parameters\n" + lines, "P = notebook.parameters(globals())"]
+    return namespace
+
+
+def test_each_concept_has_one_name_in_every_section():
+    """Seeds are `seeds`, input sizes `input_size`, ... in whichever section: no parameter's
+    name carries its experiment's prefix (the 36 names of nine concepts before)."""
+    shorts = {p.short for p in REGISTRY.values()}
+    for prefix in ("sweep_", "distill_", "beyond_", "screening_", "report_", "budget_"):
+        assert not [s for s in shorts if s.startswith(prefix)], prefix
+    assert {"seeds", "M_list", "input_size", "epochs", "recipes", "precision"} <= shorts
+    assert parameters.RENAMED["sweep_seeds"] == ("sweep", "seeds")
+    assert parameters.RENAMED["beyond_size"] == ("screening", "input_size")
+    assert parameters.key_of("seeds", "sweep") == "sweep_seeds"
+    assert parameters.key_of("seeds", "distill") == "distill_seeds"
+    assert parameters.key_of("epochs", "distill") == "sweep_epochs"  # built on the sweep's
+    assert parameters.key_of("screening_M_list", "sweep") == "beyond_M_list"
+
+
+@pytest.mark.parametrize("chapter", runner.chapters(), ids=lambda p: p.stem)
+def test_no_old_name_changes_meaning_in_a_chapter(chapter):
+    """A name a chapter took before sections named them, and still takes, means what it meant
+    there: no short name stands in for another parameter the chapter reads."""
+    names = parameters.names_of(chapter)
+    reads = set(names.values())
+    for name, key in names.items():
+        assert not (name in REGISTRY and name in reads and key != name), \
+            f"{chapter.stem}: {name} is now {key}, and was {name}"
+
+
+def _renamed_in_chapters():
+    return [(old, chapter) for old in sorted(parameters.RENAMED) for chapter in runner.chapters()
+            if old in parameters.names_of(chapter).values()]
+
+
+@pytest.mark.parametrize("old, chapter", _renamed_in_chapters(),
+                         ids=lambda v: v if isinstance(v, str) else v.stem[:2])
+def test_an_old_name_passed_to_a_chapter_is_taken_as_its_new_one_with_a_warning(old, chapter):
+    """Papermill's `-p sweep_seeds '[0]'` to chapter 9 still works: DeprecationWarning naming
+    the new name (`seeds`), the same value under the same key (so the same runs)."""
+    import warnings
+
+    new = {key: name for name, key in parameters.names_of(chapter).items()}[old]
+    value = PROFILES["smoke"][old]
+    if new == old:  # its qualified name, in a chapter of another section (sweep_seeds in 11)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            P = notebook.parameters(_kernel(chapter, {old: value}))
+    else:
+        with pytest.warns(DeprecationWarning, match=rf"parameter {old} is now {new}\b"):
+            P = notebook.parameters(_kernel(chapter, {old: value}))
+    assert P[old] == value and P.names[old] == new
+
+
+def test_every_old_name_is_taken_by_every_command_with_a_warning():
+    """`semisup compare/sweep/distill/teachers -p OLD ...` keep working: each old name is
+    taken under its key, naming its new name as that command spells it."""
+    for section in set(notebook.COMMAND_SECTIONS.values()):
+        names = parameters.names_in(section)
+        for old in parameters.RENAMED:
+            new = parameters.name_in(old, section)
+            if new == old:  # its qualified name: no warning
+                assert parameters.respell({old: 1}, names, "here") == {old: 1}
+                continue
+            with pytest.warns(DeprecationWarning, match=rf"{old} is now {new}\b"):
+                assert parameters.respell({old: 1}, names, "here") == {new: 1}
+            assert names[new] == old
+
+
+def test_a_chapter_given_a_parameter_by_its_old_and_new_name_is_refused():
+    chapter = runner.find_chapters(["09"])[0]
+    with pytest.warns(DeprecationWarning), \
+            pytest.raises(ParameterError, match=r"sweep_seeds and seeds|seeds and sweep_seeds"):
+        notebook.parameters(_kernel(chapter, {"seeds": [1], "sweep_seeds": [0]}))
+    with pytest.raises(ParameterError, match="both seeds"):
+        parameters.respell({"seeds": [1], "sweep_seeds": [0]}, parameters.names_of(chapter),
+                           "09")
+    # a name no chapter of that section reads stays unknown, naming the chapter's own
+    with pytest.raises(ParameterError, match="'distill_seeds' for this chapter.*its parameters: .*recipes"):
+        notebook.parameters(_kernel(chapter, {"distill_seeds": [0]}))
+
+
+def test_the_runner_passes_old_names_to_papermill_by_their_new_ones(tmp_path):
+    """`semisup run 09 -p sweep_seeds '[0]'`: checked and handed to papermill as `seeds`."""
+    chapter = runner.find_chapters(["09"])[0]
+    converted = runner.convert(chapter, tmp_path / "09.ipynb")
+    with pytest.warns(DeprecationWarning, match="sweep_seeds is now seeds"):
+        given = runner.check_parameters(converted, "smoke", {"sweep_seeds": [0]})
+    assert given == {"seeds": [0]}
+    with pytest.raises(ParameterError, match="both seeds"):
+        runner.check_parameters(converted, "smoke", {"sweep_seeds": [0], "seeds": [1]})
+    with pytest.raises(ParameterError, match="section is the chapter's own|unknown"):
+        runner.check_parameters(converted, "smoke", {"section": "distill"})

@@ -237,9 +237,9 @@ def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
     from semisup_utils.book import notebook
 
     monkeypatch.setattr(notebook, "load_cifar10", lambda *a, **k: pytest.fail("data loaded"))
-    status, _, err = run_cli(capsys, "compare", "--profile", "smoke", "-p", "sweep_recipes",
+    status, _, err = run_cli(capsys, "compare", "--profile", "smoke", "-p", "recipes",
                              "[A, magic]", "--quiet")
-    assert status == 2 and "sweep_recipes[1]='magic'" in err and "fixmatch" in err
+    assert status == 2 and "parameter recipes[1]='magic'" in err and "fixmatch" in err
 
 
 def test_sweep_and_compare_check_only_the_m_list_they_read(capsys, monkeypatch):
