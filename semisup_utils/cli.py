@@ -124,7 +124,7 @@ def _check_file(store, repair_it: bool) -> int:
     return 1
 
 
-def _parameters(args, declared=(), section="report"):
+def _parameters(args, declared=(), section=None):
     """The profile's parameters with the command's ``-p`` overrides (and ``--executor``), by
     the names ``section`` gives them (an old name taken with a DeprecationWarning naming its
     new one), validated before any data is loaded. ``declared``: the keys of the parameters
@@ -135,7 +135,9 @@ def _parameters(args, declared=(), section="report"):
     from .study.parameters import M_PARAMETERS, names_in, respell
     from .study.profiles import resolve
 
-    names = names_in(section)
+    from .book.notebook import COMMAND_SECTIONS
+
+    names = names_in(section or COMMAND_SECTIONS.get(args.command, "report"))
     overrides = respell({name: parse_value(value) for name, value in args.parameter}, names,
                         f"semisup {args.command}")
     if getattr(args, "executor", None):
@@ -150,9 +152,7 @@ def _grid(args, runs_of, declared) -> int:
     """Run a grid built from the profile by ``runs_of(params, data)``; print its rows."""
     from .book.notebook import context, load_data
 
-    from .book.notebook import COMMAND_SECTIONS
-
-    params = _parameters(args, declared, COMMAND_SECTIONS[args.command])
+    params = _parameters(args, declared)
     _check_store(params)
     data = load_data(params)  # all of it, or the profile's subset; $SEMISUP_DATA
     return _run_and_print(args, params, data, runs_of(params, data),
@@ -224,7 +224,7 @@ def _cmd_teachers(args) -> int:
     from .book import findings, notebook
     from .study.teacher_eval import teacher_choices
 
-    params = _parameters(args, TEACHER_GRID, "distill")
+    params = _parameters(args, TEACHER_GRID)
     _check_store(params)
     if args.threads:
         import torch
@@ -268,7 +268,7 @@ def _cmd_distill(args) -> int:
     from .study.runs import run_key
     from .study.store import run_id
 
-    params = _parameters(args, DISTILL_GRID, "distill")
+    params = _parameters(args, DISTILL_GRID)
     _check_store(params)
     if args.teachers_only and not params["train_missing"]:
         raise ValueError(f"--teachers-only fits teachers, and profile {params['profile']!r} "

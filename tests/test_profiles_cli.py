@@ -285,8 +285,8 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
 
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
 
-    args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "sweep_seeds",
-            "[0]", "-p", "sweep_recipes", "[A, ceiling]", "-p", "sweep_epochs", "1", "--quiet"]
+    args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "seeds",
+            "[0]", "-p", "recipes", "[A, ceiling]", "-p", "epochs", "1", "--quiet"]
     status, out, _ = run_cli(capsys, *args)
     assert status == 0 and "precision auto" in out and "(onecycle)" in out
     rows = ResultsStore().rows()

@@ -348,13 +348,12 @@ def parameters(namespace: dict) -> dict:
                  if name in injected or name in names}
     else:  # outside a kernel: every parameter, by the names the section gives them
         names = names_in(section)
-    given = {name: value for name, value in given.items()  # None: the profile's value
-             if value is not None or name == "profile"}
-    where = f"this chapter (section {section})" if declared else f"section {section}"
+    where = (f"this chapter (section {section})" if declared else
+             f"the names of section {section or 'report'}")
     given = respell(given, names, where)
     profile = given.pop("profile", "default")
     keys = {names[name]: name for name in (declared or given)}
-    values = resolve(profile, reads=keys, labels=keys,
+    values = resolve(profile, reads=keys, labels=keys,  # None: the profile's value
                      **{names[name]: value for name, value in given.items()})
     return Parameters(values, declared=keys)
 

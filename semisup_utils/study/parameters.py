@@ -371,7 +371,9 @@ def respell(given: dict, names: dict[str, str], where: str) -> dict:
             raise ParameterError(f"unknown parameter {name!r} for {where}; its parameters: "
                                  f"{', '.join(n for n in names if n not in RUN_OPTIONS)}; in "
                                  f"every chapter: {', '.join(RUN_OPTIONS)}")
-        if new in by:
+        if new in by and value is None:  # None: not given (the profile's value)
+            continue
+        if new in by and out[new] is not None:
             raise ParameterError(f"parameters {by[new]} and {name} are both {new} in {where} "
                                  f"({name} is its old name): pass it once, as {new}")
         by[new] = name
