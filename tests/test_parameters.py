@@ -188,13 +188,14 @@ def _renamed_in_chapters():
 @pytest.mark.parametrize("old, chapter", _renamed_in_chapters(),
                          ids=lambda v: v if isinstance(v, str) else v.stem[:2])
 def test_an_old_name_passed_to_a_chapter_is_taken_as_its_new_one_with_a_warning(old, chapter):
-    """Papermill's `-p sweep_seeds '[0]'` to chapter 9 still works: DeprecationWarning naming
-    the new name (`seeds`), the same value under the same key (so the same runs)."""
+    """Papermill's `-p beyond_size 64` to chapter 8 still works: DeprecationWarning naming
+    the new name (`input_size`), the same value under the same key (so the same runs); an old
+    name that is the parameter's qualified name (`sweep_seeds`) is taken as it is."""
     import warnings
 
     new = {key: name for name, key in parameters.names_of(chapter).items()}[old]
     value = PROFILES["smoke"][old]
-    if new == old:  # its qualified name, in a chapter of another section (sweep_seeds in 11)
+    if old == REGISTRY[old].qualified:  # its qualified name too (sweep_seeds): no warning
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
             P = notebook.parameters(_kernel(chapter, {old: value}))
@@ -211,8 +212,8 @@ def test_every_old_name_is_taken_by_every_command_with_a_warning():
         names = parameters.names_in(section)
         for old in parameters.RENAMED:
             new = parameters.name_in(old, section)
-            if new == old:  # its qualified name: no warning
-                assert parameters.respell({old: 1}, names, "here") == {old: 1}
+            if old == REGISTRY[old].qualified:  # its qualified name too: no warning
+                assert parameters.respell({old: 1}, names, "here") == {new: 1}
                 continue
             with pytest.warns(DeprecationWarning, match=rf"{old} is now {new}\b"):
                 assert parameters.respell({old: 1}, names, "here") == {new: 1}
@@ -220,26 +221,47 @@ def test_every_old_name_is_taken_by_every_command_with_a_warning():
 
 
 def test_a_chapter_given_a_parameter_by_its_old_and_new_name_is_refused():
-    chapter = runner.find_chapters(["09"])[0]
-    with pytest.warns(DeprecationWarning), \
-            pytest.raises(ParameterError, match=r"sweep_seeds and seeds|seeds and sweep_seeds"):
-        notebook.parameters(_kernel(chapter, {"seeds": [1], "sweep_seeds": [0]}))
-    with pytest.raises(ParameterError, match="both seeds"):
-        parameters.respell({"seeds": [1], "sweep_seeds": [0]}, parameters.names_of(chapter),
-                           "09")
+    screening = runner.find_chapters(["08"])[0]
+    with pytest.warns(DeprecationWarning, match="beyond_seeds is now seeds"), \
+            pytest.raises(ParameterError, match=r"(beyond_seeds and seeds|seeds and "
+                                                r"beyond_seeds) are both seeds"):
+        notebook.parameters(_kernel(screening, {"seeds": [1], "beyond_seeds": [0]}))
+    # by its short and its qualified name alike
+    sweep = runner.find_chapters(["09"])[0]
+    with pytest.raises(ParameterError, match="are both seeds"):
+        notebook.parameters(_kernel(sweep, {"seeds": [1], "sweep_seeds": [0]}))
     # a name no chapter of that section reads stays unknown, naming the chapter's own
-    with pytest.raises(ParameterError, match="'distill_seeds' for this chapter.*its parameters: .*recipes"):
-        notebook.parameters(_kernel(chapter, {"distill_seeds": [0]}))
+    with pytest.raises(ParameterError, match="'distill_seeds' for this chapter.*its "
+                                             "parameters: .*recipes"):
+        notebook.parameters(_kernel(sweep, {"distill_seeds": [0]}))
 
 
 def test_the_runner_passes_old_names_to_papermill_by_their_new_ones(tmp_path):
-    """`semisup run 09 -p sweep_seeds '[0]'`: checked and handed to papermill as `seeds`."""
-    chapter = runner.find_chapters(["09"])[0]
-    converted = runner.convert(chapter, tmp_path / "09.ipynb")
-    with pytest.warns(DeprecationWarning, match="sweep_seeds is now seeds"):
-        given = runner.check_parameters(converted, "smoke", {"sweep_seeds": [0]})
-    assert given == {"seeds": [0]}
-    with pytest.raises(ParameterError, match="both seeds"):
-        runner.check_parameters(converted, "smoke", {"sweep_seeds": [0], "seeds": [1]})
-    with pytest.raises(ParameterError, match="section is the chapter's own|unknown"):
-        runner.check_parameters(converted, "smoke", {"section": "distill"})
+    """`semisup run 08 -p beyond_size 64`: checked and handed to papermill as `input_size`
+    (with a warning); `semisup run 09 -p sweep_seeds '[0]'` as `seeds`."""
+    import warnings
+
+    screening = runner.convert(runner.find_chapters(["08"])[0], tmp_path / "08.ipynb")
+    with pytest.warns(DeprecationWarning, match="beyond_size is now input_size"):
+        given = runner.check_parameters(screening, "smoke", {"beyond_size": 64})
+    assert given == {"input_size": 64}
+    with pytest.raises(ParameterError, match="both input_size"):
+        runner.check_parameters(screening, "smoke", {"beyond_size": 64, "input_size": 32})
+    sweep = runner.convert(runner.find_chapters(["09"])[0], tmp_path / "09.ipynb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert runner.check_parameters(sweep, "smoke", {"sweep_seeds": [0]}) == {"seeds": [0]}
+    with pytest.raises(ParameterError, match="unknown parameter 'section'"):
+        runner.check_parameters(sweep, "smoke", {"section": "distill"})
+
+
+def test_several_chapters_each_take_their_own_of_a_shared_short_name():
+    """`semisup run -p M_list '[30, 60]' -p distill_M_list '[30]'`: M_list is each chapter's
+    own list of M (the report's, the screening's, the teachers'), the qualified name the
+    teachers chapter's alone."""
+    given = {"M_list": [30, 60], "distill_M_list": [30], "screening_epochs": 2}
+    own = {c.stem[:2]: runner._own(given, parameters.names_of(c)) for c in runner.chapters()}
+    assert own["06"] == {"M_list": [30, 60]}
+    assert own["08"] == {"M_list": [30, 60], "screening_epochs": 2}
+    assert own["10"] == {"distill_M_list": [30]}
+    assert own["01"] == {}

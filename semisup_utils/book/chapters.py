@@ -295,8 +295,9 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
         own = parameters if len(selected) == 1 else _own(parameters, known[chapter])
         check_parameters(work_dir / f"{chapter.stem}.ipynb", profile, own)
     if len(selected) > 1:
-        everywhere = set().union(*known.values(), *(n.values() for n in known.values()))
-        unknown = [n for n in parameters if n not in everywhere]
+        everywhere = set().union(*known.values())
+        unknown = [n for n in parameters
+                   if not any(_own({n: None}, names) for names in known.values())]
         if unknown:
             raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
                                  f"the chapters' parameters: {', '.join(sorted(everywhere))}")
@@ -311,5 +312,17 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
 
 def _own(parameters: dict, names: dict) -> dict:
     """The parameters one chapter of several is given: those it takes ({name: key}), by
-    their names or by the keys they had before sections named them."""
-    return {k: v for k, v in parameters.items() if k in names or k in names.values()}
+    their names, their qualified names or the keys they had before sections named them. Where
+    it is given one by its short name (`M_list`, which chapters of other sections read as
+    theirs) and by its qualified name (`distill_M_list`), the qualified one is its."""
+    from ..study.parameters import REGISTRY, qualified_key
+
+    def key(name):
+        return names.get(name) or qualified_key(name) or name
+
+    own = {k: v for k, v in parameters.items() if key(k) in names.values()}
+    for name, value in list(own.items()):
+        qualified = REGISTRY[key(name)].qualified if key(name) in REGISTRY else name
+        if qualified != name and qualified in own:
+            del own[name]
+    return own

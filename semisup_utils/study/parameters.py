@@ -336,6 +336,11 @@ def key_of(name: str, section: str | None) -> str | None:
     for where in sections_read(section):
         if (where, name) in KEYS:
             return KEYS[(where, name)]
+    return qualified_key(name)
+
+
+def qualified_key(name: str) -> str | None:
+    """The key a qualified name (``sweep_seeds``: ``section_short``) stands for, else None."""
     where, _, short = name.partition("_")
     return KEYS.get((where, short)) if where in SECTIONS else None
 
@@ -354,15 +359,17 @@ def names_in(section: str | None, keys=None) -> dict[str, str]:
 
 def respell(given: dict, names: dict[str, str], where: str) -> dict:
     """``given`` ({name: value}) by the names ``names`` ({name: key}, what ``where`` takes):
-    an old name (a key that ``names`` calls otherwise) is taken with a DeprecationWarning naming
-    its new one; a parameter given twice (old and new name) or an unknown name is refused."""
+    a qualified name (``sweep_seeds``) is taken as the name ``where`` gives it (``seeds``); an
+    old name (a key that ``names`` calls otherwise, ``beyond_size``) with a DeprecationWarning
+    naming its new one; a parameter given twice (by two names) or an unknown name is
+    refused."""
     called = {key: name for name, key in names.items()}
     out, by = {}, {}
     for name, value in given.items():
         if name in names:
             new = name
-        elif key_of(name, None) in called and name not in REGISTRY:  # qualified, longhand
-            new = called[key_of(name, None)]
+        elif qualified_key(name) in called:  # a qualified name, where a shorter one serves
+            new = called[qualified_key(name)]
         elif name in called:  # a key: the name it had before sections named it
             new = called[name]
             warnings.warn(f"parameter {name} is now {new} in {where}; pass -p {new} (the old "
