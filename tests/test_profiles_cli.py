@@ -297,16 +297,18 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
 
 
 def test_profiles_are_studies_with_one_section_per_experiment():
-    from semisup_utils.study.parameters import REGISTRY
+    from semisup_utils.study.parameters import KEYS, REGISTRY
     from semisup_utils.study.profiles import SECTION_OF, STUDIES, sections
 
     assert set(SECTION_OF) == set(REGISTRY) - {"profile"}  # each in exactly one section
     for name, study in STUDIES.items():
         assert list(sections(name)) == ["data", "report", "embeddings", "labels", "screening",
                                         "sweep", "distill"]
-        flat = {k: v for section in study.values() for k, v in section.items()}
+        # each section names its parameters short (seeds); the flat view holds them by key
+        flat = {KEYS[(s, n)]: v for s, section in study.items() for n, v in section.items()}
         assert flat == PROFILES[name]
-        assert all(SECTION_OF[k] == s for s, values in study.items() for k in values)
+        assert all(SECTION_OF[KEYS[(s, n)]] == s for s, values in study.items() for n in values)
+    assert STUDIES["paper"]["sweep"]["seeds"] == PROFILES["paper"]["sweep_seeds"]
     assert sections("published")["data"]["train_missing"] is False
 
 
