@@ -395,8 +395,9 @@ def _profile_options(parser, example: str = "", default: str | None = "default",
                         help="laptop (the default), smoke, reduced, paper or published" + more)
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"),
-                        help="override one parameter (YAML value)" + (f", e.g. {example}"
-                                                                      if example else ""))
+                        help="override one parameter, by its name in the command's section "
+                             "(`semisup params`; YAML value)"
+                             + (f", e.g. {example}" if example else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -446,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="chapter 9's sweep of recipes over M and seeds at "
                          "one budget, into the store")
-    _profile_options(cmp, "-p M_list '[500]' -p sweep_seeds '[0]'")
+    _profile_options(cmp, "-p M_list '[500]' -p seeds '[0]'")
     cmp.add_argument("--executor", choices=["local", "processes", "ray"], default=None)
     cmp.add_argument("--workers", type=int, default=None)
     cmp.add_argument("--threads", type=int, default=None, help="torch threads per run")
@@ -457,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     tch = sub.add_parser("teachers", help="chapter 10's held-out teacher study (the "
                          "profile's candidates x M x seeds) into the label store; prints "
                          "each candidate's scores and the choice")
-    _profile_options(tch, "-p distill_M_list '[500]' -p teacher_seeds '[0]' "
+    _profile_options(tch, "-p M_list '[500]' -p teacher_seeds '[0]' "
                      "-p embed_engine onnxruntime")
     tch.add_argument("--threads", type=int, default=None,
                      help="torch threads (beside other jobs: 1, with OMP_NUM_THREADS=1)")
@@ -468,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     dst = sub.add_parser("distill", help="chapter 10's students (distill recipes x "
                          "augmentations x M x seeds at its budget, and the chosen teachers' "
                          "students) into the store, their teachers fitted first")
-    _profile_options(dst, "-p distill_M_list '[500]' -p distill_seeds '[0]'")
+    _profile_options(dst, "-p M_list '[500]' -p seeds '[0]'")
     dst.add_argument("--among", nargs="+", default=["every fit"],
                      choices=["every fit", "C=1 fits", "none"],
                      help="whose chosen teachers' students: the choice among every fit (the "
