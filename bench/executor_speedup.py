@@ -45,13 +45,16 @@ def main() -> None:
     from semisup_utils.book import notebook
     from semisup_utils.book.chapters import parse_value
     from semisup_utils.study.executors import run_grid
+    from semisup_utils.study.parameters import names_in, respell
     from semisup_utils.study.profiles import resolve
     from semisup_utils.study.runs import Context
     from semisup_utils.study.store import ResultsStore
     from semisup_utils.teachers.teachers import view_features
 
     torch.set_num_threads(1)  # the local executor: one thread, as each Ray worker
-    params = resolve(args.profile, **{k: parse_value(v) for k, v in args.parameter})
+    names = names_in("report")  # the report's grid: its names short, as `semisup sweep`'s
+    given = respell({k: parse_value(v) for k, v in args.parameter}, names, "this benchmark")
+    params = resolve(args.profile, **{names[k]: v for k, v in given.items()})
     params["device"] = "cpu"
     _common.print_machine(f"sweep speed-up, profile {args.profile!r}")
     data = notebook.load_data(params)

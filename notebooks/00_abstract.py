@@ -26,6 +26,7 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 00`
 profile = "default"
+section = "report"
 n_train = None
 n_test = None
 M_list = None

@@ -27,6 +27,7 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 02`
 profile = "default"
+section = "report"
 M = None
 seed = None
 n_train = None

@@ -31,6 +31,7 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 04`
 profile = "default"
+section = "embeddings"
 M = None
 seed = None
 n_train = None

@@ -31,6 +31,7 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 06`
 profile = "default"
+section = "report"
 M_list = None
 seeds = None
 n_train = None
@@ -117,7 +118,7 @@ tables.paired_gains_table(gains)
 # The profile trains these models in {glue:text}`precision_name` (see {term}`bf16` and
 # {term}`precision fast`). Does that change the results? Model A trained in float32 with the
 # same seeds answers it where such runs are stored (`semisup sweep --profile paper -p
-# report_precision fp32 -p models '["A"]'` stores them); nothing is trained here for it.
+# precision fp32 -p models '["A"]'` stores them); nothing is trained here for it.
 # {glue:text}`precision_line`
 
 # %% tags=["nbval-ignore-output"]

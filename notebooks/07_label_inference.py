@@ -30,12 +30,13 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 07`
 profile = "default"
-beyond_M_list = None
+section = "labels"
+screening_M_list = None
 seed = None
 n_train = None
 n_test = None
 methods = None
-label_sizes = None
+input_sizes = None
 backbone = None
 
 # %% tags=["hide-input"]

@@ -52,14 +52,15 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 08`
 profile = "default"
-beyond_M_list = None
-beyond_seeds = None
+section = "screening"
+M_list = None
+seeds = None
 n_train = None
 n_test = None
 recipes = None
-budget_epochs = None
-screening_precision = None
-beyond_size = None
+epochs = None
+precision = None
+input_size = None
 batch_size = None
 backbone = None
 device = None
@@ -76,7 +77,7 @@ data = notebook.load_data(P)
 print(notebook.data_note(data, P))
 
 # %% [markdown]
-# Every model gets the same budget, `budget_epochs` passes over the training images' worth
+# Every model gets the same budget, `epochs` passes over the training images' worth
 # of optimizer steps, whatever its own training set holds:
 
 # %%

@@ -47,15 +47,16 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 09`
 profile = "default"
+section = "sweep"
 M_list = None
-beyond_M_list = None
-schedule_epochs = None
+screening_M_list = None
+screening_schedule_epochs = None
 n_train = None
 n_test = None
-sweep_recipes = None
-sweep_seeds = None
-sweep_epochs = None
-beyond_size = None
+recipes = None
+seeds = None
+epochs = None
+screening_input_size = None
 batch_size = None
 arch = None
 precision = None
@@ -124,8 +125,9 @@ prose.glue_all({
 #
 # Model A and the ceiling for the first seed, trained with the same steps and precision,
 # once with the report's constant rate and once with the one-cycle schedule. A screening
-# comparison: it runs at `schedule_epochs` passes' worth of steps, {glue:text}`screen_steps`
-# per model ({glue:text}`screen_share` of the sweep's), at M in `beyond_M_list`. Test
+# comparison: it runs at `screening_schedule_epochs` passes' worth of steps,
+# {glue:text}`screen_steps` per model ({glue:text}`screen_share` of the sweep's), at M in
+# `screening_M_list`. Test
 # accuracy (%):
 
 # %% tags=["nbval-tolerance-10"]
@@ -155,7 +157,7 @@ prose.glue_all({
 # {term}`Label accuracy <label accuracy>` on the unknown images and the {term}`ECE` (the
 # average gap between a teacher's confidence and its accuracy, 0 is perfect) of each sweep
 # recipe's teacher that learns from embeddings alone, with plain (uncalibrated) logistic
-# regression for contrast, first seed, M in `beyond_M_list`. Soft targets pass the
+# regression for contrast, first seed, M in `screening_M_list`. Soft targets pass the
 # confidences on to the CNN, so their calibration matters. Teachers that use Model A (C,
 # multiscale+A-soft) need its trained weights, which the results store does not keep; their
 # label accuracy at the sweep's budget is in the table after the sweep's.

@@ -23,6 +23,7 @@
 # %% tags=["parameters"]
 # None: the profile's value; what each means: `semisup params 12`
 profile = "default"
+section = "report"
 n_train = None
 n_test = None
 distill_M_list = None

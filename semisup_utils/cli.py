@@ -124,22 +124,28 @@ def _check_file(store, repair_it: bool) -> int:
     return 1
 
 
-def _parameters(args, declared=()):
-    """The profile's parameters with the command's ``-p`` overrides (and ``--executor``),
-    validated before any data is loaded. ``declared``: the parameters that cut the command's
-    grid (only its values of M are checked against n_train; a missing run's refusal names
-    this command first where its grid holds the run)."""
+def _parameters(args, declared=(), section=None):
+    """The profile's parameters with the command's ``-p`` overrides (and ``--executor``), by
+    the names ``section`` gives them (an old name taken with a DeprecationWarning naming its
+    new one), validated before any data is loaded. ``declared``: the keys of the parameters
+    that cut the command's grid (only its values of M are checked against n_train; a missing
+    run's refusal names this command first where its grid holds the run)."""
     from .book.chapters import parse_value
     from .book.notebook import Parameters
-    from .study.parameters import M_PARAMETERS
+    from .study.parameters import M_PARAMETERS, names_in, respell
     from .study.profiles import resolve
 
-    overrides = {name: parse_value(value) for name, value in args.parameter}
+    from .book.notebook import COMMAND_SECTIONS
+
+    names = names_in(section or COMMAND_SECTIONS.get(args.command, "report"))
+    overrides = respell({name: parse_value(value) for name, value in args.parameter}, names,
+                        f"semisup {args.command}")
     if getattr(args, "executor", None):
         overrides["executor"] = args.executor
+    labels = {key: name for name, key in names.items()}
     params = resolve(args.profile, reads=[n for n in declared if n in M_PARAMETERS],
-                     **overrides)
-    return Parameters(params, declared=declared)
+                     labels=labels, **{names[n]: v for n, v in overrides.items()})
+    return Parameters(params, declared={key: labels[key] for key in declared})
 
 
 def _grid(args, runs_of, declared) -> int:
@@ -341,18 +347,20 @@ def _cmd_params(args) -> int:
     """Every parameter (or a chapter's: those its parameters cell declares, and the run
     options every chapter takes) with the profile's value, its meaning and what it allows."""
     from .book.chapters import chapters, find_chapters
-    from .study.parameters import REGISTRY, RUN_OPTIONS, chapters_reading, declared, table
+    from .study.parameters import REGISTRY, chapters_reading, names_of, section_of, table
     from .study.profiles import resolve
 
     values = resolve(args.profile)
     if args.chapter:
         chapter = find_chapters([args.chapter])[0]
-        names = set(declared(chapter)) | set(RUN_OPTIONS)
-        print(f"{chapter.stem}, profile {values['profile']!r} (`semisup run {chapter.stem[:2]} "
-              "-p NAME VALUE` overrides one):")
-        print(table([n for n in REGISTRY if n in names], values))
+        names = {key: name for name, key in names_of(chapter).items()}
+        print(f"{chapter.stem} (section {section_of(chapter)}: its names short, another "
+              f"section's qualified by it), profile {values['profile']!r} (`semisup run "
+              f"{chapter.stem[:2]} -p NAME VALUE` overrides one):")
+        print(table([key for key in REGISTRY if key in names], values, names=names))
     else:
-        print(f"every parameter, profile {values['profile']!r}:")
+        print(f"every parameter by its name in its section (in another section's chapter: "
+              f"section_name, e.g. sweep_seeds), profile {values['profile']!r}:")
         print(table(list(REGISTRY), values, reads=chapters_reading(chapters())))
     return 0
 
@@ -387,8 +395,9 @@ def _profile_options(parser, example: str = "", default: str | None = "default",
                         help="laptop (the default), smoke, reduced, paper or published" + more)
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"),
-                        help="override one parameter (YAML value)" + (f", e.g. {example}"
-                                                                      if example else ""))
+                        help="override one parameter, by its name in the command's section "
+                             "(`semisup params`; YAML value)"
+                             + (f", e.g. {example}" if example else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -438,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="chapter 9's sweep of recipes over M and seeds at "
                          "one budget, into the store")
-    _profile_options(cmp, "-p M_list '[500]' -p sweep_seeds '[0]'")
+    _profile_options(cmp, "-p M_list '[500]' -p seeds '[0]'")
     cmp.add_argument("--executor", choices=["local", "processes", "ray"], default=None)
     cmp.add_argument("--workers", type=int, default=None)
     cmp.add_argument("--threads", type=int, default=None, help="torch threads per run")
@@ -449,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     tch = sub.add_parser("teachers", help="chapter 10's held-out teacher study (the "
                          "profile's candidates x M x seeds) into the label store; prints "
                          "each candidate's scores and the choice")
-    _profile_options(tch, "-p distill_M_list '[500]' -p teacher_seeds '[0]' "
+    _profile_options(tch, "-p M_list '[500]' -p teacher_seeds '[0]' "
                      "-p embed_engine onnxruntime")
     tch.add_argument("--threads", type=int, default=None,
                      help="torch threads (beside other jobs: 1, with OMP_NUM_THREADS=1)")
@@ -460,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     dst = sub.add_parser("distill", help="chapter 10's students (distill recipes x "
                          "augmentations x M x seeds at its budget, and the chosen teachers' "
                          "students) into the store, their teachers fitted first")
-    _profile_options(dst, "-p distill_M_list '[500]' -p distill_seeds '[0]'")
+    _profile_options(dst, "-p M_list '[500]' -p seeds '[0]'")
     dst.add_argument("--among", nargs="+", default=["every fit"],
                      choices=["every fit", "C=1 fits", "none"],
                      help="whose chosen teachers' students: the choice among every fit (the "

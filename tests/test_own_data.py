@@ -163,8 +163,8 @@ def test_every_chapter_runs_at_smoke_on_a_dataset_that_is_not_cifar(tmp_path, mo
     monkeypatch.setenv("SEMISUP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("SEMISUP_DATA", str(tarball))  # restored afterwards, unlike run(data=)
-    small = {"M": 30, "M_list": [30, 60], "beyond_M_list": [30, 60],  # 40 images per class
-             "distill_M_list": [30]}
+    small = {"M": 30, "M_list": [30, 60], "screening_M_list": [30, 60],  # 40 images a class
+             "distill_M_list": [30]}  # chapter 10's (its M_list): the qualified name wins
     done = runner.run([], "smoke", small, tmp_path / "book", progress=False)
     assert len(done) == len(runner.chapters())
     def outputs_text(path):

@@ -237,9 +237,9 @@ def test_compare_refuses_unknown_recipe_before_loading(capsys, monkeypatch):
     from semisup_utils.book import notebook
 
     monkeypatch.setattr(notebook, "load_cifar10", lambda *a, **k: pytest.fail("data loaded"))
-    status, _, err = run_cli(capsys, "compare", "--profile", "smoke", "-p", "sweep_recipes",
+    status, _, err = run_cli(capsys, "compare", "--profile", "smoke", "-p", "recipes",
                              "[A, magic]", "--quiet")
-    assert status == 2 and "sweep_recipes[1]='magic'" in err and "fixmatch" in err
+    assert status == 2 and "parameter recipes[1]='magic'" in err and "fixmatch" in err
 
 
 def test_sweep_and_compare_check_only_the_m_list_they_read(capsys, monkeypatch):
@@ -285,8 +285,8 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
 
     monkeypatch.setenv("SEMISUP_RESULTS", str(tmp_path / "results"))  # an empty store
 
-    args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "sweep_seeds",
-            "[0]", "-p", "sweep_recipes", "[A, ceiling]", "-p", "sweep_epochs", "1", "--quiet"]
+    args = ["compare", "--profile", "smoke", "-p", "M_list", "[200]", "-p", "seeds",
+            "[0]", "-p", "recipes", "[A, ceiling]", "-p", "epochs", "1", "--quiet"]
     status, out, _ = run_cli(capsys, *args)
     assert status == 0 and "precision auto" in out and "(onecycle)" in out
     rows = ResultsStore().rows()
@@ -297,16 +297,18 @@ def test_compare_trains_stores_and_rereads(capsys, monkeypatch, shared_data, tmp
 
 
 def test_profiles_are_studies_with_one_section_per_experiment():
-    from semisup_utils.study.parameters import REGISTRY
+    from semisup_utils.study.parameters import KEYS, REGISTRY
     from semisup_utils.study.profiles import SECTION_OF, STUDIES, sections
 
     assert set(SECTION_OF) == set(REGISTRY) - {"profile"}  # each in exactly one section
     for name, study in STUDIES.items():
         assert list(sections(name)) == ["data", "report", "embeddings", "labels", "screening",
                                         "sweep", "distill"]
-        flat = {k: v for section in study.values() for k, v in section.items()}
+        # each section names its parameters short (seeds); the flat view holds them by key
+        flat = {KEYS[(s, n)]: v for s, section in study.items() for n, v in section.items()}
         assert flat == PROFILES[name]
-        assert all(SECTION_OF[k] == s for s, values in study.items() for k in values)
+        assert all(SECTION_OF[KEYS[(s, n)]] == s for s, values in study.items() for n in values)
+    assert STUDIES["paper"]["sweep"]["seeds"] == PROFILES["paper"]["sweep_seeds"]
     assert sections("published")["data"]["train_missing"] is False
 
 

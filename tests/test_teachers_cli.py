@@ -20,8 +20,8 @@ from semisup_utils.teachers.features import BACKBONES, Backbone, _PooledFeatures
 ROOT = Path(__file__).resolve().parents[1]
 # the smoke profile cut to the synthetic data: 300 training images, M=100, one seed
 TINY = ["--profile", "smoke", "-p", "n_train", "300", "-p", "n_test", "200",
-        "-p", "distill_M_list", "[100]", "-p", "distill_seeds", "[0]",
-        "-p", "teacher_seeds", "[0]", "-p", "sweep_epochs", "1", "-p", "max_evals", "1"]
+        "-p", "M_list", "[100]", "-p", "seeds", "[0]",
+        "-p", "teacher_seeds", "[0]", "-p", "epochs", "1", "-p", "max_evals", "1"]
 
 
 @pytest.fixture
@@ -107,9 +107,9 @@ def test_distill_trains_the_chapters_grid_and_the_chosen_students(capsys, monkey
     assert {"distill_runs", "distill_budgets", "distill_recipes", "teacher_choice",
             "chosen_student_runs", "fit_teachers"} <= set(calls)
     assert calls.index("fit_teachers") < calls.index("run_grid")  # teachers first
-    params = notebook.parameters({"profile": "smoke", "n_train": 300, "n_test": 200,
-                                  "distill_M_list": [100], "distill_seeds": [0],
-                                  "teacher_seeds": [0], "sweep_epochs": 1})
+    params = notebook.parameters({"profile": "smoke", "section": "distill", "n_train": 300,
+                                  "n_test": 200, "M_list": [100], "seeds": [0],
+                                  "teacher_seeds": [0], "epochs": 1})
     grid = notebook.distill_runs(params, tiny.n_train)
     assert planned[:len(grid)] == grid  # both augmentations, smoke's three recipes
     chosen = planned[len(grid):]
@@ -168,7 +168,7 @@ def test_a_missing_run_of_chapter_10_names_semisup_distill_which_computes_it(tmp
     only_a = [r for r in grid if r.recipe.name == "A"]
     assert reader.command_for(only_a).startswith("semisup distill")
     beyond = notebook.parameters({"profile": "published", "n_train": 300, "n_test": 200,
-                                  "sweep_recipes": None, "augment": "crop-cutout"})
+                                  "sweep_recipes": None, "sweep_augment": "crop-cutout"})
     assert notebook.context(beyond).command_for(only_a).startswith("semisup compare")
 
 

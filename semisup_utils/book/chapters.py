@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..study.parameters import RUN_OPTIONS, ParameterError
+from ..study.parameters import RUN_OPTIONS, ParameterError, chapter_names, respell
 from ..study.profiles import check_profile, resolve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -101,23 +101,31 @@ def convert(source: Path, output: Path) -> Path:
 
 
 def chapter_parameters(notebook: Path) -> dict:
+    """{name: key} of what a chapter takes (:func:`parameters.chapter_names`): the names its
+    parameters cell declares, by its ``section``, and the run options."""
+    import ast
+
     import papermill
 
-    return papermill.inspect_notebook(str(notebook))
+    cell = papermill.inspect_notebook(str(notebook))
+    section = cell.pop("section", None)
+    section = ast.literal_eval(section["default"]) if section else None
+    return chapter_names(list(cell), section)
 
 
-def check_parameters(notebook: Path, profile: str, parameters: dict) -> None:
-    """Refuse unknown names (listing the chapter's) and invalid values, before running."""
+def check_parameters(notebook: Path, profile: str, parameters: dict) -> dict:
+    """The parameters by the chapter's names (an old name taken with a DeprecationWarning
+    naming its new one); unknown names (listing the chapter's), a parameter given by two names
+    and invalid values are refused, before running."""
     check_profile(profile)
-    known = chapter_parameters(notebook)
-    if "profile" not in known:
+    names = chapter_parameters(notebook)
+    if "profile" not in names:
         raise ChapterError(f"{notebook.name} has no 'parameters' cell with a profile")
-    unknown = [name for name in parameters if name not in known and name not in RUN_OPTIONS]
-    if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for "
-                             f"{notebook.stem}; its parameters: {', '.join(known)}; in every "
-                             f"chapter: {', '.join(RUN_OPTIONS)}")
-    resolve(profile, reads=known, **{k: v for k, v in parameters.items() if k != "profile"})
+    given = respell(parameters, names, notebook.stem)
+    keys = {key: name for name, key in names.items()}
+    resolve(profile, reads=keys, labels=keys,
+            **{names[k]: v for k, v in given.items() if k != "profile"})
+    return given
 
 
 def execute(chapter: Path, profile: str = "default", parameters: dict | None = None,
@@ -133,7 +141,7 @@ def execute(chapter: Path, profile: str = "default", parameters: dict | None = N
         with tempfile.TemporaryDirectory(prefix="semisup-run-") as tmp:
             return execute(chapter, profile, parameters, output_dir, Path(tmp), progress)
     source_nb = convert(chapter, work_dir / f"{chapter.stem}.ipynb")
-    check_parameters(source_nb, profile, parameters)
+    parameters = check_parameters(source_nb, profile, parameters)
     absolute_paths()
     output = output_dir / f"{chapter.stem}.ipynb"
     # executed into a temporary file, moved into place only when the whole chapter ran: an
@@ -287,8 +295,9 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
         own = parameters if len(selected) == 1 else _own(parameters, known[chapter])
         check_parameters(work_dir / f"{chapter.stem}.ipynb", profile, own)
     if len(selected) > 1:
-        everywhere = set().union(*known.values(), RUN_OPTIONS)
-        unknown = [n for n in parameters if n not in everywhere]
+        everywhere = set().union(*known.values())
+        unknown = [n for n in parameters
+                   if not any(_own({n: None}, names) for names in known.values())]
         if unknown:
             raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
                                  f"the chapters' parameters: {', '.join(sorted(everywhere))}")
@@ -301,7 +310,19 @@ def _run(selected, profile, parameters, output_dir, work_dir, progress):
     return done
 
 
-def _own(parameters: dict, declared) -> dict:
-    """The parameters one chapter of several is given: those it declares, and the run options
-    every chapter takes."""
-    return {k: v for k, v in parameters.items() if k in declared or k in RUN_OPTIONS}
+def _own(parameters: dict, names: dict) -> dict:
+    """The parameters one chapter of several is given: those it takes ({name: key}), by
+    their names, their qualified names or the keys they had before sections named them. Where
+    it is given one by its short name (`M_list`, which chapters of other sections read as
+    theirs) and by its qualified name (`distill_M_list`), the qualified one is its."""
+    from ..study.parameters import REGISTRY, qualified_key
+
+    def key(name):
+        return names.get(name) or qualified_key(name) or name
+
+    own = {k: v for k, v in parameters.items() if key(k) in names.values()}
+    for name, value in list(own.items()):
+        qualified = REGISTRY[key(name)].qualified if key(name) in REGISTRY else name
+        if qualified != name and qualified in own:
+            del own[name]
+    return own

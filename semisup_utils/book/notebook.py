@@ -77,8 +77,9 @@ def data_note(data: CIFAR10, params=None) -> str:
     classes, and how its images were converted to 32x32 RGB."""
     if isinstance(params, dict):
         profile = params.get("profile")
-        shown = {n: params[n] for n in getattr(params, "declared", ()) if n != "profile"
-                 and n in params}
+        names = getattr(params, "names", {})
+        shown = {names.get(n, n): params[n] for n in getattr(params, "declared", ())
+                 if n != "profile" and n in params}
         line = f"Profile {profile!r}." if profile else ""
         if shown:
             line += " This page's parameters: " + ", ".join(
@@ -316,14 +317,25 @@ def grid_command(params: dict, given: dict, runs: list[Run],
     return None
 
 
+# the section whose parameters each grid command takes by their short names (the others by
+# their qualified names, `semisup params`)
+COMMAND_SECTIONS = {"sweep": "report", "compare": "sweep", "teachers": "distill",
+                    "distill": "distill"}
+
+
 def command_line(command: str, profile: str, options: dict) -> str:
-    """``command --profile P -p NAME VALUE ...``, each value as YAML reads it back."""
+    """``command --profile P -p NAME VALUE ...`` (``options`` by key, each named as the
+    command takes it), each value as YAML reads it back."""
     import json
     import shlex
 
+    from ..study.parameters import REGISTRY, name_in
+
+    section = COMMAND_SECTIONS.get(command.split()[1], "report")
     return f"{command} --profile {profile} " + " ".join(
-        f"-p {name} {shlex.quote(v if isinstance(v, str) else json.dumps(v))}"
-        for name, v in options.items())
+        f"-p {name_in(key, section) if key in REGISTRY else key} "
+        f"{shlex.quote(v if isinstance(v, str) else json.dumps(v))}"
+        for key, v in options.items())
 
 
 def teachers_command(params: dict) -> str:
@@ -343,36 +355,53 @@ def parameters(namespace: dict) -> dict:
     """The chapter's parameters, validated: call it as ``P = notebook.parameters(globals())``
     right after the ``parameters`` cell (and the cell papermill injects after it).
 
-    Every name defined there is a parameter: ``profile`` picks the profile, every other name
-    not ``None`` overrides the profile's value. A name the project does not know (a typo in
-    ``papermill -p nosuch 3``) is refused, naming the known ones, instead of being ignored.
+    The cell declares its ``section`` and its parameters by the names that section gives them
+    (:func:`parameters.key_of`); ``profile`` picks the profile, every other name not ``None``
+    overrides the profile's value. ``P`` holds them by key (``P["sweep_seeds"]``), as the
+    builders read them. A name it took before sections named them is taken with a
+    DeprecationWarning naming the new one; one given by both names, or a name the project does
+    not know (a typo in ``papermill -p nosuch 3``), is refused naming the known ones.
     """
     import types
 
-    from ..study.parameters import RUN_OPTIONS, ParameterError
+    from ..study.parameters import ParameterError, chapter_names, names_in, respell
     from ..study.profiles import resolve
 
     given = {name: value for name, value in namespace.items()
              if not name.startswith("_") and name not in _KERNEL_NAMES
              and not isinstance(value, (types.ModuleType, types.FunctionType, type))}
     declared, injected = _parameter_cells(namespace.get("In"))
-    unknown = sorted(injected - declared - set(RUN_OPTIONS))
-    if declared and unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for this "
-                             f"chapter; its parameters: {', '.join(sorted(declared))}; in "
-                             f"every chapter: {', '.join(RUN_OPTIONS)}")
+    if "section" in injected:
+        raise ParameterError("section is the chapter's own (which names it reads), not a "
+                             "parameter")
+    section = given.pop("section", None)
+    declared.discard("section")
+    if declared:
+        names = chapter_names([*sorted(declared), "profile"], section)
+        given = {name: value for name, value in given.items()
+                 if name in injected or name in names}
+    else:  # outside a kernel: every parameter, by the names the section gives them
+        names = names_in(section)
+    where = (f"this chapter (section {section})" if declared else
+             f"the names of section {section or 'report'}")
+    given = respell(given, names, where)
     profile = given.pop("profile", "default")
-    declared = declared or set(given) | {"profile"}  # outside a kernel: the names given
-    return Parameters(resolve(profile, reads=declared, **given), declared=declared)
+    keys = {names[name]: name for name in (declared or given)}
+    values = resolve(profile, reads=keys, labels=keys,  # None: the profile's value
+                     **{names[name]: value for name, value in given.items()})
+    return Parameters(values, declared=keys)
 
 
 class Parameters(dict):
-    """A chapter's resolved parameters; ``declared``: the names its parameters cell defines
-    (what a reader may pass with ``-p``), which the page's data line shows with their values."""
+    """A chapter's resolved parameters, by key; ``declared``: {key: name} of those its
+    parameters cell defines (what a reader may pass with ``-p``, by that name), which the
+    page's data line shows with their values."""
 
     def __init__(self, values: dict, declared=()):
         super().__init__(values)
-        self.declared = [n for n in values if n in set(declared)]
+        names = declared if isinstance(declared, dict) else {n: n for n in declared}
+        self.declared = [n for n in values if n in names]
+        self.names = {key: names[key] for key in self.declared}
 
 
 def _assigned(source: str) -> set[str]:

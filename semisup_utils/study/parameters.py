@@ -9,6 +9,7 @@ never lists chapters by hand.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,8 +24,12 @@ from .executors import EXECUTORS
 # (plain, calibrated, self-trained) or at the C chosen by cross-validation (alone, self-trained)
 TEACHER_METHODS = ("logreg", "logreg-cal", "logreg-self", "logreg-cv", "logreg-cv-self")
 
-# One section per experiment of the book. Parameter names are one flat namespace (what
-# papermill passes: `-p sweep_seeds '[0]'`), each name in exactly one section.
+# One section per experiment of the book. A parameter is named within its section (`seeds`,
+# `M_list`, `input_size`: one concept, one name in every section); a chapter declares its section
+# and reads its names short, the report's protocol and the data's short too where its own section
+# lacks them, any other section's qualified by it (`screening_M_list`). Inside, each parameter
+# keeps one flat key (its name before sections named them; what the profiles' flat view, the
+# builders and `P[...]` read): run keys never held these names, so none changes.
 SECTIONS: dict[str, str] = {
     "data": "the images, and where and how runs execute (every chapter)",
     "report": "the report's Models A, B and C at its protocol (models-abc, m-sweep)",
@@ -164,7 +169,7 @@ FIT = _choice(TEACHER_METHODS)
 # ----------------------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class Parameter:
-    name: str
+    name: str  # its key: the flat name the profiles, the builders and P[...] read
     section: str | None  # None: the profile itself, in no section
     meaning: str
     check: Check
@@ -172,6 +177,16 @@ class Parameter:
     @property
     def allowed(self) -> str:
         return self.check.allowed
+
+    @property
+    def short(self) -> str:
+        """Its name within its section (what its section's chapters and commands call it)."""
+        return SHORT.get(self.name, self.name)
+
+    @property
+    def qualified(self) -> str:
+        """Its name outside its section: ``section_short`` (the data's names need none)."""
+        return self.short if self.section in (None, "data") else f"{self.section}_{self.short}"
 
 
 def _registry(*entries) -> dict[str, Parameter]:
@@ -269,13 +284,109 @@ REGISTRY: dict[str, Parameter] = _registry(
         ("teacher_methods", "Lite0's candidate fits", _list_of(FIT)),
         ("teacher_concat_methods", "fits of the wide views (Lite1/2, concatenations)",
          _list_of(FIT)),
-        ("teacher_backbones", "other candidate backbones, at distill_size with flip",
+        ("teacher_backbones", "other candidate backbones, at the distill input_size with flip",
          _list_of(_choice([b for b in BACKBONES if b.startswith("effnet-lite")]), empty=True)),
         ("teacher_seeds", "seeds of the held-out splits the teacher is chosen on", SEEDS),
         ("teacher_validation", "share of the known images held out to choose the teacher",
          Check(_number_in(0, 1, "a share in (0, 1) of the known images"), "(0, 1)")),
     ]),
 )
+
+# Each key whose name in its section is not the key itself: one concept, one name (the keys
+# carried an experiment's prefix: six for seeds, six for input size, ...)
+SHORT: dict[str, str] = {
+    "report_precision": "precision",
+    "label_sizes": "input_sizes",
+    "budget_epochs": "epochs", "beyond_seeds": "seeds",
+    "beyond_size": "input_size", "beyond_M_list": "M_list", "screening_precision": "precision",
+    "sweep_recipes": "recipes", "sweep_seeds": "seeds", "sweep_epochs": "epochs",
+    "distill_recipes": "recipes", "distill_size": "input_size", "distill_M_list": "M_list",
+    "distill_seeds": "seeds", "distill_augments": "augments",
+    "teacher_sizes": "teacher_input_sizes",
+}
+# {(section, name within it): key}
+KEYS: dict[tuple[str | None, str], str] = {(p.section, p.short): key
+                                           for key, p in REGISTRY.items()}
+# {old flat name: (section, its name there)}: every name papermill and the commands took before
+# sections named them (each still taken, with a DeprecationWarning naming its new name)
+RENAMED: dict[str, tuple[str, str]] = {key: (p.section, p.short) for key, p in REGISTRY.items()
+                                       if p.section and p.short != key}
+# the section each experiment builds on, where a short name its own section lacks is looked up
+# (then the data's): the teachers' students train at the sweep's budget, every experiment at
+# the report's protocol (batch size, architecture, backbone, M, seed)
+BUILDS_ON: dict[str, str] = {"distill": "sweep", "sweep": "report", "screening": "report",
+                             "labels": "report", "embeddings": "report", "data": "report"}
+
+
+def sections_read(section: str | None) -> list[str]:
+    """``section``, the sections it builds on, the data: where its short names are looked up."""
+    chain, where = [], section or "report"
+    while where and where not in chain:
+        chain.append(where)
+        where = BUILDS_ON.get(where)
+    return [*chain, "data"] if "data" not in chain else chain
+
+
+def key_of(name: str, section: str | None) -> str | None:
+    """The key ``name`` stands for in a chapter or command of ``section``: a short name of that
+    section or of one it builds on (:func:`sections_read`), else a qualified ``section_short``;
+    None when it names no parameter there (an old name, a typo)."""
+    if name == "profile":
+        return name
+    for where in sections_read(section):
+        if (where, name) in KEYS:
+            return KEYS[(where, name)]
+    return qualified_key(name)
+
+
+def qualified_key(name: str) -> str | None:
+    """The key a qualified name (``sweep_seeds``: ``section_short``) stands for, else None."""
+    where, _, short = name.partition("_")
+    return KEYS.get((where, short)) if where in SECTIONS else None
+
+
+def name_in(key: str, section: str | None) -> str:
+    """What a chapter or command of ``section`` calls the parameter ``key``: its short name
+    where that stands for it there, else its qualified name."""
+    short = REGISTRY[key].short
+    return short if key_of(short, section) == key else REGISTRY[key].qualified
+
+
+def names_in(section: str | None, keys=None) -> dict[str, str]:
+    """{name: key} of every parameter (or of ``keys``) as ``section`` names them."""
+    return {name_in(key, section): key for key in (REGISTRY if keys is None else keys)}
+
+
+def respell(given: dict, names: dict[str, str], where: str) -> dict:
+    """``given`` ({name: value}) by the names ``names`` ({name: key}, what ``where`` takes):
+    a qualified name (``sweep_seeds``) is taken as the name ``where`` gives it (``seeds``); an
+    old name (a key that ``names`` calls otherwise, ``beyond_size``) with a DeprecationWarning
+    naming its new one; a parameter given twice (by two names) or an unknown name is
+    refused."""
+    called = {key: name for name, key in names.items()}
+    out, by = {}, {}
+    for name, value in given.items():
+        if name in names:
+            new = name
+        elif qualified_key(name) in called:  # a qualified name, where a shorter one serves
+            new = called[qualified_key(name)]
+        elif name in called:  # a key: the name it had before sections named it
+            new = called[name]
+            warnings.warn(f"parameter {name} is now {new} in {where}; pass -p {new} (the old "
+                          "name will be refused)", DeprecationWarning, stacklevel=3)
+        else:
+            raise ParameterError(f"unknown parameter {name!r} for {where}; its parameters: "
+                                 f"{', '.join(n for n in names if n not in RUN_OPTIONS)}; in "
+                                 f"every chapter: {', '.join(RUN_OPTIONS)}")
+        if new in by and value is None:  # None: not given (the profile's value)
+            continue
+        if new in by and out[new] is not None:
+            raise ParameterError(f"parameters {by[new]} and {name} are both {new} in {where} "
+                                 f"({name} is its old name): pass it once, as {new}")
+        by[new] = name
+        out[new] = value
+    return out
+
 
 # How runs execute, not what a page computes (no run's key holds them): every chapter takes
 # them, declared in its parameters cell or not
@@ -301,40 +412,71 @@ def parameters_cell(chapter: Path) -> list[str]:
 
 def declared(chapter: Path) -> list[str]:
     """The names a chapter's parameters cell declares, in order: what a reader may pass it
-    with ``-p`` (besides :data:`RUN_OPTIONS`)."""
-    return [target.id for node in ast.parse("\n".join(parameters_cell(chapter))).body
+    with ``-p`` (besides :data:`RUN_OPTIONS`); its ``section`` is none of them."""
+    return [name for name in _assigned(chapter) if name != "section"]
+
+
+def _assigned(chapter: Path) -> dict:
+    return {target.id: node.value for node in ast.parse("\n".join(parameters_cell(chapter))).body
             if isinstance(node, ast.Assign) for target in node.targets
-            if isinstance(target, ast.Name)]
+            if isinstance(target, ast.Name)}
+
+
+def section_of(chapter: Path) -> str | None:
+    """The section a chapter's parameters cell declares (``section = "sweep"``): the one
+    whose short names it reads."""
+    value = _assigned(chapter).get("section")
+    return ast.literal_eval(value) if value is not None else None
+
+
+def chapter_names(names, section: str | None) -> dict[str, str]:
+    """{name: key} of the ``names`` a chapter of ``section`` declares, with the run options
+    every chapter takes; a name that stands for no parameter there is refused."""
+    keys = {name: key_of(name, section) for name in [*names, *RUN_OPTIONS]}
+    unknown = [name for name, key in keys.items() if key is None]
+    if unknown:
+        raise ParameterError(f"the parameters cell declares {', '.join(unknown)}, no "
+                             f"parameter of section {section!r} (`semisup params`)")
+    return keys
+
+
+def names_of(chapter: Path) -> dict[str, str]:
+    """{name: key} of what a chapter takes: its parameters cell's names and the run options."""
+    return chapter_names(declared(chapter), section_of(chapter))
 
 
 def chapters_reading(chapters) -> dict[str, list[str]]:
-    """{parameter: the ``chapters`` (paths; their stems) that take it}: those whose parameters
-    cell declares it, every chapter for a run option."""
-    reads = {name: [] for name in REGISTRY}
+    """{parameter key: the ``chapters`` (paths; their stems) that take it}: those whose
+    parameters cell declares it (by whatever name), every chapter for a run option."""
+    reads = {key: [] for key in REGISTRY}
     for chapter in chapters:
-        names = set(declared(chapter)) | set(RUN_OPTIONS)
-        for name in REGISTRY:
-            if name in names:
-                reads[name].append(chapter.stem)
+        keys = set(names_of(chapter).values())
+        for key in REGISTRY:
+            if key in keys:
+                reads[key].append(chapter.stem)
     return reads
 
 
-def table(names, values: dict, reads: dict | None = None) -> str:
-    """Each of ``names`` as ``name = value`` (its value in ``values``), then its meaning, what
-    it allows and (``reads``: {name: chapters}) the chapters that read it; grouped by section."""
+def table(keys, values: dict, reads: dict | None = None, names: dict | None = None) -> str:
+    """Each parameter of ``keys`` as ``name = value`` (its value in ``values``; its name in
+    ``names``, {key: name}, else its short name), then its meaning, what it allows and
+    (``reads``: {key: chapters}) the chapters that read it; grouped by section."""
     import textwrap
 
     every = set().union(*reads.values()) if reads else set()
     lines, section = [], object()
-    for name in names:
-        parameter = REGISTRY[name]
+    for key in keys:
+        parameter = REGISTRY[key]
         if parameter.section != section:
             section = parameter.section
             lines.append(f"[{section}] {SECTIONS[section]}" if section else "[profile]")
-        lines.append(f"  {name} = {values.get(name)!r}")
+        name = (names or {}).get(key, parameter.short)
+        lines.append(f"  {name} = {values.get(key)!r}")
         text = f"{parameter.meaning}; allowed: {parameter.allowed}"
+        if name != key:
+            text += f"; formerly {key}"
         if reads is not None:
-            by = reads.get(name, [])
+            by = reads.get(key, [])
             text += ("; every chapter takes it" if set(by) == every else
                      f"; taken by chapters {', '.join(s[:2] for s in by)}" if by else
                      "; no chapter declares it (the profile's value, or a command's -p)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 # the registry's names, imported here too by the callers that resolve a profile
-from .parameters import M_PARAMETERS, REGISTRY, RUN_OPTIONS, SECTION_OF, ParameterError
+from .parameters import KEYS, M_PARAMETERS, REGISTRY, RUN_OPTIONS, SECTION_OF, ParameterError
 
 __all__ = ["M_PARAMETERS", "RUN_OPTIONS", "SECTION_OF", "ParameterError", "validate",
            "PROFILES", "STUDIES", "check_profile", "resolve", "sections"]
@@ -29,23 +29,23 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         "report": {"M": 500, "M_list": [500, 1000], "seeds": [0, 1], "seed": 0, "epochs": 12,
                    "batch_size": 64, "weight": 0.1, "method": "kmeans",
                    "backbone": "effnet-lite0", "input_size": 32, "models": ["A", "B", "C"],
-                   "arch": "report", "report_precision": "auto"},
+                   "arch": "report", "precision": "auto"},
         "embeddings": {"backbones": ["effnet-lite0"], "input_sizes": [32, 48]},
-        "labels": {"methods": ["kmeans", "knn", "logreg", "spread"], "label_sizes": [32, 48]},
+        "labels": {"methods": ["kmeans", "knn", "logreg", "spread"], "input_sizes": [32, 48]},
         "screening": {"recipes": ["A", "B", "logreg-soft", "logreg+A-soft", "fixmatch",
                                   "ceiling"],
-                      "budget_epochs": 4, "beyond_seeds": [0], "beyond_size": 48,
-                      "beyond_M_list": [500, 1000], "schedule_epochs": 4,
-                      "screening_precision": "auto"},
+                      "epochs": 4, "seeds": [0], "input_size": 48,
+                      "M_list": [500, 1000], "schedule_epochs": 4,
+                      "precision": "auto"},
         # fp32 ("auto" on the CPU): bf16 is emulated on CPUs without AVX512-BF16 or AMX, 8x
         # slower there (the references would take an hour); tests/test_cnn_train.py covers bf16
-        "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
-                  "sweep_seeds": [0, 1], "sweep_epochs": 4, "precision": "auto",
+        "sweep": {"recipes": ["A", "B", "C", "logreg-cal-soft", "ceiling"],
+                  "seeds": [0, 1], "epochs": 4, "precision": "auto",
                   "schedule": "onecycle", "augment": "report", "ema": 0.0},
-        "distill": {"distill_recipes": _DISTILL_RECIPES[:3], "distill_size": 32,
-                    "distill_M_list": [500], "distill_seeds": [0],
-                    "distill_augments": ["report", "crop-cutout"],
-                    "teacher_sizes": [32], "teacher_methods": ["logreg-cal", "logreg-cv"],
+        "distill": {"recipes": _DISTILL_RECIPES[:3], "input_size": 32,
+                    "M_list": [500], "seeds": [0],
+                    "augments": ["report", "crop-cutout"],
+                    "teacher_input_sizes": [32], "teacher_methods": ["logreg-cal", "logreg-cv"],
                     "teacher_concat_methods": ["logreg-cal"], "teacher_backbones": [],
                     "teacher_seeds": [0], "teacher_validation": 0.2},
     },
@@ -57,34 +57,34 @@ STUDIES: dict[str, dict[str, dict[str, Any]]] = {
         "report": {"M": 5000, "M_list": [500, 5000, 40000], "seeds": [0, 1], "seed": 0,
                    "epochs": 8, "batch_size": 128, "weight": 0.1, "method": "kmeans",
                    "backbone": "effnet-lite0", "input_size": 64, "models": ["A", "B", "C"],
-                   "arch": "report", "report_precision": "auto"},
+                   "arch": "report", "precision": "auto"},
         "embeddings": {"backbones": ["effnet-lite0", "vgg16", "vgg19", "efficientnet_v2_s"],
                        "input_sizes": [32, 64]},
         "labels": {"methods": ["kmeans", "kmeans-all", "knn", "logreg", "spread"],
-                   "label_sizes": [32, 64, 96]},
+                   "input_sizes": [32, 64, 96]},
         "screening": {"recipes": ["A", "logreg-soft", "logreg+A-soft", "fixmatch", "ceiling"],
-                      "budget_epochs": 3, "beyond_seeds": [0], "beyond_size": 96,
-                      "beyond_M_list": [500, 5000, 40000], "schedule_epochs": 10,
-                      "screening_precision": "auto"},
-        "sweep": {"sweep_recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
+                      "epochs": 3, "seeds": [0], "input_size": 96,
+                      "M_list": [500, 5000, 40000], "schedule_epochs": 10,
+                      "precision": "auto"},
+        "sweep": {"recipes": ["A", "B", "C", "logreg-cal-soft", "multiscale+A-soft",
                                     "ceiling"],
-                  "sweep_seeds": [0, 1, 2], "sweep_epochs": 10, "precision": "bf16",
+                  "seeds": [0, 1, 2], "epochs": 10, "precision": "bf16",
                   "schedule": "onecycle", "augment": "report", "ema": 0.0},
         # the teachers fed 224x224 images: embedding them is minutes on a GPU, hours on 2 cores
         # the teacher chosen on a fifth of the known images held out (teacher_eval): Lite0 at
         # four input sizes with and without flip, calibrated or self-trained, at C=1 or at the C
         # of a 5-fold cross-validation (plain logreg has the calibrated fit's accuracy and a
-        # worse ECE: never chosen), Lite1 and two concatenations at distill_size (C=1
+        # worse ECE: never chosen), Lite1 and two concatenations at input_size (C=1
         # calibrated, or cross-validated), averaged over the splits of three seeds (100 held-out
         # images at M=500 alone judge to +-4.6 points; `semisup teachers` computes them)
-        "distill": {"distill_recipes": _DISTILL_RECIPES, "distill_size": 224,
-                    "distill_M_list": [500, 5000, 40000], "distill_seeds": [0, 1, 2],
-                    "distill_augments": ["report", "crop-cutout"],
-                    "teacher_sizes": [96, 128, 160, 224],
+        "distill": {"recipes": _DISTILL_RECIPES, "input_size": 224,
+                    "M_list": [500, 5000, 40000], "seeds": [0, 1, 2],
+                    "augments": ["report", "crop-cutout"],
+                    "teacher_input_sizes": [96, 128, 160, 224],
                     "teacher_methods": ["logreg-cal", "logreg-self", "logreg-cv",
                                         "logreg-cv-self"],
                     "teacher_concat_methods": ["logreg-cal", "logreg-cv"],
-                    # Lite2's fits land by M (`semisup teachers -p distill_M_list ...`);
+                    # Lite2's fits land by M (`semisup teachers -p M_list ...`);
                     # a fit not yet stored is left out of the choice and named
                     "teacher_backbones": ["effnet-lite1", "effnet-lite2"],
                     "teacher_seeds": [0, 1, 2], "teacher_validation": 0.2},
@@ -106,18 +106,18 @@ STUDIES["laptop"] = {
     # `fast`: bf16 where the CPU computes bf16 natively, fp32 elsewhere
     # (train.autocast_enabled): about 1.4x the training images/s on an AVX512-BF16 CPU
     "report": {**STUDIES["reduced"]["report"], "M": 500, "M_list": [500, 4000],
-               "seeds": [0, 1, 2], "epochs": 50, "report_precision": "fast"},
+               "seeds": [0, 1, 2], "epochs": 50, "precision": "fast"},
     "embeddings": {"backbones": ["effnet-lite0"], "input_sizes": [32, 64]},
     "labels": {**STUDIES["reduced"]["labels"]},
-    "screening": {**STUDIES["reduced"]["screening"], "budget_epochs": 15,
-                  "beyond_M_list": [500, 4000], "schedule_epochs": 15,
-                  "screening_precision": "fast"},
-    "sweep": {**STUDIES["reduced"]["sweep"], "sweep_epochs": 10, "precision": "fast"},
+    "screening": {**STUDIES["reduced"]["screening"], "epochs": 15,
+                  "M_list": [500, 4000], "schedule_epochs": 15,
+                  "precision": "fast"},
+    "sweep": {**STUDIES["reduced"]["sweep"], "epochs": 10, "precision": "fast"},
     # 64x64 teachers, whose plain embeddings chapter 4 computed (224x224 embeddings of the
     # 60,000 images take hours on 2 cores with torch, 6.5 min per view with the onnx extra,
     # which the chapters do not use), one M, one seed
-    "distill": {**STUDIES["reduced"]["distill"], "distill_size": 64, "distill_M_list": [500],
-                "distill_seeds": [0], "teacher_sizes": [32, 64],
+    "distill": {**STUDIES["reduced"]["distill"], "input_size": 64, "M_list": [500],
+                "seeds": [0], "teacher_input_sizes": [32, 64],
                 "teacher_methods": ["logreg", "logreg-cal"],
                 "teacher_concat_methods": ["logreg-cal"], "teacher_backbones": []},
 }
@@ -128,21 +128,21 @@ _ALL_M = [500, 1000, 2000, 5000, 10000, 20000, 40000]
 STUDIES["paper"] = {
     "data": {**STUDIES["reduced"]["data"]},
     "report": {**STUDIES["reduced"]["report"], "M_list": _ALL_M, "seeds": [0, 1, 2],
-               "epochs": 50, "report_precision": "bf16"},
+               "epochs": 50, "precision": "bf16"},
     "embeddings": {**STUDIES["reduced"]["embeddings"], "input_sizes": [32, 64, 96]},
-    "labels": {**STUDIES["reduced"]["labels"], "label_sizes": [32, 64, 96, 128]},
+    "labels": {**STUDIES["reduced"]["labels"], "input_sizes": [32, 64, 96, 128]},
     "screening": {"recipes": ["A", "B", "C", "logreg", "logreg-soft", "logreg-top50",
                               "logreg-confweight", "logreg+A-soft", "spread", "self-train-2",
                               "fixmatch", "ceiling"],
-                  "budget_epochs": 50, "beyond_seeds": [0, 1, 2], "beyond_size": 96,
-                  "beyond_M_list": _ALL_M, "schedule_epochs": 50,
-                  "screening_precision": "auto"},
-    "sweep": {**STUDIES["reduced"]["sweep"], "sweep_epochs": 50},
+                  "epochs": 50, "seeds": [0, 1, 2], "input_size": 96,
+                  "M_list": _ALL_M, "schedule_epochs": 50,
+                  "precision": "auto"},
+    "sweep": {**STUDIES["reduced"]["sweep"], "epochs": 50},
     "distill": {**STUDIES["reduced"]["distill"]},
 }
 # The published book (`make book`): the report's protocol and the beyond-the-report sweep at
 # full compute, seven values of M and three seeds, read from the committed store; the
-# screening experiments at the reduced profile's smaller budgets and M in beyond_M_list, as
+# screening experiments at the reduced profile's smaller budgets and M in their M_list, as
 # their chapters' first paragraphs say.
 STUDIES["published"] = {
     **STUDIES["reduced"],
@@ -154,22 +154,21 @@ STUDIES["published"] = {
 
 
 def _flatten(study: dict) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for section, values in study.items():
-        clash = set(flat) & set(values)
-        if clash:
-            raise AssertionError(f"parameters {sorted(clash)} in two sections")
-        flat.update(values)
-    return flat
+    """{key: value} of a study's {section: {name: value}} (:data:`parameters.KEYS`)."""
+    return {KEYS[(section, name)]: value
+            for section, values in study.items() for name, value in values.items()}
 
 
-# the flat view every chapter and command reads (a name's section: SECTION_OF)
-PROFILES: dict[str, dict[str, Any]] = {name: _flatten(s) for name, s in STUDIES.items()}
 for _name, _study in STUDIES.items():  # the sections hold the registry's names, each in its own
     _held = {(n, section) for section, values in _study.items() for n in values}
-    if _held != set(SECTION_OF.items()):
+    _registered = {(p.short, p.section) for p in REGISTRY.values() if p.section}
+    if _held != _registered:
         raise AssertionError(f"profile {_name!r}: parameters not in their registry section: "
-                             f"{sorted(_held ^ set(SECTION_OF.items()))}")
+                             f"{sorted(_held ^ _registered)}")
+
+# the flat view every chapter and command reads, by key (a key's section: SECTION_OF; its name
+# there: parameters.REGISTRY[key].short)
+PROFILES: dict[str, dict[str, Any]] = {name: _flatten(s) for name, s in STUDIES.items()}
 
 
 def check_profile(name: str) -> str:
@@ -181,43 +180,46 @@ def check_profile(name: str) -> str:
     return name
 
 
-def validate(name: str, value):
-    """The value, checked (and normalised) by its parameter's registered check; an unknown
-    name is refused, naming the known ones."""
+def validate(name: str, value, label: str | None = None):
+    """The value, checked (and normalised) by its parameter's registered check (a refusal
+    names it ``label``, the name it was given by, else its key); an unknown key is refused,
+    naming the known ones."""
     if name not in REGISTRY:
         raise ParameterError(f"unknown parameter {name!r}; known parameters: "
                              f"{', '.join(REGISTRY)}")
     if name == "profile":
         return check_profile(value)
-    return REGISTRY[name].check(name, value)
+    return REGISTRY[name].check(label or name, value)
 
 
-def resolve(profile: str, reads=None, **overrides) -> dict[str, Any]:
-    """The profile's parameters with every non-None override applied, all validated.
+def resolve(profile: str, reads=None, labels=None, **overrides) -> dict[str, Any]:
+    """The profile's parameters with every non-None override (by key) applied, all validated.
 
-    ``reads``: the names the caller reads (a chapter's parameters); only their values of M
+    ``reads``: the keys the caller reads (a chapter's parameters); only their values of M
     must fit n_train (chapter 01 with ``-p n_train 100 -p M 30`` is not refused for the
-    profile's M_list, which it neither reads nor takes). None: every value of M."""
+    profile's M_list, which it neither reads nor takes). None: every value of M.
+    ``labels``: {key: the name the caller gave it by}, which a refusal names."""
     profile = check_profile(profile)
+    labels = labels or {}
     params = dict(PROFILES[profile])
     for name, value in overrides.items():
         if name not in SECTION_OF:
             validate(name, value)  # raises: unknown parameter
         if value is not None:
             params[name] = value
-    params = {name: validate(name, value) for name, value in params.items()}
+    params = {name: validate(name, value, labels.get(name)) for name, value in params.items()}
     check_ms_fit(params, M_PARAMETERS if reads is None else
-                 [n for n in M_PARAMETERS if n in set(reads)])
+                 [n for n in M_PARAMETERS if n in set(reads)], labels)
     params["profile"] = profile
     return params
 
 
-def check_ms_fit(params: dict, names) -> None:
+def check_ms_fit(params: dict, names, labels=None) -> None:
     """Refuse a value of M among ``names`` that leaves no unknown image in n_train, naming
-    the parameter to change."""
+    the parameter to change (by its name in ``labels``, {key: name}, else its key)."""
     n_train = params["n_train"] or 50000
-    for name in names:
-        value = params[name]
+    for key in names:
+        value, name = params[key], (labels or {}).get(key, key)
         for m in value if isinstance(value, list) else [value]:
             if m >= n_train:
                 which = f"M={m}" if isinstance(value, list) else "M"
