@@ -78,14 +78,16 @@ def test_the_reports_grid_names_semisup_sweep(synthetic, tmp_path, ms, seeds):
 def test_chapter_8s_screening_names_compare_at_its_budget(synthetic, tmp_path):
     """Chapter 8's screening grid has no command of its own: ``semisup compare`` with the
     screening budget's passes and precision computes it."""
-    P = chapter(["beyond_M_list", "beyond_seeds", "recipes", "budget_epochs",
-                 "screening_precision", "beyond_size", "batch_size", "backbone"],
-                beyond_M_list=[50, 100], budget_epochs=2, screening_precision="fp32")
+    P = chapter(["screening_M_list", "screening_seeds", "screening_recipes",
+                 "screening_epochs", "screening_precision", "screening_input_size",
+                 "batch_size", "backbone"],
+                screening_M_list=[50, 100], screening_epochs=2, screening_precision="fp32")
     budget = notebook.screening_budget(P, synthetic.n_train)
     grid = plan(P["beyond_M_list"], P["beyond_seeds"], notebook.screening_recipes(P), budget)
     named = refusal(synthetic, P, grid, tmp_path)
     assert named.startswith("semisup compare"), named
-    assert "-p sweep_epochs 2" in named and "-p precision fp32" in named, named
+    # compare takes the sweep's names short (`semisup params`): epochs, precision
+    assert "-p epochs 2" in named and "-p precision fp32" in named, named
     assert planned_keys(synthetic, named) == keys(synthetic, grid)
 
 
@@ -100,7 +102,7 @@ def test_chapter_9s_sweep_and_schedule_comparison_name_compare(synthetic, tmp_pa
     sweep = notebook.sweep_runs(P, synthetic.n_train)
     named = refusal(synthetic, P, sweep, tmp_path)
     assert named.startswith("semisup compare"), named
-    assert "-p sweep_epochs 2" not in named and "-p schedule constant" not in named, named
+    assert "-p epochs 2" not in named and "-p schedule constant" not in named, named
     assert planned_keys(synthetic, named) == keys(synthetic, sweep)
 
     screen = notebook.sweep_budget({**P, "sweep_epochs": P["schedule_epochs"]},
@@ -110,7 +112,7 @@ def test_chapter_9s_sweep_and_schedule_comparison_name_compare(synthetic, tmp_pa
         grid = plan(ms, [0], ["A", "ceiling"], budget)
         named = refusal(synthetic, P, grid, tmp_path)
         assert named.startswith("semisup compare"), named
-        assert "-p sweep_epochs 2" in named, named
+        assert "-p epochs 2" in named, named
         assert ("-p schedule constant" in named) == (schedule == "constant"), named
         assert planned_keys(synthetic, named) == keys(synthetic, grid)
 
